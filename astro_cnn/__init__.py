@@ -1,0 +1,68 @@
+"""astro_cnn: galaxy properties from survey images with convolutional networks.
+
+Table in, QTable out::
+
+    >>> import astro_cnn
+    >>> result = astro_cnn.predict(table, quantity="metallicity")  # doctest: +SKIP
+
+Everything survey- or quantity-specific comes from plugins found through the ``astro_cnn``
+entry-point group; see :mod:`astro_cnn.hookspecs` for what a plugin can provide.
+"""
+
+import pluggy
+
+from ._version import __version__
+from .api import predict
+from .exceptions import (
+    AstroCNNError,
+    ColumnError,
+    IncompatibleImagesError,
+    ModelNotFoundError,
+    NetworkDisabledError,
+    PluginClashError,
+    UnknownNameError,
+)
+from .image_files import ImageFileSurvey, read_image
+from .models import available_models, resolve_predictor
+from .predictor import Predictor, load_predictor
+from .quantity import Prediction, Quantity
+from .specs import BackboneSpec, HeadSpec, ModelSpec, PredictorTypeSpec, RecipeSpec, SurveySpec
+from .survey import ImageBatch, Survey
+from .table_io import read_table, write_table
+from .target import Target, TargetList
+
+#: Decorator marking a plugin's hook implementations.
+hookimpl = pluggy.HookimplMarker("astro_cnn")
+
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "predict",
+    "Target",
+    "TargetList",
+    "Survey",
+    "ImageBatch",
+    "ImageFileSurvey",
+    "read_image",
+    "Quantity",
+    "Prediction",
+    "Predictor",
+    "load_predictor",
+    "available_models",
+    "resolve_predictor",
+    "read_table",
+    "write_table",
+    "SurveySpec",
+    "BackboneSpec",
+    "HeadSpec",
+    "RecipeSpec",
+    "PredictorTypeSpec",
+    "ModelSpec",
+    "AstroCNNError",
+    "ColumnError",
+    "IncompatibleImagesError",
+    "ModelNotFoundError",
+    "NetworkDisabledError",
+    "PluginClashError",
+    "UnknownNameError",
+]

@@ -1,0 +1,118 @@
+"""A survey made of the user's own image files (JPEG, PNG or FITS), one file per row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+
+from .survey import ImageBatch, Survey
+from .target import TargetList
+
+__all__ = ["ImageFileSurvey", "read_image"]
+
+_COLOUR_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+_FITS_SUFFIXES = {".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fz"}
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read one image file as a float32 array of shape (C, H, W).
+
+    Colour files (JPEG, PNG, ...) give 3 channels in file order scaled to [0, 1]; a FITS file
+    gives its first image HDU, a 2-D image as one channel or a 3-D cube as (C, H, W).
+
+    Raises
+    ------
+    FileNotFoundError, ValueError
+        The file is missing or not a readable image; the message names it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"image file {str(path)!r} does not exist")
+    suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() in {".gz", ".bz2"} else path.suffix.lower()
+    if suffix in _FITS_SUFFIXES:
+        return _read_fits(path)
+    if suffix in _COLOUR_SUFFIXES:
+        return _read_colour(path)
+    raise ValueError(f"image file {str(path)!r}: unknown image type {suffix!r} (use JPEG, PNG or FITS)")
+
+
+class ImageFileSurvey(Survey):
+    """Images read from files named by each target's ``image_path``.
+
+    Parameters
+    ----------
+    bands : sequence of str
+        Band of each channel the files hold (e.g. ``("i", "r", "g")`` for SDSS colour JPEGs).
+    pixel_scale : Quantity
+        Pixel scale of the files (taken on trust: files carry no reliable scale).
+    image_size : int
+        Expected side in pixels; files of another shape are flagged.
+    base_dir : path, optional
+        Directory relative paths are resolved against.
+    """
+
+    name = "image-files"
+
+    def __init__(self, bands: Sequence[str], pixel_scale: u.Quantity, image_size: int, base_dir=None):
+        self.bands = tuple(bands)
+        self.pixel_scale = u.Quantity(pixel_scale, u.arcsec)
+        self.image_size = int(image_size)
+        self.base_dir = Path(base_dir) if base_dir is not None else None
+
+    def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
+        """Read each target's file; unreadable or wrongly shaped files are flagged (see :class:`Survey`)."""
+        size = int(size or self.image_size)
+        n = len(targets)
+        images = np.zeros((n, len(self.bands), size, size), np.float32)
+        status = np.array(targets.status, dtype=object)
+        if targets.image_paths is None:
+            status[:] = [s or "no image file given for this row" for s in status]
+            return ImageBatch(images, self.bands, self.pixel_scale, status)
+        for i, name in enumerate(targets.image_paths):
+            if status[i]:
+                continue
+            path = Path(name)
+            if self.base_dir is not None and not path.is_absolute():
+                path = self.base_dir / path
+            try:
+                image = read_image(path)
+            except (OSError, ValueError) as exc:
+                status[i] = f"row {i}: {exc}"
+                continue
+            expected = (len(self.bands), size, size)
+            if image.shape != expected:
+                status[i] = f"row {i}: image file {str(path)!r} has shape {image.shape}, expected {expected}"
+                continue
+            images[i] = image
+        return ImageBatch(images, self.bands, self.pixel_scale, status)
+
+
+def _read_colour(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            array = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"image file {str(path)!r} is not a readable image ({exc})") from None
+    return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _read_fits(path: Path) -> np.ndarray:
+    try:
+        with fits.open(path) as hdul:
+            data = next((h.data for h in hdul if h.data is not None and h.is_image), None)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"image file {str(path)!r} is not a readable FITS file ({exc})") from None
+    if data is None:
+        raise ValueError(f"image file {str(path)!r} holds no image HDU")
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim == 2:
+        data = data[None]
+    if data.ndim != 3:
+        raise ValueError(f"image file {str(path)!r} has {data.ndim} dimensions; expected 2 or 3")
+    return data

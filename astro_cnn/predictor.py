@@ -1,0 +1,221 @@
+"""The :class:`Predictor` interface: a trained model for one quantity, saved with everything it needs."""
+
+from __future__ import annotations
+
+import abc
+import datetime
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import astropy.units as u
+import numpy as np
+
+from . import registry
+from ._atomic import atomic_path
+from ._version import __version__
+from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError
+from .quantity import Prediction, Quantity
+from .survey import ImageBatch
+
+__all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX"]
+
+#: File suffix of saved models (a zip archive of ``metadata.json`` and ``state.bin``).
+MODEL_SUFFIX = ".acnn"
+_FORMAT_VERSION = 1
+
+
+class Predictor(abc.ABC):
+    """A model that predicts one quantity from images of one survey.
+
+    Subclasses implement :meth:`fit`, :meth:`predict_images`, :meth:`_state_bytes` and
+    :meth:`_from_state`, and set :attr:`predictor_type` to the name they are registered
+    under (hook ``astro_cnn_predictor_types``) so that :func:`load_predictor` finds them.
+
+    Parameters
+    ----------
+    quantity : Quantity or str
+        What it predicts (a registered name or a :class:`Quantity`).
+    survey : str
+        Registry name of the survey whose images it takes.
+    bands : sequence of str
+        Bands of the input channels, in order.
+    image_size : int
+        Side of the input images in pixels.
+    pixel_scale : Quantity
+        Pixel scale of the input images.
+    extras : sequence of str
+        Per-object scalar inputs besides images (e.g. ``("ebv",)``).
+    name : str, optional
+        Model name recorded in outputs.
+    """
+
+    predictor_type: str = ""
+
+    def __init__(
+        self,
+        quantity: Quantity | str,
+        survey: str,
+        bands: Sequence[str],
+        image_size: int,
+        pixel_scale: u.Quantity,
+        extras: Sequence[str] = (),
+        name: str | None = None,
+    ):
+        self.quantity = quantity if isinstance(quantity, Quantity) else registry.get("quantity", quantity)
+        self.survey = survey
+        self.bands = tuple(bands)
+        self.image_size = int(image_size)
+        self.pixel_scale = u.Quantity(pixel_scale, u.arcsec)
+        self.extras = tuple(extras)
+        self.name = name or f"{self.quantity.name}-{survey}-{self.predictor_type}"
+        self.info: dict[str, Any] = {}
+        self.saved = ""
+
+    # --- what subclasses implement -------------------------------------------------------------
+    @abc.abstractmethod
+    def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
+            **options: Any) -> "Predictor":
+        """Train on images ``(N, C, H, W)`` and labels ``(N,)``; returns ``self``."""
+
+    @abc.abstractmethod
+    def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
+        """Predict for images ``(N, C, H, W)`` that already passed :meth:`check_images`."""
+
+    @abc.abstractmethod
+    def _state_bytes(self) -> bytes:
+        """Serialise the learned state (weights, normalisation, ...)."""
+
+    @classmethod
+    @abc.abstractmethod
+    def _from_state(cls, metadata: dict[str, Any], state: bytes) -> "Predictor":
+        """Rebuild a predictor from its metadata and :meth:`_state_bytes` output."""
+
+    # --- shared behaviour ------------------------------------------------------------------------
+    def predict(self, batch: ImageBatch | np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
+        """Predict for an :class:`ImageBatch` (checked against the model) or a plain array.
+
+        Raises
+        ------
+        IncompatibleImagesError
+            The images' bands, size or pixel scale differ from those the model was trained on.
+        """
+        if isinstance(batch, ImageBatch):
+            self.check_images(batch)
+            images = batch.images
+        else:
+            images = np.asarray(batch, dtype=np.float32)
+            self._check_shape(images.shape)
+        missing = [e for e in self.extras if extras is None or e not in extras]
+        if missing:
+            raise AstroCNNError(f"model {self.name!r} needs the extra inputs {missing} besides images")
+        return self.predict_images(images, extras)
+
+    def check_images(self, batch: ImageBatch) -> None:
+        """Refuse images the model was not trained for, saying what differs."""
+        if tuple(batch.bands) != self.bands:
+            raise IncompatibleImagesError(
+                f"model {self.name!r} was trained on bands {''.join(self.bands)} but the images have "
+                f"bands {''.join(batch.bands)}"
+            )
+        if not np.isclose(batch.pixel_scale.to_value(u.arcsec), self.pixel_scale.to_value(u.arcsec), rtol=0.02):
+            raise IncompatibleImagesError(
+                f"model {self.name!r} was trained at {self.pixel_scale:.3f} per pixel but the images have "
+                f"{batch.pixel_scale:.3f} per pixel"
+            )
+        self._check_shape(batch.images.shape)
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        expected = (len(self.bands), self.image_size, self.image_size)
+        if tuple(shape[1:]) != expected:
+            raise IncompatibleImagesError(
+                f"model {self.name!r} takes images of shape {expected} (channels, height, width) "
+                f"but got {tuple(shape[1:])}"
+            )
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything recorded with the model besides its learned state."""
+        return {
+            "format_version": _FORMAT_VERSION,
+            "predictor_type": self.predictor_type,
+            "name": self.name,
+            "quantity": self.quantity.name,
+            "survey": self.survey,
+            "bands": list(self.bands),
+            "image_size": self.image_size,
+            "pixel_scale_arcsec": float(self.pixel_scale.to_value(u.arcsec)),
+            "extras": list(self.extras),
+            "astro_cnn_version": __version__,
+            "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "info": self.info,
+        }
+
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Write the model to one file (atomically).
+
+        Parameters
+        ----------
+        path : path
+            Destination; ``.acnn`` is the conventional suffix.
+        overwrite : bool
+            Replace an existing file.
+
+        Returns
+        -------
+        Path
+        """
+        path = Path(path)
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("metadata.json", json.dumps(self.metadata(), indent=2, default=_json_default))
+                archive.writestr("state.bin", self._state_bytes())
+        return path
+
+    @staticmethod
+    def load(path: str | Path) -> "Predictor":
+        """Load a model saved by :meth:`save` (same as :func:`load_predictor`)."""
+        return load_predictor(path)
+
+    def __repr__(self) -> str:
+        return (f"<{type(self).__name__} {self.name!r}: {self.quantity.name} from {self.survey} "
+                f"{''.join(self.bands)} {self.image_size}px>")
+
+
+def load_predictor(path: str | Path) -> "Predictor":
+    """Load a saved model, dispatching on the predictor type recorded in it.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The file does not exist.
+    AstroCNNError
+        The file is not an astro_cnn model, or its predictor type is not installed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelNotFoundError(f"model file {str(path)!r} does not exist")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            metadata = json.loads(archive.read("metadata.json"))
+            state = archive.read("state.bin")
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+        raise AstroCNNError(f"model file {str(path)!r} is not an astro_cnn model ({exc})") from None
+    spec = registry.get("predictor_type", metadata.get("predictor_type", "?"))
+    predictor = spec.cls._from_state(metadata, state)
+    predictor.info = dict(metadata.get("info", {}))
+    predictor.saved = metadata.get("saved", "")
+    predictor.name = metadata.get("name", predictor.name)
+    return predictor
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, u.Quantity):
+        return {"value": value.value.tolist() if value.ndim else float(value.value), "unit": value.unit.to_string()}
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot record {type(value).__name__} in model metadata")

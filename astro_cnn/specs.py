@@ -1,0 +1,135 @@
+"""Specifications that plugins return from their hooks (see :mod:`astro_cnn.hookspecs`).
+
+Each is a small frozen record: a unique ``name``, a one-line ``description`` shown by
+``astro-cnn plugins``, and what the core needs to build the component.  Heavy libraries
+(torch) are imported only when a factory is called, so listing plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+__all__ = [
+    "SurveySpec",
+    "BackboneSpec",
+    "HeadSpec",
+    "RecipeSpec",
+    "PredictorTypeSpec",
+    "ModelSpec",
+]
+
+
+@dataclass(frozen=True)
+class SurveySpec:
+    """A survey a plugin provides.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"sdss-jpeg"``.
+    factory : callable
+        ``factory(**options) -> astro_cnn.Survey``.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """A network backbone: images ``(N, C, H, W)`` to a feature map or vector.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"resnet34"``.
+    build : callable
+        ``build(in_channels: int, image_size: int, weights: str | None = None, **options)``
+        returning a ``torch.nn.Module``.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class HeadSpec:
+    """A network head: backbone features to the raw model output of one quantity.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"regression"`` or ``"pdf"``.
+    build : callable
+        ``build(in_features: int, quantity: astro_cnn.Quantity, **options) -> torch.nn.Module``.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    build: Callable[..., Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """A named training recipe (optimiser, schedule, epochs, batch size, augmentation).
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"wu2019"``.
+    settings : mapping
+        Recipe settings understood by the training engine.
+    description : str
+        One line for listings; the literature reference where there is one.
+    """
+
+    name: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PredictorTypeSpec:
+    """A :class:`astro_cnn.Predictor` subclass, found by name when a saved model is loaded."""
+
+    name: str
+    cls: type
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A trained model shipped by a plugin.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, e.g. ``"metallicity-sdss-gri-v1"``.
+    quantity : str
+        The quantity it predicts.
+    path : Path
+        The saved model file (see :meth:`astro_cnn.Predictor.save`).
+    card : Path or None
+        Its model card (Markdown): data, recipe, metrics, limitations.
+    default : bool
+        Whether it is the model used for ``quantity`` when none is named.
+    description : str
+        One line for listings.
+    """
+
+    name: str
+    quantity: str
+    path: Path
+    card: Path | None = None
+    default: bool = False
+    description: str = ""

@@ -1,0 +1,1 @@
+"""Built-in astro_cnn plugin: gas-phase metallicity 12+log(O/H) (Wu & Boada 2019)."""
