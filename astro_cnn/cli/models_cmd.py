@@ -1,0 +1,37 @@
+"""``astro-cnn models``: trained models installed by plugins."""
+
+from __future__ import annotations
+
+import argparse
+
+from astropy.table import Table
+
+from .. import registry
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Attach the ``models`` sub-command."""
+    parser = subparsers.add_parser("models", help="list installed trained models",
+                                   description="List the trained models installed plugins ship.")
+    parser.add_argument("--card", metavar="NAME", help="print the model card of this model")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the models, or one model's card."""
+    if args.card:
+        spec = registry.get("model", args.card)
+        if spec.card is None:
+            print(f"model {spec.name!r} has no model card")
+            return 1
+        print(open(spec.card, encoding="utf-8").read())
+        return 0
+    rows = [(c.spec.name, c.spec.quantity, "yes" if c.spec.default else "", c.distribution, c.spec.description)
+            for c in sorted(registry.components("model").values(), key=lambda c: c.name)]
+    if not rows:
+        print("no trained models are installed")
+        return 0
+    Table(rows=rows, names=("name", "quantity", "default", "distribution", "description")).pprint_all(align="<")
+    return 0
