@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import astropy.units as u
 import numpy as np
@@ -168,7 +169,7 @@ def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
     for name, column in quantity.output_columns(probe).items():
         shape = (n,) + np.shape(column)[1:]
         filled = np.full(shape, np.nan, dtype=np.asarray(getattr(column, "value", column)).dtype)
-        columns[name] = u.Quantity(filled, column.unit) if isinstance(column, u.Quantity) else filled
+        columns[name] = filled * column.unit if isinstance(column, u.Quantity) else filled
     return columns
 
 

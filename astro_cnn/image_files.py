@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import astropy.units as u
 import numpy as np
@@ -81,11 +81,11 @@ class ImageFileSurvey(Survey):
             try:
                 image = read_image(path)
             except (OSError, ValueError) as exc:
-                status[i] = f"row {i}: {exc}"
+                status[i] = str(exc)
                 continue
             expected = (len(self.bands), size, size)
             if image.shape != expected:
-                status[i] = f"row {i}: image file {str(path)!r} has shape {image.shape}, expected {expected}"
+                status[i] = f"image file {str(path)!r} has shape {image.shape}, expected {expected}"
                 continue
             images[i] = image
         return ImageBatch(images, self.bands, self.pixel_scale, status)

@@ -6,8 +6,9 @@ import abc
 import datetime
 import json
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import astropy.units as u
 import numpy as np
@@ -76,7 +77,7 @@ class Predictor(abc.ABC):
     # --- what subclasses implement -------------------------------------------------------------
     @abc.abstractmethod
     def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
-            **options: Any) -> "Predictor":
+            **options: Any) -> Predictor:
         """Train on images ``(N, C, H, W)`` and labels ``(N,)``; returns ``self``."""
 
     @abc.abstractmethod
@@ -89,7 +90,7 @@ class Predictor(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def _from_state(cls, metadata: dict[str, Any], state: bytes) -> "Predictor":
+    def _from_state(cls, metadata: dict[str, Any], state: bytes) -> Predictor:
         """Rebuild a predictor from its metadata and :meth:`_state_bytes` output."""
 
     # --- shared behaviour ------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class Predictor(abc.ABC):
         return path
 
     @staticmethod
-    def load(path: str | Path) -> "Predictor":
+    def load(path: str | Path) -> Predictor:
         """Load a model saved by :meth:`save` (same as :func:`load_predictor`)."""
         return load_predictor(path)
 
@@ -182,7 +183,7 @@ class Predictor(abc.ABC):
                 f"{''.join(self.bands)} {self.image_size}px>")
 
 
-def load_predictor(path: str | Path) -> "Predictor":
+def load_predictor(path: str | Path) -> Predictor:
     """Load a saved model, dispatching on the predictor type recorded in it.
 
     Raises

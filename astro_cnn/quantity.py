@@ -114,18 +114,18 @@ class Quantity:
         dict of str to Quantity or ndarray
         """
         columns: dict[str, u.Quantity | np.ndarray] = {
-            self.column: u.Quantity(np.asarray(prediction.value, dtype=float), self.unit),
-            self.error_column: u.Quantity(np.asarray(prediction.error, dtype=float), self.error_unit),
+            self.column: np.asarray(prediction.value, dtype=float) * self.unit,
+            self.error_column: np.asarray(prediction.error, dtype=float) * self.error_unit,
         }
         if self.kind == "pdf" and prediction.pdf is not None:
             pdf, edges = prediction.pdf, prediction.bin_edges
             stem = self.column.rsplit("_", 1)[0] if "_" in self.column else self.column
             lo, hi = pdf_quantile(pdf, edges, 0.16), pdf_quantile(pdf, edges, 0.84)
-            columns[f"{stem}_mode"] = u.Quantity(pdf_mode(pdf, edges), self.unit)
-            columns[f"{stem}_median"] = u.Quantity(pdf_quantile(pdf, edges, 0.5), self.unit)
-            columns[f"{stem}_lo68"] = u.Quantity(lo, self.unit)
-            columns[f"{stem}_hi68"] = u.Quantity(hi, self.unit)
-            columns[f"{stem}_width68"] = u.Quantity(hi - lo, self.error_unit)
+            columns[f"{stem}_mode"] = pdf_mode(pdf, edges) * self.unit
+            columns[f"{stem}_median"] = pdf_quantile(pdf, edges, 0.5) * self.unit
+            columns[f"{stem}_lo68"] = lo * self.unit
+            columns[f"{stem}_hi68"] = hi * self.unit
+            columns[f"{stem}_width68"] = (hi - lo) * self.error_unit
             columns[f"{stem}_pdf"] = np.asarray(pdf, dtype=np.float32)
         return columns
 

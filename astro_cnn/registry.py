@@ -15,7 +15,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .exceptions import PluginClashError, UnknownNameError
+from .exceptions import AstroCNNError, PluginClashError, UnknownNameError
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -95,6 +95,7 @@ def plugin_manager() -> pluggy.PluginManager:
         _state["dist"] = {}
         _state["components"] = None
         _load_entry_points(pm, _state["dist"])
+        _check_hook_names(pm)
     return _state["pm"]
 
 
@@ -115,6 +116,7 @@ def register(plugin: object, name: str | None = None) -> str:
     """
     pm = plugin_manager()
     registered = pm.register(plugin, name=name)
+    _check_hook_names(pm)
     _state["components"] = None
     return registered
 
@@ -194,6 +196,18 @@ def _load_entry_points(pm: pluggy.PluginManager, dist_of: dict[int, tuple[str, s
             continue
         pm.register(plugin, name=ep.name)
         dist_of[id(plugin)] = (dist_name, dist_version)
+
+
+def _check_hook_names(pm: pluggy.PluginManager) -> None:
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        name = pm.get_name(exc.plugin)
+        pm.unregister(exc.plugin)
+        raise AstroCNNError(
+            f"plugin {name!r} implements a hook astro_cnn does not define ({exc}); "
+            f"the hooks are: {', '.join(KINDS.values())}"
+        ) from None
 
 
 def _collect() -> dict[str, dict[str, Component]]:

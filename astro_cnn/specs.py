@@ -7,9 +7,10 @@ Each is a small frozen record: a unique ``name``, a one-line ``description`` sho
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 __all__ = [
     "SurveySpec",

@@ -86,9 +86,7 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     fmt = _format(path, format)
     with atomic_path(path, overwrite=overwrite) as tmp:
         try:
-            kwargs = {"serialize_meta": True} if fmt in {"parquet", "hdf5"} else {}
-            if fmt == "hdf5":
-                kwargs["path"] = "data"
+            kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
             table.write(tmp, format=fmt, **kwargs)
         except Exception as exc:
             raise AstroCNNError(f"cannot write table file {str(path)!r}: {type(exc).__name__}: {exc}") from None

@@ -6,8 +6,8 @@ dropped: it stays in the list with a status that says what is wrong, and is flag
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Sequence
 
 import astropy.units as u
 import numpy as np
@@ -114,7 +114,7 @@ class TargetList(Sequence[Target]):
         id_column: str | None = None,
         extras: Sequence[str] = (),
         image_column: str | None = None,
-    ) -> "TargetList":
+    ) -> TargetList:
         """Build targets from a table, finding its coordinate and id columns.
 
         Parameters
@@ -177,7 +177,7 @@ class TargetList(Sequence[Target]):
         return cls(ra_deg, dec_deg, ids, id_column=id_name, extras=extra_values, image_paths=paths, status=status)
 
     @classmethod
-    def from_skycoord(cls, coords: SkyCoord, ids: Sequence[object] | None = None) -> "TargetList":
+    def from_skycoord(cls, coords: SkyCoord, ids: Sequence[object] | None = None) -> TargetList:
         """Build targets from a SkyCoord array (any frame; converted to ICRS)."""
         icrs = coords.icrs if coords.isscalar is False else coords.icrs.reshape((1,))
         table = Table({"ra": icrs.ra.deg, "dec": icrs.dec.deg})
@@ -221,7 +221,7 @@ class TargetList(Sequence[Target]):
         """All positions as one ICRS SkyCoord (NaN where unusable)."""
         return SkyCoord(self.ra * u.deg, self.dec * u.deg, frame="icrs")
 
-    def subset(self, rows: np.ndarray) -> "TargetList":
+    def subset(self, rows: np.ndarray) -> TargetList:
         """Return the targets in ``rows`` (indices), keeping their order."""
         rows = np.asarray(rows, dtype=int)
         return TargetList(
@@ -309,13 +309,12 @@ def _angle_degrees(column, name: str, sexagesimal_unit: u.UnitBase) -> np.ndarra
     unit = getattr(column, "unit", None)
     if column.dtype.kind in "US" or column.dtype.kind == "O":
         return np.array([_parse_angle(v, sexagesimal_unit) for v in column], dtype=float)
+    values = _as_float(getattr(column, "value", column))
     if unit is not None and unit != u.dimensionless_unscaled:
         if not unit.is_equivalent(u.deg):
             raise ColumnError(f"column {name!r} has unit {unit}, which is not an angle")
-        values = u.Quantity(column, unit).to_value(u.deg)
-    else:
-        values = np.asarray(column, dtype=float)
-    return _as_float(values)
+        values = values * unit.to(u.deg)
+    return values
 
 
 def _parse_angle(value, unit: u.UnitBase) -> float:

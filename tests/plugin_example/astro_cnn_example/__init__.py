@@ -1,0 +1,1 @@
+"""Example third-party astro_cnn plugin (see README.md)."""

@@ -1,0 +1,53 @@
+"""Saving and loading models; refusing images a model was not trained for."""
+
+import json
+import zipfile
+
+import astropy.units as u
+import numpy as np
+import pytest
+
+from astro_cnn import AstroCNNError, ImageBatch, IncompatibleImagesError, ModelNotFoundError, load_predictor
+
+
+def test_save_load_round_trip_keeps_predictions_and_metadata(example_model, example_plugin):
+    predictor = load_predictor(example_model)
+    assert type(predictor).__name__ == "BandRatioPredictor"
+    assert predictor.name == "example-model"
+    assert predictor.bands == ("a", "b") and predictor.image_size == 16
+    assert predictor.saved  # ISO date of saving
+    with zipfile.ZipFile(example_model) as archive:
+        meta = json.loads(archive.read("metadata.json"))
+    assert meta["predictor_type"] == "band-ratio" and meta["quantity"] == "example_colour"
+    assert meta["astro_cnn_version"] and meta["info"]["train_rmse"] < 1e-6
+    images = example_plugin.ExampleSky().cutouts(
+        __import__("astro_cnn").TargetList(np.array([1.0]), np.array([42.0]))).images
+    assert predictor.predict(images).value[0] == pytest.approx(example_plugin.true_colour(42.0))
+
+
+def test_save_never_overwrites_silently(example_model):
+    predictor = load_predictor(example_model)
+    before = example_model.read_bytes()
+    with pytest.raises(FileExistsError, match="overwrite"):
+        predictor.save(example_model)
+    assert example_model.read_bytes() == before
+    predictor.save(example_model, overwrite=True)
+
+
+def test_load_errors_name_the_file(tmp_path, example_plugin):
+    with pytest.raises(ModelNotFoundError, match="nothing.acnn"):
+        load_predictor(tmp_path / "nothing.acnn")
+    (tmp_path / "junk.acnn").write_text("junk")
+    with pytest.raises(AstroCNNError, match="junk.acnn.*not an astro_cnn model"):
+        load_predictor(tmp_path / "junk.acnn")
+
+
+def test_incompatible_images_are_refused(example_model):
+    predictor = load_predictor(example_model)
+    status = [""]
+    with pytest.raises(IncompatibleImagesError, match="bands ab but the images have bands gri"):
+        predictor.check_images(ImageBatch(np.zeros((1, 3, 16, 16)), "gri", 1 * u.arcsec, status))
+    with pytest.raises(IncompatibleImagesError, match="per pixel"):
+        predictor.check_images(ImageBatch(np.zeros((1, 2, 16, 16)), "ab", 0.396 * u.arcsec, status))
+    with pytest.raises(IncompatibleImagesError, match=r"\(2, 16, 16\).*got \(2, 32, 32\)"):
+        predictor.predict(np.zeros((1, 2, 32, 32)))

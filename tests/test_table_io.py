@@ -1,0 +1,55 @@
+"""Reading and writing every common table format, atomically."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.table import QTable
+
+from astro_cnn import AstroCNNError, read_table, write_table
+
+
+def _table():
+    return QTable({"objid": np.array([1, 2], dtype=np.int64), "log_oh": [8.9, 9.1] * u.dex,
+                   "flag": [False, True]})
+
+
+@pytest.mark.parametrize("suffix", [".ecsv", ".fits", ".vot", ".csv", ".parquet", ".hdf5"])
+def test_round_trip(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        pytest.importorskip("pandas")
+    if suffix == ".hdf5":
+        pytest.importorskip("h5py")
+    path = write_table(_table(), tmp_path / f"out{suffix}")
+    back = read_table(path)
+    assert list(back["objid"]) == [1, 2]
+    np.testing.assert_allclose(np.asarray(getattr(back["log_oh"], "value", back["log_oh"])), [8.9, 9.1])
+    assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def test_existing_output_is_kept_unless_overwrite(tmp_path):
+    path = tmp_path / "out.ecsv"
+    path.write_text("precious")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        write_table(_table(), path)
+    assert path.read_text() == "precious"
+    write_table(_table(), path, overwrite=True)
+    assert len(read_table(path)) == 2
+
+
+def test_failed_write_leaves_the_old_file(tmp_path):
+    path = tmp_path / "out.fits"
+    path.write_text("precious")
+    bad = QTable({"obj": np.array([object(), object()], dtype=object)})
+    with pytest.raises(AstroCNNError, match="out.fits"):
+        write_table(bad, path, overwrite=True)
+    assert path.read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.fits"]
+
+
+def test_unreadable_table_names_the_file(tmp_path):
+    with pytest.raises(AstroCNNError, match="missing.ecsv.*does not exist"):
+        read_table(tmp_path / "missing.ecsv")
+    (tmp_path / "bad.fits").write_text("not fits at all")
+    with pytest.raises(AstroCNNError, match="cannot read table file .*bad.fits"):
+        read_table(tmp_path / "bad.fits")

@@ -1,0 +1,100 @@
+"""Finding coordinates, ids and extra inputs in tables; flagging unusable rows."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import MaskedColumn, QTable, Table
+
+from astro_cnn import ColumnError, TargetList
+
+
+def test_plain_degree_columns_and_id():
+    t = Table({"RA": [10.0, 20.0], "Dec": [-5.0, 5.0], "objID": [1, 2]})
+    targets = TargetList.from_table(t)
+    assert targets.id_column == "objID"
+    np.testing.assert_allclose(targets.ra, [10, 20])
+    assert list(targets.status) == ["", ""]
+    assert targets[1].coord.dec.deg == pytest.approx(5.0)
+
+
+def test_units_are_converted_to_degrees():
+    t = QTable({"ra": [np.pi] * u.rad, "dec": [600.0] * u.arcmin})
+    targets = TargetList.from_table(t)
+    assert targets.ra[0] == pytest.approx(180.0)
+    assert targets.dec[0] == pytest.approx(10.0)
+
+
+def test_non_angle_unit_is_an_error_naming_the_column():
+    t = QTable({"ra": [1.0] * u.mag, "dec": [1.0] * u.deg})
+    with pytest.raises(ColumnError, match="'ra' has unit mag"):
+        TargetList.from_table(t)
+
+
+def test_skycoord_column_in_any_frame():
+    c = SkyCoord(l=[0.0, 90.0] * u.deg, b=[0.0, 30.0] * u.deg, frame="galactic")
+    targets = TargetList.from_table(QTable({"pos": c, "name": ["a", "b"]}))
+    np.testing.assert_allclose(targets.ra, c.icrs.ra.deg)
+    assert targets.id_column == "name"
+
+
+def test_sexagesimal_text():
+    t = Table({"ra": ["10:00:00", "bad"], "dec": ["+30:00:00", "+1:0:0"]})
+    targets = TargetList.from_table(t)
+    assert targets.ra[0] == pytest.approx(150.0)
+    assert targets.dec[0] == pytest.approx(30.0)
+    assert "ra is missing or not a number in row 1" in targets.status[1]
+
+
+def test_missing_coordinates_list_the_columns():
+    with pytest.raises(ColumnError, match="no right ascension column found.*columns are: x, y"):
+        TargetList.from_table(Table({"x": [1], "y": [2]}))
+
+
+def test_ambiguous_coordinate_columns():
+    with pytest.raises(ColumnError, match="ambiguous right ascension"):
+        TargetList.from_table(Table({"ra": [1.0], "RAJ2000": [1.0], "dec": [0.0]}))
+
+
+def test_named_column_that_does_not_exist():
+    with pytest.raises(ColumnError, match="'alpha2' is not in the table"):
+        TargetList.from_table(Table({"ra": [1.0], "dec": [0.0]}), ra="alpha2")
+
+
+def test_bad_rows_are_flagged_not_dropped():
+    ra = MaskedColumn([10.0, 20.0, 30.0, 400.0, 50.0], mask=[False, True, False, False, False])
+    t = Table({"ra": ra, "dec": [0.0, 0.0, 95.0, 0.0, np.nan]})
+    targets = TargetList.from_table(t)
+    assert len(targets) == 5
+    assert targets.status[0] == ""
+    assert "missing" in targets.status[1] and "row 1" in targets.status[1]
+    assert "outside -90..90 in row 2" in targets.status[2]
+    assert "outside 0..360 in row 3" in targets.status[3]
+    assert "dec is missing" in targets.status[4]
+    assert list(targets.ok) == [True, False, False, False, False]
+
+
+def test_extras_are_required_and_checked():
+    t = Table({"ra": [1.0, 2.0], "dec": [0.0, 0.0], "ebv": [0.02, np.nan]})
+    targets = TargetList.from_table(t, extras=["ebv"])
+    assert targets.extras["ebv"][0] == pytest.approx(0.02)
+    assert "extra input 'ebv'" in targets.status[1]
+    with pytest.raises(ColumnError, match="'ebv' needed by the model"):
+        TargetList.from_table(Table({"ra": [1.0], "dec": [0.0]}), extras=["ebv"])
+
+
+def test_image_column_makes_positions_optional():
+    t = Table({"path": ["a.jpg", ""], "objid": [1, 2]})
+    targets = TargetList.from_table(t, image_column="path")
+    assert list(targets.image_paths) == ["a.jpg", ""]
+    assert targets.status[0] == "" and "no image file" in targets.status[1]
+    assert np.isnan(targets.ra).all()
+
+
+def test_from_skycoord_and_subset_keep_order():
+    c = SkyCoord([1, 2, 3] * u.deg, [4, 5, 6] * u.deg)
+    targets = TargetList.from_skycoord(c, ids=["x", "y", "z"])
+    sub = targets.subset(np.array([2, 0]))
+    assert list(sub.ids) == ["z", "x"]
+    np.testing.assert_allclose(sub.dec, [6, 4])
+    assert [t.id for t in targets[1:]] == ["y", "z"]
