@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from pathlib import Path
+from typing import Any
 
+from astropy.io.fits.verify import VerifyWarning
 from astropy.table import QTable, Table
 
 from ._atomic import atomic_path
@@ -84,10 +88,29 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     """
     path = Path(path)
     fmt = _format(path, format)
+    if fmt == "fits":
+        table = table.copy(copy_data=False)
+        table.meta = _header_safe(table.meta)
     with atomic_path(path, overwrite=overwrite) as tmp:
         try:
             kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
-            table.write(tmp, format=fmt, **kwargs)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
+                table.write(tmp, format=fmt, **kwargs)
         except Exception as exc:
             raise AstroCNNError(f"cannot write table file {str(path)!r}: {type(exc).__name__}: {exc}") from None
     return path
+
+
+def _header_safe(meta: dict[str, Any]) -> dict[str, Any]:
+    """Flatten nested metadata into FITS header keywords (HIERARCH ``OUTER INNER``; lists as JSON)."""
+    flat: dict[str, Any] = {}
+    for key, value in meta.items():
+        if isinstance(value, dict):
+            for inner, item in _header_safe(value).items():
+                flat[f"{key} {inner}".upper()] = item
+        elif isinstance(value, (list, tuple)):
+            flat[key.upper()] = json.dumps(list(value))
+        else:
+            flat[key.upper()] = value
+    return flat

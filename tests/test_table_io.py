@@ -53,3 +53,16 @@ def test_unreadable_table_names_the_file(tmp_path):
     (tmp_path / "bad.fits").write_text("not fits at all")
     with pytest.raises(AstroCNNError, match="cannot read table file .*bad.fits"):
         read_table(tmp_path / "bad.fits")
+
+
+def test_fits_output_keeps_nested_metadata_as_header_keywords(tmp_path):
+    from astropy.io import fits
+
+    table = _table()
+    table.meta["astro_cnn"] = {"model": "m1", "bands": ["g", "r", "i"], "image_size": 128}
+    path = write_table(table, tmp_path / "out.fits")
+    header = fits.getheader(path, 1)
+    assert header["ASTRO_CNN MODEL"] == "m1"
+    assert header["ASTRO_CNN BANDS"] == '["g", "r", "i"]'
+    assert header["ASTRO_CNN IMAGE_SIZE"] == 128
+    assert table.meta["astro_cnn"]["model"] == "m1"  # the caller's table is untouched
