@@ -27,6 +27,7 @@ from .models import available_models, resolve_predictor
 from .predictor import Predictor, load_predictor
 from .quantity import Prediction, Quantity
 from .specs import BackboneSpec, HeadSpec, ModelSpec, PredictorTypeSpec, RecipeSpec, SurveySpec
+from .streaming import predict_to_file
 from .survey import ImageBatch, Survey
 from .table_io import read_table, write_table
 from .target import Target, TargetList
@@ -38,6 +39,7 @@ __all__ = [
     "__version__",
     "hookimpl",
     "predict",
+    "predict_to_file",
     "Target",
     "TargetList",
     "Survey",

@@ -1,28 +1,22 @@
-"""Table in, QTable out: :func:`predict` and the chunked loop behind it."""
+"""Table in, QTable out: :func:`predict`."""
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 from tqdm.auto import tqdm
 
-from . import registry
-from ._version import __version__
-from .exceptions import IncompatibleImagesError
-from .image_files import ImageFileSurvey
+from .chunks import dask_chunks, empty_columns, local_chunks, make_survey, make_targets, output_table
 from .models import resolve_predictor
 from .predictor import Predictor
 from .survey import Survey
-from .target import TargetList
 
-__all__ = ["predict", "make_targets", "make_survey", "iter_predictions", "empty_columns", "output_table"]
+__all__ = ["predict"]
 
 
 def predict(
@@ -40,6 +34,7 @@ def predict(
     survey_options: Mapping[str, Any] | None = None,
     batch_size: int = 256,
     progress: bool = False,
+    client: Any = None,
 ) -> QTable:
     """Predict a galaxy property for every row of a table.
 
@@ -67,7 +62,9 @@ def predict(
     batch_size : int
         Rows per chunk (cutouts fetched and predicted together).
     progress : bool
-        Show a progress bar.
+        Show a progress bar (rows done, rows per second, failures, time left).
+    client : dask.distributed.Client, optional
+        Map chunks over the client's workers; results are identical to a local run.
 
     Returns
     -------
@@ -85,6 +82,10 @@ def predict(
         Unknown quantity, survey or model; the message lists the known names.
     IncompatibleImagesError
         The survey's images differ from those the model was trained on.
+
+    See Also
+    --------
+    astro_cnn.predict_to_file : the same, streamed to disk and resumable, for large catalogues.
     """
     predictor = resolve_predictor(model, quantity)
     targets = make_targets(table, predictor, ra=ra, dec=dec, coord=coord, id_column=id_column,
@@ -93,118 +94,14 @@ def predict(
                          options=survey_options)
     columns = empty_columns(predictor, len(targets))
     status = np.array(targets.status, dtype=object)
-    chunks = iter_predictions(targets, predictor, source, batch_size=batch_size)
+    runner = dask_chunks if client is not None else local_chunks
+    failures = 0
     with tqdm(total=len(targets), disable=not progress, unit="row", desc=f"predict {predictor.quantity.name}") as bar:
-        for rows, values, chunk_status in chunks:
+        for rows, values, chunk_status in runner(targets, predictor, source, batch_size, 0, client=client):
             for name, column in values.items():
                 columns[name][rows] = column
             status[rows] = chunk_status
+            failures += int(np.sum(chunk_status != "ok"))
             bar.update(len(rows))
+            bar.set_postfix(failed=failures)
     return output_table(targets, predictor, source, columns, status)
-
-
-def make_targets(table: Table | SkyCoord, predictor: Predictor, **columns: str | None) -> TargetList:
-    """Build the :class:`TargetList` for ``table``, asking for the extra inputs the model needs."""
-    if isinstance(table, SkyCoord):
-        return TargetList.from_skycoord(table)
-    if not isinstance(table, Table):
-        raise TypeError(f"predict takes an astropy Table, QTable or SkyCoord, not {type(table).__name__}")
-    return TargetList.from_table(table, extras=predictor.extras, **columns)
-
-
-def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_column: str | None = None,
-                image_dir: str | Path | None = None, options: Mapping[str, Any] | None = None) -> Survey:
-    """Return the survey images come from, checked against what the model takes."""
-    if image_column is not None:
-        return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
-    if not isinstance(survey, Survey):
-        spec = registry.get("survey", survey or predictor.survey)
-        survey = spec.factory(**dict(options or {}))
-    if tuple(survey.bands) != predictor.bands:
-        raise IncompatibleImagesError(
-            f"model {predictor.name!r} takes bands {''.join(predictor.bands)} but survey {survey.name!r} "
-            f"gives {''.join(survey.bands)}"
-        )
-    return survey
-
-
-def iter_predictions(targets: TargetList, predictor: Predictor, survey: Survey,
-                     batch_size: int = 256) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
-    """Fetch images and predict chunk by chunk.
-
-    Yields
-    ------
-    rows : ndarray of int
-        Row indices of the chunk.
-    values : dict of str to array
-        Output columns for those rows (NaN where a row failed).
-    status : ndarray of str
-        ``"ok"`` or why the row failed.
-    """
-    for start in range(0, len(targets), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(targets)))
-        chunk = targets.subset(rows)
-        batch = survey.cutouts(chunk, size=predictor.image_size)
-        predictor.check_images(batch)
-        ok = batch.ok
-        values = empty_columns(predictor, len(rows))
-        if ok.any():
-            extras = {k: v[ok] for k, v in chunk.extras.items()}
-            prediction = predictor.predict_images(batch.images[ok], extras)
-            for name, column in predictor.quantity.output_columns(prediction).items():
-                values[name][ok] = column
-        yield rows, values, np.where(ok, "ok", batch.status)
-
-
-def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
-    """NaN-filled output columns (with units) for ``n`` rows."""
-    quantity = predictor.quantity
-    k = quantity.pdf_bins
-    from .quantity import Prediction
-
-    probe = Prediction(np.full(1, np.nan), np.full(1, np.nan),
-                       np.full((1, k), 1.0 / k) if quantity.kind == "pdf" else None,
-                       quantity.bin_edges if quantity.kind == "pdf" else None)
-    columns = {}
-    for name, column in quantity.output_columns(probe).items():
-        shape = (n,) + np.shape(column)[1:]
-        filled = np.full(shape, np.nan, dtype=np.asarray(getattr(column, "value", column)).dtype)
-        columns[name] = filled * column.unit if isinstance(column, u.Quantity) else filled
-    return columns
-
-
-def output_table(targets: TargetList, predictor: Predictor, survey: Survey, columns: Mapping[str, Any],
-                 status: np.ndarray) -> QTable:
-    """Assemble the output QTable (row order and ids of the input) with its metadata."""
-    out = QTable()
-    if targets.id_column is not None:
-        out[targets.id_column] = targets.ids
-    if targets.image_paths is not None:
-        out["image_path"] = targets.image_paths
-    if np.isfinite(targets.ra).any():
-        out["ra"] = targets.ra * u.deg
-        out["dec"] = targets.dec * u.deg
-    for name, column in columns.items():
-        out[name] = column
-    out["status"] = np.asarray(status, dtype=str)
-    out["flag"] = out["status"] != "ok"
-    quantity = predictor.quantity
-    meta = {
-        "model": predictor.name,
-        "model_saved": predictor.saved,
-        "predictor_type": predictor.predictor_type,
-        "quantity": quantity.name,
-        "quantity_description": quantity.description,
-        "survey": survey.name,
-        "bands": list(predictor.bands),
-        "image_size": predictor.image_size,
-        "pixel_scale_arcsec": float(predictor.pixel_scale.to_value(u.arcsec)),
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "astro_cnn_version": __version__,
-        "n_rows": len(out),
-        "n_flagged": int(out["flag"].sum()),
-    }
-    if quantity.kind == "pdf":
-        meta["pdf_bin_edges"] = [float(e) for e in quantity.bin_edges]
-    out.meta["astro_cnn"] = meta
-    return out

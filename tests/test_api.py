@@ -24,7 +24,7 @@ def test_table_in_qtable_out(example_model, galaxies):
     meta = out.meta["astro_cnn"]
     assert meta["model"] == "example-model" and meta["survey"] == "example-sky"
     assert meta["bands"] == ["a", "b"] and meta["astro_cnn_version"] == astro_cnn.__version__
-    assert meta["n_flagged"] == 2 and meta["date"]
+    assert meta["date"] and meta["quantity"] == "example_colour"
 
 
 def test_small_batches_give_the_same_answer(example_model, galaxies):

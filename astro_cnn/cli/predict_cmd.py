@@ -1,14 +1,15 @@
-"""``astro-cnn predict``: a table file in, a table file of predictions out."""
+"""``astro-cnn predict``: a table file in, a table file of predictions out (streamed, resumable)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
-from ..api import predict
-from ..table_io import read_table, write_table
+from ..exceptions import AstroCNNError
+from ..streaming import predict_to_file
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "run", "parse_options"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -16,13 +17,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "predict", help="predict a quantity for every row of a table",
         description="Read a table of galaxies (ECSV, FITS, VOTable, CSV, Parquet, ...), predict a quantity "
-                    "for every row and write the table of predictions (same rows, same order).")
+                    "for every row and write the table of predictions (same rows, same order). Results are "
+                    "streamed to OUTPUT.partial.ecsv as they come; an interrupted run continues with --resume.")
     parser.add_argument("table", type=Path, help="input table file")
-    parser.add_argument("-o", "--output", type=Path, required=True, help="output table file (format from suffix)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="output table file (format from suffix; "
+                                                                         ".ecsv streams with constant memory)")
     parser.add_argument("-q", "--quantity", help="quantity to predict (see `astro-cnn plugins --kind quantity`)")
     parser.add_argument("-m", "--model", help="saved model file or installed model name (default: the "
                                               "quantity's default model)")
     parser.add_argument("--survey", help="survey to take images from (default: the model's)")
+    parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="option for the survey, e.g. cache_dir=/data/cache or offline=true (repeatable)")
     parser.add_argument("--ra", help="right ascension column (found automatically if omitted)")
     parser.add_argument("--dec", help="declination column")
     parser.add_argument("--coord", help="SkyCoord column to use instead of --ra/--dec")
@@ -32,21 +37,64 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--image-dir", type=Path, help="directory relative image paths are in "
                                                        "(default: the input table's directory)")
     parser.add_argument("--batch-size", type=int, default=256, help="rows per chunk (default 256)")
+    parser.add_argument("--resume", action="store_true", help="continue an interrupted run writing OUTPUT")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (e.g. tcp://host:8786): "
+                                                               "map chunks over its workers")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
     return parser
 
 
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``KEY=VALUE`` strings into keyword arguments (true/false, integers and floats converted)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise AstroCNNError(f"option {pair!r} is not of the form KEY=VALUE")
+        options[key.strip().replace("-", "_")] = _convert(value.strip())
+    return options
+
+
 def run(args: argparse.Namespace) -> int:
-    """Predict and write the output table atomically."""
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    """Predict, streaming to the output file."""
+    from ..table_io import read_table
+
     table = read_table(args.table, format=args.format)
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
-    result = predict(table, quantity=args.quantity, survey=args.survey, model=args.model, ra=args.ra,
-                     dec=args.dec, coord=args.coord, id_column=args.id_column, image_column=args.image_column,
-                     image_dir=image_dir, batch_size=args.batch_size, progress=True)
-    write_table(result, args.output, overwrite=args.overwrite)
-    n_flagged = int(result["flag"].sum())
-    print(f"wrote {len(result)} rows to {args.output} ({n_flagged} flagged)")
+    client = _client(args.scheduler)
+    try:
+        output = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
+                                 resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
+                                 client=client, survey_options=parse_options(args.survey_option),
+                                 image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
+                                 id_column=args.id_column, image_column=args.image_column)
+    finally:
+        if client is not None:
+            client.close()
+    print(f"wrote {len(table)} rows to {output}")
     return 0
+
+
+def _client(address: str | None):
+    if address is None:
+        return None
+    try:
+        from distributed import Client
+    except ImportError:
+        raise AstroCNNError("--scheduler needs Dask: pip install 'astro_cnn[dask]'") from None
+    return Client(address)
+
+
+def _convert(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,15 +29,25 @@ def true_colour(dec_deg: np.ndarray) -> np.ndarray:
 
 
 class ExampleSky(astro_cnn.Survey):
-    """Toy survey: a Gaussian galaxy at the centre, band ratio set by declination."""
+    """Toy survey: a Gaussian galaxy at the centre, band ratio set by declination.
+
+    Parameters
+    ----------
+    delay : float
+        Seconds each call to :meth:`cutouts` waits, like a slow archive.
+    """
 
     name = "example-sky"
     bands = ("a", "b")
     pixel_scale = 1.0 * u.arcsec
     image_size = 16
 
+    def __init__(self, delay: float = 0.0):
+        self.delay = float(delay)
+
     def cutouts(self, targets, *, size=None, progress=False):
         """Render one image per target; rows north of +80 deg are outside the footprint."""
+        time.sleep(self.delay)
         size = int(size or self.image_size)
         y, x = np.mgrid[:size, :size] - (size - 1) / 2
         blob = np.exp(-(x**2 + y**2) / 8.0)
