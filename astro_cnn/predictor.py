@@ -203,7 +203,7 @@ def load_predictor(path: str | Path) -> Predictor:
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
         raise AstroCNNError(f"model file {str(path)!r} is not an astro_cnn model ({exc})") from None
     spec = registry.get("predictor_type", metadata.get("predictor_type", "?"))
-    predictor = spec.cls._from_state(metadata, state)
+    predictor = spec.resolve()._from_state(metadata, state)
     predictor.info = dict(metadata.get("info", {}))
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)

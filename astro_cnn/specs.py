@@ -7,6 +7,7 @@ Each is a small frozen record: a unique ``name``, a one-line ``description`` sho
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,11 +102,28 @@ class RecipeSpec:
 
 @dataclass(frozen=True)
 class PredictorTypeSpec:
-    """A :class:`astro_cnn.Predictor` subclass, found by name when a saved model is loaded."""
+    """A :class:`astro_cnn.Predictor` subclass, found by name when a saved model is loaded.
+
+    Parameters
+    ----------
+    name : str
+        Name recorded in saved models.
+    cls : type or str
+        The class, or ``"module:Class"`` to import it only when a model of this type is loaded.
+    description : str
+        One line for listings.
+    """
 
     name: str
-    cls: type
+    cls: type | str
     description: str = ""
+
+    def resolve(self) -> type:
+        """Return the class, importing it if it was given as ``"module:Class"``."""
+        if isinstance(self.cls, type):
+            return self.cls
+        module, _, attribute = self.cls.partition(":")
+        return getattr(importlib.import_module(module), attribute)
 
 
 @dataclass(frozen=True)

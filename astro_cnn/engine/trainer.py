@@ -1,0 +1,241 @@
+"""The training loop: a recipe's stages and schedule, checkpoints every epoch, exact resume, logs."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .._atomic import atomic_path
+from .augment import random_dihedral
+from .network import Network
+
+__all__ = ["TrainingData", "Schedule", "fit_network"]
+
+
+@dataclass
+class TrainingData:
+    """Normalised tensors for training (and optional validation)."""
+
+    images: torch.Tensor
+    targets: torch.Tensor
+    extras: torch.Tensor | None = None
+    val_images: torch.Tensor | None = None
+    val_targets: torch.Tensor | None = None
+    val_extras: torch.Tensor | None = None
+
+
+@dataclass
+class Schedule:
+    """Epoch plan from a recipe: stages (head only, then all layers) and the learning-rate factor per step."""
+
+    settings: Mapping[str, Any]
+    epochs_override: int | None = None
+    stages: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if s.get("schedule", "cosine_restarts") == "cosine_restarts":
+            self.cycles = (self.epochs_override,) if self.epochs_override else tuple(s["cycles"])
+            body_epochs = sum(self.cycles)
+        else:
+            body_epochs = self.epochs_override or int(s["epochs"])
+            self.cycles = (body_epochs,)
+        self.head_epochs = int(s.get("head_epochs", 0))
+        self.stages = ["head"] * self.head_epochs + ["all"] * body_epochs
+
+    def factor(self, epoch: int, step: int, steps_per_epoch: int) -> float:
+        """Multiplier of the peak learning rate at ``step`` of ``epoch`` (0-based, counting all epochs)."""
+        kind = self.settings.get("schedule", "cosine_restarts")
+        if epoch < self.head_epochs:
+            t = (epoch * steps_per_epoch + step) / max(1, self.head_epochs * steps_per_epoch)
+            return 0.5 * (1 + math.cos(math.pi * t))
+        body_epoch = epoch - self.head_epochs
+        if kind == "constant":
+            return 1.0
+        if kind == "step":
+            return 1.0 if body_epoch < math.ceil(2 * len(self.stages[self.head_epochs:]) / 3) else 0.1
+        start = 0
+        for length in self.cycles:  # cosine annealing with warm restarts, cycles in epochs
+            if body_epoch < start + length:
+                t = ((body_epoch - start) * steps_per_epoch + step) / (length * steps_per_epoch)
+                return 0.5 * (1 + math.cos(math.pi * t))
+            start += length
+        return 0.0
+
+
+def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any], loss_kind: str, *,
+                seed: int = 0, epochs: int | None = None, run_dir: Path | None = None, resume: bool = False,
+                progress: bool = True, log=print, device: str | torch.device = "cpu") -> list[dict[str, float]]:
+    """Train ``network`` in place following a recipe; returns the per-epoch history.
+
+    Parameters
+    ----------
+    network : Network
+    data : TrainingData
+    settings : mapping
+        Recipe settings (see :mod:`astro_cnn_nets.recipes` for the keys).
+    loss_kind : {"regression", "pdf"}
+        Mean squared error on standardised labels, or cross-entropy over bins.
+    seed : int
+        Seeds weight initialisation order, batch order, augmentation and dropout.
+    epochs : int, optional
+        Override the recipe's all-layer epochs (one cosine cycle).
+    run_dir : Path, optional
+        Where ``checkpoint.pt`` (every epoch), ``history.ecsv`` and ``loss_curve.png`` go.
+    resume : bool
+        Continue from ``run_dir/checkpoint.pt``; ends with the same weights as an uninterrupted run.
+    progress : bool
+        tqdm bar per epoch.
+    log : callable
+        Receives one line per epoch.
+    device : str or torch.device
+
+    Returns
+    -------
+    list of dict
+    """
+    schedule = Schedule(settings, epochs)
+    device = torch.device(device)
+    network.to(device)
+    loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
+    batch_size = int(settings["batch_size"])
+    n = len(data.images)
+    steps = max(1, math.ceil(n / batch_size))
+    history: list[dict[str, float]] = []
+    start_epoch, stage, optimizer = 0, None, None
+    checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
+    if resume and checkpoint_path is not None and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        network.load_state_dict(state["model"])
+        start_epoch, history = state["epoch"], state["history"]
+        if start_epoch < len(schedule.stages):
+            stage = schedule.stages[start_epoch]
+            _set_trainable(network, stage)
+            optimizer = _optimizer(network, settings, stage)
+            if state["stage"] == stage:
+                optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        random.setstate(state["python_rng"])
+        log(f"resumed from {checkpoint_path} after epoch {start_epoch}")
+    for epoch in range(start_epoch, len(schedule.stages)):
+        if schedule.stages[epoch] != stage:
+            stage = schedule.stages[epoch]
+            _set_trainable(network, stage)
+            optimizer = _optimizer(network, settings, stage)
+        network.train()
+        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+        order = torch.randperm(n, generator=generator)
+        total = 0.0
+        bar = tqdm(range(steps), disable=not progress, desc=f"epoch {epoch + 1}/{len(schedule.stages)} ({stage})",
+                   leave=False, unit="batch")
+        for step in bar:
+            index = order[step * batch_size:(step + 1) * batch_size]
+            images = data.images[index]
+            if settings.get("augment", True):
+                images = random_dihedral(images, generator)
+            extras = data.extras[index].to(device) if data.extras is not None else None
+            factor = schedule.factor(epoch, step, steps)
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(network(images.to(device), extras), data.targets[index].to(device))
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(index)
+            bar.set_postfix(loss=f"{float(loss):.4f}")
+        record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
+                  "train_loss": total / n}
+        if data.val_images is not None and len(data.val_images):
+            record["val_loss"] = _evaluate(network, data, loss_fn, batch_size, device)
+        history.append(record)
+        log("  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+        if checkpoint_path is not None:
+            _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
+    _set_trainable(network, "all")
+    network.eval()
+    if run_dir is not None and history:
+        write_history(history, run_dir)
+    return history
+
+
+def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
+    """Write ``history.ecsv`` and ``loss_curve.png`` to ``run_dir``."""
+    from astropy.table import Table
+
+    table = Table(rows=[{k: r.get(k, np.nan) for k in history[-1]} for r in history])
+    with atomic_path(run_dir / "history.ecsv", overwrite=True) as tmp:
+        table.write(tmp, format="ascii.ecsv")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(table["epoch"], table["train_loss"], "o-", label="train")
+    if "val_loss" in table.colnames:
+        ax.plot(table["epoch"], table["val_loss"], "s-", label="validation")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(run_dir / "loss_curve.png", overwrite=True) as tmp:
+        fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+
+
+def _set_trainable(network: Network, stage: str) -> None:
+    for p in network.backbone.parameters():
+        p.requires_grad_(stage != "head")
+
+
+def _optimizer(network: Network, settings: Mapping[str, Any], stage: str) -> torch.optim.Optimizer:
+    lr = float(settings["lr"])
+    if stage == "head":
+        groups = [{"params": list(network.head.parameters()), "lr": lr}]
+    else:
+        ratios = list(settings.get("lr_ratios", (1.0,)))
+        layer_groups = network.layer_groups
+        ratios = ratios[-len(layer_groups):] if len(ratios) >= len(layer_groups) else \
+            [ratios[0]] * (len(layer_groups) - len(ratios)) + ratios
+        groups = [{"params": params, "lr": lr * r} for params, r in zip(layer_groups, ratios)]
+    for group in groups:
+        group["initial_lr"] = group["lr"]
+    kind = settings.get("optimizer", "adamw")
+    decay = float(settings.get("weight_decay", 0.0))
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, weight_decay=decay)
+    if kind == "adam":
+        return torch.optim.Adam(groups, weight_decay=decay)
+    raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw' or 'adam')")
+
+
+def _evaluate(network: Network, data: TrainingData, loss_fn, batch_size: int, device) -> float:
+    network.eval()
+    total = 0.0
+    with torch.inference_mode():
+        for i in range(0, len(data.val_images), batch_size):
+            extras = data.val_extras[i:i + batch_size].to(device) if data.val_extras is not None else None
+            out = network(data.val_images[i:i + batch_size].to(device), extras)
+            total += float(loss_fn(out, data.val_targets[i:i + batch_size].to(device))) * len(out)
+    network.train()
+    return total / len(data.val_images)
+
+
+def _save_checkpoint(path: Path, network: Network, optimizer, stage: str, epoch: int, history) -> None:
+    state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(), "stage": stage, "epoch": epoch,
+             "history": history, "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+             "python_rng": random.getstate()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, overwrite=True) as tmp:
+        torch.save(state, tmp)
