@@ -230,9 +230,9 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     for fold in range(folds):
         test = fold_of == fold
         predictor = predictor_factory()
-        sub = lambda mask: None if extras is None else {k: np.asarray(v)[mask] for k, v in extras.items()}  # noqa: E731
-        fit_predictor(predictor, images[~test], labels[~test], sub(~test), seed=seed + fold, **fit_options)
-        prediction = predictor.predict_images(images[test], sub(test))
+        fit_predictor(predictor, images[~test], labels[~test], _subset(extras, ~test), seed=seed + fold,
+                      **fit_options)
+        prediction = predictor.predict_images(images[test], _subset(extras, test))
         value[test], error[test] = prediction.value, prediction.error
         if prediction.pdf is not None:
             pdf = np.zeros((n, prediction.pdf.shape[1])) if pdf is None else pdf
@@ -240,6 +240,10 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
         models.append(predictor)
     edges = predictor.quantity.bin_edges if pdf is not None else None
     return Prediction(value, error, pdf, edges), models
+
+
+def _subset(extras: Mapping[str, np.ndarray] | None, mask: np.ndarray) -> dict[str, np.ndarray] | None:
+    return None if extras is None else {k: np.asarray(v)[mask] for k, v in extras.items()}
 
 
 def load_training_images(table: Table, image_column: str, image_dir: str | Path | None = None
@@ -278,10 +282,13 @@ def _split(predictor, images, labels, extras, settings, seed) -> TrainingData:
     x = predictor.prepare(images)
     y = predictor.encode_labels(labels)
     e = predictor.prepare_extras(extras, n)
-    pick = (lambda t, idx: None if t is None else t[torch.as_tensor(idx)])
-    return TrainingData(pick(x, fit), pick(y, fit), pick(e, fit),
-                        pick(x, val) if n_val else None, pick(y, val) if n_val else None,
-                        pick(e, val) if n_val else None)
+    return TrainingData(_rows(x, fit), _rows(y, fit), _rows(e, fit),
+                        _rows(x, val) if n_val else None, _rows(y, val) if n_val else None,
+                        _rows(e, val) if n_val else None)
+
+
+def _rows(tensor: torch.Tensor | None, index: np.ndarray) -> torch.Tensor | None:
+    return None if tensor is None else tensor[torch.as_tensor(index)]
 
 
 def _survey_geometry(survey: str, bands, pixel_scale):
