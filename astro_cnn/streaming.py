@@ -10,7 +10,6 @@ other formats are converted at the end).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -27,10 +26,10 @@ from ._version import __version__
 from .chunks import dask_chunks, empty_columns, local_chunks, make_survey, make_targets, output_table
 from .exceptions import AstroCNNError
 from .models import resolve_predictor
+from .partitions import partitions
 from .predictor import Predictor
 from .survey import Survey
 from .table_io import read_table, write_table
-from .target import TargetList
 
 __all__ = ["predict_to_file", "partial_paths"]
 
@@ -51,6 +50,7 @@ def predict_to_file(
     resume: bool = False,
     overwrite: bool = False,
     batch_size: int = 256,
+    partition_rows: int = 100_000,
     progress: bool = True,
     client: Any = None,
     survey_options: Mapping[str, Any] | None = None,
@@ -62,7 +62,8 @@ def predict_to_file(
     Parameters
     ----------
     table : Table or path
-        The targets, or a table file (read with :func:`astro_cnn.read_table`).
+        The targets, or a table file.  FITS and Parquet files are read ``partition_rows`` rows at
+        a time; other formats are read whole.
     output : path
         Output table file; its format comes from the suffix.  ECSV streams straight to disk with
         memory independent of the number of rows; other formats are converted at the end.
@@ -75,11 +76,13 @@ def predict_to_file(
         Replace an existing ``output``, or discard a left-over interrupted run.
     batch_size : int
         Rows per chunk.
+    partition_rows : int
+        Rows of the input read at a time (rounded up to a multiple of ``batch_size``).
     progress : bool
         Show rows done, rows per second, failures so far and the estimated time left.
     client : dask.distributed.Client, optional
-        Map chunks over the client's workers (each loads the model once); results are identical
-        to a single-process run.
+        Map chunks over the client's workers (each receives the model once); results are
+        identical to a single-process run.
     survey_options : mapping, optional
         Keyword arguments for the survey's factory.
     image_dir : path, optional
@@ -103,46 +106,39 @@ def predict_to_file(
     output = Path(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{str(output)!r} already exists; pass --overwrite to replace it")
-    if not isinstance(table, Table):
-        table = read_table(table)
+    partition_rows = batch_size * max(1, -(-partition_rows // batch_size))
+    parts = partitions(table, partition_rows)
     predictor = resolve_predictor(model, quantity)
-    targets = make_targets(table, predictor, **columns)
     source = make_survey(predictor, survey, image_column=columns.get("image_column"), image_dir=image_dir,
                          options=survey_options)
     partial, state_path = partial_paths(output)
-    fingerprint = _fingerprint(targets, predictor, source, batch_size)
+    fingerprint = {**parts.fingerprint, "model": predictor.name, "model_saved": predictor.saved,
+                   "survey": source.name, "batch_size": batch_size, "astro_cnn_version": __version__}
     start = _starting_row(partial, state_path, fingerprint, resume, overwrite)
     runner = dask_chunks if client is not None else local_chunks
-    chunks = runner(targets, predictor, source, batch_size, start, client=client)
     failures = 0
-    with tqdm(total=len(targets), initial=start, disable=not progress, unit="row", smoothing=0.1,
+    with tqdm(total=parts.n_rows, initial=start, disable=not progress, unit="row", smoothing=0.1,
               desc=f"predict {predictor.quantity.name}") as bar:
-        for rows, values, status in chunks:
-            chunk = output_table(targets.subset(rows), predictor, source, values, status)
-            _append(partial, chunk, header=rows[0] == 0)
-            _save_state(state_path, fingerprint, int(rows[-1]) + 1, partial.stat().st_size)
-            failures += int(chunk["flag"].sum())
-            bar.update(len(rows))
-            bar.set_postfix(failed=failures)
-    if len(targets) == 0:
-        _append(partial, output_table(targets, predictor, source, empty_columns(predictor, 0), np.array([])), True)
+        for offset, part in parts:
+            if offset + len(part) <= start and parts.n_rows:
+                continue
+            targets = make_targets(part, predictor, **columns)
+            if parts.n_rows == 0:
+                empty = output_table(targets, predictor, source, empty_columns(predictor, 0), np.array([]))
+                _append(partial, empty, header=True)
+            for rows, values, status in runner(targets, predictor, source, batch_size, max(0, start - offset),
+                                               client=client):
+                chunk = output_table(targets.subset(rows), predictor, source, values, status)
+                _append(partial, chunk, header=offset + rows[0] == 0)
+                _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size)
+                failures += int(chunk["flag"].sum())
+                bar.update(len(rows))
+                bar.set_postfix(failed=failures)
     _finish(partial, state_path, output, overwrite)
     return output
 
 
 # --- private helpers ---------------------------------------------------------------------------
-def _fingerprint(targets: TargetList, predictor: Predictor, survey: Survey, batch_size: int) -> dict[str, Any]:
-    digest = hashlib.sha256()
-    for array in (targets.ra, targets.dec):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    digest.update(np.asarray(targets.ids).astype(str).tobytes())
-    if targets.image_paths is not None:
-        digest.update(np.asarray(targets.image_paths).astype(str).tobytes())
-    return {"rows": len(targets), "targets_sha256": digest.hexdigest(), "model": predictor.name,
-            "model_saved": predictor.saved, "survey": survey.name, "batch_size": batch_size,
-            "astro_cnn_version": __version__}
-
-
 def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], resume: bool,
                   overwrite: bool) -> int:
     if not state_path.exists() or not partial.exists():

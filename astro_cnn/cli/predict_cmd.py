@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Predict, streaming to the output file."""
     from ..table_io import read_table
 
-    table = read_table(args.table, format=args.format)
+    table = read_table(args.table, format=args.format) if args.format else args.table
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     client = _client(args.scheduler)
     try:
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-    print(f"wrote {len(table)} rows to {output}")
+    print(f"wrote predictions for every row of {args.table} to {output}")
     return 0
 
 

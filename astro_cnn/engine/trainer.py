@@ -152,7 +152,7 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(index)
-            bar.set_postfix(loss=f"{float(loss):.4f}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
                   "train_loss": total / n}
         if data.val_images is not None and len(data.val_images):

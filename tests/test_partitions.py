@@ -1,0 +1,44 @@
+"""Large inputs read in partitions give the same predictions as the table read whole."""
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn import AstroCNNError, read_table, write_table
+from astro_cnn.partitions import partitions
+
+
+def _table(n=50):
+    rng = np.random.default_rng(5)
+    return Table({"objid": np.arange(n), "ra": rng.uniform(0, 360, n), "dec": rng.uniform(-50, 85, n)})
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".parquet", ".ecsv"])
+def test_partitions_cover_every_row_once(tmp_path, suffix):
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        pytest.importorskip("pandas")
+    path = write_table(_table(), tmp_path / f"in{suffix}")
+    parts = partitions(path, 16)
+    assert parts.n_rows == 50 and parts.fingerprint["rows"] == 50
+    seen = [(start, list(part["objid"])) for start, part in parts]
+    assert [s for s, _ in seen] == [0, 16, 32, 48]
+    assert sum((ids for _, ids in seen), []) == list(range(50))
+
+
+def test_partitioned_file_streams_to_the_same_result(tmp_path, example_model):
+    table = _table()
+    path = write_table(table, tmp_path / "in.fits")
+    expected = astro_cnn.predict(table, model=example_model)
+    out = astro_cnn.predict_to_file(path, tmp_path / "out.ecsv", model=example_model, batch_size=8,
+                                    partition_rows=20, progress=False)
+    result = read_table(out)
+    assert list(result["objid"]) == list(expected["objid"])
+    np.testing.assert_allclose(result["colour_ab"].value, expected["colour_ab"].value, equal_nan=True)
+    assert list(result["status"]) == list(expected["status"])
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(AstroCNNError, match="nope.fits"):
+        partitions(tmp_path / "nope.fits", 10)
