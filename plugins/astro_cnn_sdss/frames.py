@@ -1,0 +1,210 @@
+"""SDSS corrected frames: names, SAS URLs, which frames cover a position, loading and validation."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import re
+import threading
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS, FITSFixedWarning
+
+from .http import url_with_query
+
+__all__ = ["FrameId", "Frame", "FrameStore", "LocalFrameIndex", "parse_frame_name", "frames_sql",
+           "parse_sql_csv", "validate_frame", "read_frame"]
+
+_NAME = re.compile(r"frame-([ugriz])-(\d{6})-(\d)-(\d{4})\.fits(?:\.bz2|\.gz)?$")
+#: Path of the SkyServer SQL service below the SkyServer base URL.
+SQL_PATH = "/SkyServerWS/SearchTools/SqlSearch"
+
+
+@dataclass(frozen=True)
+class FrameId:
+    """One SDSS imaging field (all five bands share it).
+
+    Attributes
+    ----------
+    run, camcol, field : int
+        Imaging run, camera column (1-6) and field number.
+    rerun : int
+        Processing rerun (301 for DR8-DR17).
+    """
+
+    run: int
+    camcol: int
+    field: int
+    rerun: int = 301
+
+    def filename(self, band: str) -> str:
+        """Return ``frame-<band>-<run6>-<camcol>-<field4>.fits.bz2``."""
+        return f"frame-{band}-{self.run:06d}-{self.camcol}-{self.field:04d}.fits.bz2"
+
+    def url(self, sas_url: str, band: str) -> str:
+        """Return the SAS URL of this field's frame in ``band``."""
+        return f"{sas_url.rstrip('/')}/photoObj/frames/{self.rerun}/{self.run}/{self.camcol}/{self.filename(band)}"
+
+    def key(self, band: str) -> str:
+        """Return the cache key of this field's frame in ``band`` (mirrors the SAS layout)."""
+        return f"frames/{self.rerun}/{self.run}/{self.camcol}/{self.filename(band)}"
+
+
+@dataclass
+class Frame:
+    """A loaded frame: pixels (nanomaggies) and their WCS."""
+
+    data: np.ndarray
+    wcs: WCS
+    path: str
+
+
+def parse_frame_name(name: str) -> tuple[str, FrameId] | None:
+    """Return ``(band, FrameId)`` for a frame file name, or None when it is not one."""
+    match = _NAME.search(name)
+    if match is None:
+        return None
+    band, run, camcol, field = match.groups()
+    return band, FrameId(int(run), int(camcol), int(field))
+
+
+def frames_sql(ra: float, dec: float, margin_arcsec: float) -> str:
+    """Return the SkyServer SQL listing the fields whose box contains (ra, dec) widened by ``margin_arcsec``."""
+    m = margin_arcsec / 3600.0
+    mra = m / max(np.cos(np.radians(dec)), 1e-3)
+    return ("SELECT DISTINCT run, rerun, camcol, field FROM Field "
+            f"WHERE raMin - {mra:.6f} <= {ra:.7f} AND raMax + {mra:.6f} >= {ra:.7f} "
+            f"AND decMin - {m:.6f} <= {dec:.7f} AND decMax + {m:.6f} >= {dec:.7f}")
+
+
+def sql_url(skyserver_url: str, sql: str) -> str:
+    """Return the SkyServer SqlSearch URL answering ``sql`` as CSV."""
+    return url_with_query(skyserver_url.rstrip("/") + SQL_PATH, {"cmd": sql, "format": "csv"})
+
+
+def parse_sql_csv(data: bytes) -> Table:
+    """Parse a SkyServer CSV answer (``#Table1`` line, header, rows); raise ``ValueError`` on an error page."""
+    text = data.decode("utf-8", errors="replace")
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    if not lines or "<html" in text[:500].lower() or "error" in lines[0].lower():
+        raise ValueError(f"not a SkyServer CSV answer: {text[:200]!r}")
+    if len(lines) == 1:
+        return Table(names=lines[0].split(","), dtype=[int] * len(lines[0].split(",")))
+    return Table.read("\n".join(lines), format="ascii.csv")
+
+
+def validate_sql_csv(data: bytes) -> None:
+    """Raise ``ValueError`` unless ``data`` parses as a SkyServer CSV answer."""
+    parse_sql_csv(data)
+
+
+def validate_frame(data: bytes) -> None:
+    """Raise ``ValueError`` unless ``data`` is a complete (possibly bz2/gzip-compressed) frame file."""
+    _open(data, "<download>")
+
+
+def read_frame(data: bytes, name: str) -> Frame:
+    """Decode a frame file's bytes (``.fits``, ``.fits.bz2`` or ``.fits.gz``) to a :class:`Frame`."""
+    return _open(data, name)
+
+
+class FrameStore:
+    """Keep the most recently used decoded frames in memory (decompressing a frame takes a while).
+
+    Parameters
+    ----------
+    size : int
+        Frames kept.
+    """
+
+    def __init__(self, size: int = 15):
+        self.size = size
+        self._frames: OrderedDict[str, Frame] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, load) -> Frame:
+        """Return the frame called ``name``, calling ``load() -> bytes`` when it is not in memory."""
+        with self._lock:
+            if name in self._frames:
+                self._frames.move_to_end(name)
+                return self._frames[name]
+        frame = read_frame(load(), name)
+        with self._lock:
+            self._frames[name] = frame
+            while len(self._frames) > self.size:
+                self._frames.popitem(last=False)
+        return frame
+
+
+class LocalFrameIndex:
+    """Frames found in a local directory (searched recursively), with their sky footprints.
+
+    Parameters
+    ----------
+    directory : path
+        Holds ``frame-<band>-<run>-<camcol>-<field>.fits[.bz2|.gz]`` files.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise FileNotFoundError(f"frames directory {str(self.directory)!r} does not exist")
+        self._entries: list[tuple[str, FrameId, Path, WCS, tuple[int, int]]] = []
+        for path in sorted(self.directory.rglob("frame-*.fits*")):
+            parsed = parse_frame_name(path.name)
+            if parsed is None:
+                continue
+            header = _header(path)
+            self._entries.append((parsed[0], parsed[1], path, _wcs(header), (header["NAXIS2"], header["NAXIS1"])))
+
+    def covering(self, ra: float, dec: float, band: str) -> list[Path]:
+        """Return the files in ``band`` whose pixels contain (ra, dec)."""
+        out = []
+        for entry_band, _, path, wcs, (ny, nx) in self._entries:
+            if entry_band != band:
+                continue
+            x, y = wcs.all_world2pix([[ra, dec]], 0)[0]
+            if -0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5:
+                out.append(path)
+        return out
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _header(path: Path) -> fits.Header:
+    try:
+        return fits.getheader(path, 0)
+    except (OSError, EOFError, ValueError) as exc:
+        raise ValueError(f"frame file {str(path)!r} is not readable FITS ({exc})") from None
+
+
+def _wcs(header: fits.Header) -> WCS:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FITSFixedWarning)
+        return WCS(header)
+
+
+def _open(data: bytes, name: str) -> Frame:
+    try:
+        if data[:3] == b"BZh":
+            raw = bz2.decompress(data)
+        elif data[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(data)
+        else:
+            raw = data
+        with fits.open(io.BytesIO(raw)) as hdul:
+            header = hdul[0].header
+            pixels = np.array(hdul[0].data, dtype=np.float32)
+    except (OSError, EOFError, ValueError, TypeError) as exc:
+        raise ValueError(f"{name}: corrupt or truncated frame file ({exc})") from None
+    if pixels.ndim != 2 or pixels.shape != (header.get("NAXIS2"), header.get("NAXIS1")):
+        raise ValueError(f"{name}: truncated frame file (image shape {pixels.shape})")
+    return Frame(pixels, _wcs(header), name)

@@ -1,0 +1,72 @@
+"""SkyServer ImgCutout colour JPEGs: the request URL, cache key, validation and decoding."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+
+from .http import url_with_query
+
+__all__ = ["cutout_url", "cutout_key", "validate_jpeg", "decode_jpeg"]
+
+#: Path of the ImgCutout service below the SkyServer base URL.
+SERVICE_PATH = "/SkyServerWS/ImgCutout/getjpeg"
+
+
+def cutout_url(base_url: str, ra: float, dec: float, size: int, scale: float) -> str:
+    """Return the ImgCutout URL of a ``size`` × ``size`` gri JPEG centred on (ra, dec) in degrees.
+
+    Parameters
+    ----------
+    base_url : str
+        SkyServer base URL, e.g. ``https://skyserver.sdss.org/dr17``.
+    ra, dec : float
+        Centre (ICRS degrees).
+    size : int
+        Side in pixels.
+    scale : float
+        Arcsec per pixel.
+    """
+    params = {"ra": f"{ra:.7f}", "dec": f"{dec:.7f}", "scale": f"{scale:g}", "width": int(size),
+              "height": int(size)}
+    return url_with_query(base_url.rstrip("/") + SERVICE_PATH, params)
+
+
+def cutout_key(ra: float, dec: float, size: int, scale: float) -> str:
+    """Return the cache key of a cutout (position to 1e-7 deg, scale and size)."""
+    return f"jpeg/{ra:.7f}_{dec:+.7f}_{scale:g}_{int(size)}.jpg"
+
+
+def validate_jpeg(data: bytes) -> None:
+    """Raise ``ValueError`` unless ``data`` is a complete, decodable JPEG.
+
+    A body cut short lacks the end-of-image marker; a corrupt one fails to decode.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        raise ValueError(f"not a JPEG (starts with {data[:16]!r})")
+    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
+        raise ValueError(f"truncated JPEG ({len(data)} bytes, no end-of-image marker)")
+    decode_jpeg(data)
+
+
+def decode_jpeg(data: bytes) -> np.ndarray:
+    """Decode a JPEG to float32 (3, H, W) in [0, 1], channels R, G, B as stored.
+
+    Identical to :func:`astro_cnn.image_files.read_image` on the same file: Pillow,
+    ``convert("RGB")``, divided by 255.
+
+    Raises
+    ------
+    ValueError
+        The bytes are not a decodable image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise ValueError(f"undecodable JPEG ({exc})") from None
+    return np.ascontiguousarray(array.transpose(2, 0, 1))

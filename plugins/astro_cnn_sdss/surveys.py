@@ -1,0 +1,230 @@
+"""The two SDSS surveys: SkyServer colour JPEGs (``sdss-jpeg``) and 5-band frame stacks (``sdss-stack``)."""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+from astro_cnn.survey import ImageBatch, Survey, empty_batch
+from astro_cnn.target import TargetList
+
+from . import catalog, jpeg
+from .cache import Cache
+from .config import cache_dir as _cache_dir
+from .config import conf
+from .frames import (
+    FrameId,
+    FrameStore,
+    LocalFrameIndex,
+    frames_sql,
+    parse_sql_csv,
+    sql_url,
+    validate_frame,
+    validate_sql_csv,
+)
+from .http import Fetcher, map_concurrent
+from .stack import stack
+
+__all__ = ["SDSSJpegSurvey", "SDSSStackSurvey"]
+
+
+class _SDSSSurvey(Survey):
+    """Options shared by both SDSS surveys (each defaults to :data:`astro_cnn_sdss.config.conf`)."""
+
+    def __init__(self, *, cache_dir: str | Path | None = None, offline: bool | None = None,
+                 base_url: str | None = None, sas_url: str | None = None, max_workers: int | None = None,
+                 timeout: float | None = None, retries: int | None = None, backoff: float | None = None):
+        self.base_url = base_url or conf.skyserver_url
+        self.sas_url = sas_url or conf.sas_url
+        self.max_workers = int(max_workers if max_workers is not None else conf.max_workers)
+        self.cache = Cache(_cache_dir(cache_dir))
+        self.fetcher = Fetcher(self.cache, offline=conf.offline if offline is None else offline,
+                               timeout=conf.timeout if timeout is None else timeout,
+                               retries=conf.retries if retries is None else retries,
+                               backoff=conf.backoff if backoff is None else backoff)
+
+    def query(self, sql: str | None = None, *, preset: str | None = None, **kwargs: Any) -> Table:
+        """Run a SkyServer SQL query or a named preset (see :func:`astro_cnn_sdss.catalog.query_sql`)."""
+        if preset is not None:
+            sql = catalog.preset_sql(preset, top=kwargs.pop("top", None))
+        if sql is None:
+            raise ValueError("give an SQL string or preset=...")
+        return catalog.query_sql(sql, cache_dir=self.cache.root, offline=self.fetcher.offline, **kwargs)
+
+    def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
+        """Return one image per target; a failed row gets zeros and a status saying why (never raised).
+
+        Parameters
+        ----------
+        targets : TargetList
+            Rows whose status is already set are skipped and keep it.
+        size : int, optional
+            Side in pixels (default :attr:`image_size`).
+        progress : bool
+            Show a tqdm progress bar.
+        """
+        size = int(size or self.image_size)
+        batch = empty_batch(len(targets), self.bands, size, self.pixel_scale, np.array(targets.status, dtype=object))
+        batch.weights = np.zeros_like(batch.images) if self._has_weights else None
+        rows = np.flatnonzero(targets.ok)
+        results = map_concurrent(lambda i: self._one(targets, int(i), size), rows, max_workers=self.max_workers,
+                                 progress=progress, description=self.name)
+        extra: list[Any] = [None] * len(targets)
+        for i, result in zip(rows, results):
+            if isinstance(result, BaseException):
+                batch.status[i] = _reason(result)
+                continue
+            image, weight, info = result
+            batch.images[i] = image
+            if batch.weights is not None:
+                batch.weights[i] = weight
+            extra[i] = info
+        self._finish(batch, extra)
+        return batch
+
+    _has_weights = False
+
+    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
+        """Store per-row extras in ``batch.meta`` (nothing by default)."""
+
+    @abc.abstractmethod
+    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """Return ``(image, weight or None, per-row extra)`` for row ``i``; raise to flag the row."""
+
+
+class SDSSJpegSurvey(_SDSSSurvey):
+    """SDSS gri colour JPEGs from the SkyServer ImgCutout service (the Wu & Boada 2019 input).
+
+    Channels are the JPEG's R, G, B = SDSS i, r, g, as float32 in [0, 1] (Pillow decode / 255,
+    identical to reading the same file with :func:`astro_cnn.image_files.read_image`).
+
+    Parameters
+    ----------
+    jpeg_dir : path, optional
+        Directory of ``<id>.jpg`` files looked up by each target's id before any download.
+    scale : float
+        Arcsec per pixel asked of the service (default 0.296).
+    **options
+        ``cache_dir``, ``offline``, ``base_url`` (SkyServer), ``max_workers``, ``timeout``,
+        ``retries``, ``backoff``; defaults from :data:`astro_cnn_sdss.config.conf`.
+    """
+
+    name = "sdss-jpeg"
+    bands = ("i", "r", "g")
+    image_size = 128
+
+    def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, **options: Any):
+        super().__init__(**options)
+        self.jpeg_dir = None if jpeg_dir is None else Path(jpeg_dir)
+        if self.jpeg_dir is not None and not self.jpeg_dir.is_dir():
+            raise FileNotFoundError(f"JPEG directory {str(self.jpeg_dir)!r} does not exist")
+        self.scale = float(scale)
+        self.pixel_scale = self.scale * u.arcsec
+
+    def fetch(self, ra: float, dec: float, size: int | None = None) -> bytes:
+        """Return the JPEG bytes of one cutout (from the cache, or downloaded and cached)."""
+        size = int(size or self.image_size)
+        return self.fetcher.get(jpeg.cutout_url(self.base_url, ra, dec, size, self.scale),
+                                jpeg.cutout_key(ra, dec, size, self.scale), jpeg.validate_jpeg)
+
+    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, None, bytes]:
+        data = self._local(targets.ids[i])
+        if data is None:
+            ra, dec = targets.ra[i], targets.dec[i]
+            if not (np.isfinite(ra) and np.isfinite(dec)):
+                where = f" and no {targets.ids[i]}.jpg in {str(self.jpeg_dir)!r}" if self.jpeg_dir else ""
+                raise ValueError(f"row {i} has no position{where}")
+            data = self.fetch(float(ra), float(dec), size)
+        image = jpeg.decode_jpeg(data)
+        if image.shape[1:] != (size, size):
+            raise ValueError(f"JPEG of row {i} is {image.shape[2]}x{image.shape[1]} px, not {size}x{size}")
+        return image, None, data
+
+    def _local(self, identifier: Any) -> bytes | None:
+        if self.jpeg_dir is None:
+            return None
+        path = self.jpeg_dir / f"{identifier}.jpg"
+        return path.read_bytes() if path.is_file() else None
+
+    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
+        batch.meta["jpeg"] = extra
+
+
+class SDSSStackSurvey(_SDSSSurvey):
+    """Five-band SDSS stacks (the Pasquet et al. 2019 input) resampled from the corrected frames.
+
+    Every band of every frame overlapping a target is resampled through its own WCS onto one
+    tangent-plane grid centred on the target and co-added.  Pixels are nanomaggies; the weight
+    plane counts the frames covering each pixel; ``meta["wcs"]`` holds each row's grid WCS.
+
+    Parameters
+    ----------
+    frames_dir : path, optional
+        Directory of ``frame-*.fits[.bz2|.gz]`` files searched (by WCS footprint) before any download.
+    scale : float
+        Output arcsec per pixel (default 0.396, the SDSS native scale).
+    order : str
+        Interpolation of :func:`reproject.reproject_interp` (default ``"bicubic"``).
+    bands : sequence of str
+        Bands to stack (default ugriz).
+    **options
+        ``cache_dir``, ``offline``, ``base_url`` (SkyServer, for the frame search), ``sas_url``,
+        ``max_workers``, ``timeout``, ``retries``, ``backoff``.
+    """
+
+    name = "sdss-stack"
+    bands = ("u", "g", "r", "i", "z")
+    image_size = 64
+    _has_weights = True
+
+    def __init__(self, *, frames_dir: str | Path | None = None, scale: float = 0.396, order: str = "bicubic",
+                 bands: tuple[str, ...] = ("u", "g", "r", "i", "z"), **options: Any):
+        super().__init__(**options)
+        self.local = None if frames_dir is None else LocalFrameIndex(frames_dir)
+        self.scale = float(scale)
+        self.pixel_scale = self.scale * u.arcsec
+        self.order = order
+        self.bands = tuple(bands)
+        self.store = FrameStore()
+
+    def fields(self, ra: float, dec: float, size: int | None = None) -> list[FrameId]:
+        """Return the SDSS fields whose box covers (ra, dec) and the stack around it (SkyServer SQL, cached)."""
+        margin = 0.5 * int(size or self.image_size) * self.scale
+        sql = frames_sql(ra, dec, margin)
+        table = parse_sql_csv(self.fetcher.get(sql_url(self.base_url, sql), f"sql/{Cache.hashed(sql)}.csv",
+                                               validate_sql_csv))
+        return [FrameId(int(r["run"]), int(r["camcol"]), int(r["field"]), int(r["rerun"])) for r in table]
+
+    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        ra, dec = float(targets.ra[i]), float(targets.dec[i])
+        frames = {band: [] for band in self.bands}
+        local_found = False
+        if self.local is not None:
+            for band in self.bands:
+                for path in self.local.covering(ra, dec, band):
+                    frames[band].append(self.store.get(str(path), path.read_bytes))
+                    local_found = True
+        if not local_found:
+            fields = self.fields(ra, dec, size)
+            if not fields:
+                raise ValueError(f"no SDSS frame covers RA {ra:.6f}, Dec {dec:+.6f}")
+            for field in fields:
+                for band in self.bands:
+                    url, key = field.url(self.sas_url, band), field.key(band)
+                    frames[band].append(self.store.get(
+                        key, lambda url=url, key=key: self.fetcher.get(url, key, validate_frame)))
+        image, weight, wcs = stack(frames, self.bands, ra, dec, size, self.scale, self.order)
+        return image, weight, wcs
+
+    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
+        batch.meta["wcs"] = extra
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
