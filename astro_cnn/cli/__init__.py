@@ -22,6 +22,7 @@ COMMANDS = (
     "plugins_cmd",
     "models_cmd",
     "predict_cmd",
+    "cutouts_cmd",
 )
 
 

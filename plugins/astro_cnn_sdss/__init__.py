@@ -6,6 +6,8 @@ Defaults (service URLs, cache location, concurrency) live in :data:`astro_cnn_sd
 
 from .catalog import PRESETS, preset_sql, query_region, query_sql
 from .config import conf
+from .cutouts import cutouts, write_cutouts
 from .surveys import SDSSJpegSurvey, SDSSStackSurvey
 
-__all__ = ["conf", "query_sql", "query_region", "preset_sql", "PRESETS", "SDSSJpegSurvey", "SDSSStackSurvey"]
+__all__ = ["conf", "cutouts", "write_cutouts", "query_sql", "query_region", "preset_sql", "PRESETS",
+           "SDSSJpegSurvey", "SDSSStackSurvey"]

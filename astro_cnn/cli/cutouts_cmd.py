@@ -1,0 +1,52 @@
+"""``astro-cnn cutouts``: a table of galaxies in, one image file per row plus an index table out."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .predict_cmd import parse_options
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Attach the ``cutouts`` sub-command."""
+    parser = subparsers.add_parser(
+        "cutouts", help="fetch survey images for every row of a table",
+        description="Read a table of galaxies and write one image per row into OUTDIR (JPEG for colour "
+                    "cutouts, FITS with WCS and a WEIGHT extension for stacks) plus OUTDIR/index.ecsv with a "
+                    "status column; failed rows are listed there with the reason.")
+    parser.add_argument("table", type=Path, help="input table file (ECSV, FITS, VOTable, CSV, ...)")
+    parser.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
+    parser.add_argument("--survey", default="sdss-jpeg", help="survey, e.g. sdss-jpeg or sdss-stack "
+                                                              "(default sdss-jpeg)")
+    parser.add_argument("--size", type=int, help="side in pixels (default: the survey's)")
+    parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="survey option, e.g. cache_dir=DIR, offline=true, jpeg_dir=DIR, frames_dir=DIR "
+                             "(repeatable)")
+    parser.add_argument("--ra", help="right ascension column (found automatically if omitted)")
+    parser.add_argument("--dec", help="declination column")
+    parser.add_argument("--id-column", help="identifier column (names the files)")
+    parser.add_argument("--batch-size", type=int, default=256, help="rows fetched together (default 256)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Fetch and write the images."""
+    from astro_cnn_sdss.cutouts import write_cutouts
+
+    from ..table_io import read_table
+    from ..target import TargetList
+
+    table = read_table(args.table, format=args.format)
+    targets = TargetList.from_table(table, ra=args.ra, dec=args.dec, id_column=args.id_column)
+    index = write_cutouts(targets, args.outdir, args.survey, size=args.size, batch_size=args.batch_size,
+                          overwrite=args.overwrite, progress=not args.no_progress,
+                          **parse_options(args.survey_option))
+    failed = int((index["status"] != "ok").sum())
+    print(f"wrote {len(index) - failed} images to {args.outdir} ({failed} failed; see {args.outdir / 'index.ecsv'})")
+    return 0

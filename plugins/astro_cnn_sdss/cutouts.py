@@ -1,0 +1,148 @@
+"""One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+
+from astro_cnn import registry
+from astro_cnn._atomic import atomic_path
+from astro_cnn.survey import ImageBatch, Survey
+from astro_cnn.target import TargetList
+
+__all__ = ["cutouts", "write_cutouts", "make_survey"]
+
+
+def make_survey(survey: str | Survey = "sdss-jpeg", **options: Any) -> Survey:
+    """Return a survey instance: ``survey`` itself, or the registered survey of that name built with ``options``."""
+    if isinstance(survey, Survey):
+        return survey
+    return registry.get("survey", survey).factory(**options)
+
+
+def cutouts(table: Table | TargetList, survey: str | Survey = "sdss-jpeg", *, size: int | None = None,
+            progress: bool = True, **options: Any) -> ImageBatch:
+    """Return one image per row of ``table`` (JPEG colour cutouts or 5-band stacks), row-aligned.
+
+    Parameters
+    ----------
+    table : Table or TargetList
+        Galaxies; positions (and ids) are found as in :meth:`astro_cnn.TargetList.from_table`.
+    survey : str or Survey
+        ``"sdss-jpeg"`` or ``"sdss-stack"`` (or a survey instance).
+    size : int, optional
+        Side in pixels (default: the survey's).
+    progress : bool
+        Show a progress bar.
+    **options
+        Survey options: ``cache_dir``, ``offline``, ``base_url``, ``jpeg_dir``, ``frames_dir``, ...
+
+    Returns
+    -------
+    ImageBatch
+        Failed rows hold zeros and say why in ``status``.
+    """
+    targets = table if isinstance(table, TargetList) else TargetList.from_table(table)
+    return make_survey(survey, **options).cutouts(targets, size=size, progress=progress)
+
+
+def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
+                  size: int | None = None, batch_size: int = 256, overwrite: bool = False, progress: bool = True,
+                  **options: Any) -> Table:
+    """Write one file per row (``<id>.jpg`` or ``<id>.fits``) and ``index.ecsv`` into ``outdir``.
+
+    JPEG cutouts are written as received from the service (or found in ``jpeg_dir``); stacks as
+    FITS with the image (nanomaggies, stack WCS, ``BANDS`` keyword) in the primary HDU and the
+    weight plane in a ``WEIGHT`` extension.
+
+    Parameters
+    ----------
+    table : Table or TargetList
+        Galaxies.
+    outdir : path
+        Output directory (created).
+    survey : str or Survey
+        ``"sdss-jpeg"`` or ``"sdss-stack"``.
+    size : int, optional
+        Side in pixels.
+    batch_size : int
+        Rows fetched together (bounds memory).
+    overwrite : bool
+        Replace existing files.
+    progress : bool
+        Show a progress bar per batch.
+    **options
+        Survey options.
+
+    Returns
+    -------
+    Table
+        The index: ``row``, ``id``, ``ra``, ``dec``, ``file`` (empty for failed rows) and ``status``
+        (``"ok"`` or why the row failed).
+
+    Raises
+    ------
+    FileExistsError
+        A file exists and ``overwrite`` is false.
+    """
+    targets = table if isinstance(table, TargetList) else TargetList.from_table(table)
+    source = make_survey(survey, **options)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    index_path = outdir / "index.ecsv"
+    if index_path.exists() and not overwrite:
+        raise FileExistsError(f"{str(index_path)!r} already exists; pass overwrite=True (CLI: --overwrite)")
+    files = np.full(len(targets), "", dtype=object)
+    status = np.full(len(targets), "", dtype=object)
+    used: set[str] = set()
+    for start in range(0, len(targets), batch_size):
+        rows = np.arange(start, min(start + batch_size, len(targets)))
+        batch = source.cutouts(targets.subset(rows), size=size, progress=progress)
+        for k, row in enumerate(rows):
+            status[row] = batch.status[k] or "ok"
+            if batch.status[k]:
+                continue
+            name = _file_name(targets.ids[row], row, used)
+            files[row] = _write_one(batch, k, outdir, name, overwrite)
+    index = Table({"row": np.arange(len(targets)), "id": targets.ids, "ra": targets.ra, "dec": targets.dec,
+                   "file": files.astype(str), "status": status.astype(str)})
+    index["ra"].unit = index["dec"].unit = "deg"
+    index.meta["survey"] = source.name
+    with atomic_path(index_path, overwrite=overwrite) as tmp:
+        index.write(tmp, format="ascii.ecsv")
+    return index
+
+
+def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> str:
+    encoded = batch.meta.get("jpeg")
+    if encoded is not None:
+        path = outdir / f"{name}.jpg"
+        with atomic_path(path, overwrite=overwrite) as tmp:
+            tmp.write_bytes(encoded[k])
+        return path.name
+    header = fits.Header()
+    wcs = batch.meta.get("wcs", [None] * len(batch))[k]
+    if wcs is not None:
+        header.update(wcs.to_header())
+    header["BUNIT"] = "nanomaggy"
+    header["BANDS"] = ("".join(batch.bands), "band of each plane, in order")
+    hdus = [fits.PrimaryHDU(batch.images[k], header)]
+    if batch.weights is not None:
+        hdus.append(fits.ImageHDU(batch.weights[k], header, name="WEIGHT"))
+    path = outdir / f"{name}.fits"
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        fits.HDUList(hdus).writeto(tmp)
+    return path.name
+
+
+def _file_name(identifier: Any, row: int, used: set[str]) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(identifier)).strip(".") or f"row{row}"
+    if name in used:
+        name = f"{name}_row{row}"
+    used.add(name)
+    return name
