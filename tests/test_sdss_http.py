@@ -1,6 +1,7 @@
 """Downloads against the local SDSS server: retries, timeouts, faults, offline mode, concurrency."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -8,9 +9,10 @@ from astro_cnn.exceptions import NetworkDisabledError
 from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.frames import validate_frame
 from astro_cnn_sdss.http import Fetcher, FetchError, map_concurrent
-from tests.sdss_fixtures import DATA
 
 pytest_plugins = ("tests.sdss_fixtures",)
+
+DATA = Path(__file__).parent / "data" / "sdss"
 
 FRAME = "frame-r-003918-3-0213.fits.bz2"
 

@@ -1,5 +1,7 @@
 """SkyServer colour JPEG cutouts (sdss-jpeg), end to end against the local server."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -7,9 +9,10 @@ from astro_cnn.image_files import read_image
 from astro_cnn.target import TargetList
 from astro_cnn_sdss.jpeg import cutout_key, cutout_url, decode_jpeg, validate_jpeg
 from astro_cnn_sdss.surveys import SDSSJpegSurvey
-from tests.sdss_fixtures import DATA
 
 pytest_plugins = ("tests.sdss_fixtures",)
+
+DATA = Path(__file__).parent / "data" / "sdss"
 
 JPEGS = sorted((DATA / "jpeg").glob("*.jpg"))
 

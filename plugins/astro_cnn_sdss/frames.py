@@ -15,12 +15,13 @@ from pathlib import Path
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
 from .http import url_with_query
 
 __all__ = ["FrameId", "Frame", "FrameStore", "LocalFrameIndex", "parse_frame_name", "frames_sql",
-           "parse_sql_csv", "validate_frame", "read_frame"]
+           "parse_sql_csv", "sql_url", "validate_sql_csv", "validate_frame", "read_frame"]
 
 _NAME = re.compile(r"frame-([ugriz])-(\d{6})-(\d)-(\d{4})\.fits(?:\.bz2|\.gz)?$")
 #: Path of the SkyServer SQL service below the SkyServer base URL.
@@ -200,9 +201,11 @@ def _open(data: bytes, name: str) -> Frame:
             raw = gzip.decompress(data)
         else:
             raw = data
-        with fits.open(io.BytesIO(raw)) as hdul:
-            header = hdul[0].header
-            pixels = np.array(hdul[0].data, dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyUserWarning)  # a truncated file is reported below
+            with fits.open(io.BytesIO(raw)) as hdul:
+                header = hdul[0].header
+                pixels = np.array(hdul[0].data, dtype=np.float32)
     except (OSError, EOFError, ValueError, TypeError) as exc:
         raise ValueError(f"{name}: corrupt or truncated frame file ({exc})") from None
     if pixels.ndim != 2 or pixels.shape != (header.get("NAXIS2"), header.get("NAXIS1")):
