@@ -37,13 +37,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Fetch and write the images."""
-    from astro_cnn_sdss.cutouts import write_cutouts
+    from astro_cnn_sdss.cutouts import as_targets, write_cutouts
 
     from ..table_io import read_table
-    from ..target import TargetList
 
     table = read_table(args.table, format=args.format)
-    targets = TargetList.from_table(table, ra=args.ra, dec=args.dec, id_column=args.id_column)
+    targets = as_targets(table, ra=args.ra, dec=args.dec, id_column=args.id_column)
     index = write_cutouts(targets, args.outdir, args.survey, size=args.size, batch_size=args.batch_size,
                           overwrite=args.overwrite, progress=not args.no_progress,
                           **parse_options(args.survey_option))

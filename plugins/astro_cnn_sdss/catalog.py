@@ -20,7 +20,8 @@ from .config import conf
 
 __all__ = ["query_sql", "query_region", "preset_sql", "PRESETS"]
 
-_MAGS = ("u", "g", "r", "i", "z")
+#: Columns taken as magnitudes; a bare ``z`` is the redshift (select the z magnitude as ``z_mag``).
+_MAGS = ("u", "g", "r", "i", "z_mag")
 
 #: Named sample selections: name -> (SQL template with ``{top}``, data release, description).
 PRESETS: dict[str, tuple[str, int, str]] = {
@@ -90,8 +91,9 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
     Returns
     -------
     Table
-        Empty (no rows) when nothing matched; magnitudes in mag, positions in deg, ``oh_p50`` and
-        ``lgm_tot_p50`` in dex.
+        Empty (no rows) when nothing matched; magnitudes (``u g r i z_mag``, ``petroMag_*``,
+        ``extinction_*``, ...) in mag, positions in deg, ``oh_p50`` and ``lgm_tot_p50`` in dex; a
+        column named ``z`` is the redshift (dimensionless).
     """
     from astroquery.sdss import SDSS
     from astroquery.sdss import conf as aq_conf
@@ -153,7 +155,7 @@ def _add_units(table: Table) -> None:
         low = name.lower()
         if low in ("ra", "dec"):
             table[name].unit = u.deg
-        elif low in _MAGS or low == "z_mag" or low.startswith(("petromag", "modelmag", "dered", "extinction_",
+        elif low in _MAGS or low.startswith(("petromag", "modelmag", "dered", "extinction_",
                                                                  "psfmag", "cmodelmag", "fibermag")):
             table[name].unit = u.mag
         elif low in ("oh_p50", "lgm_tot_p50"):

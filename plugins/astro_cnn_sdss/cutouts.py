@@ -12,10 +12,11 @@ from astropy.table import Table
 
 from astro_cnn import registry
 from astro_cnn._atomic import atomic_path
+from astro_cnn.exceptions import ColumnError
 from astro_cnn.survey import ImageBatch, Survey
-from astro_cnn.target import TargetList
+from astro_cnn.target import ID_NAMES, TargetList
 
-__all__ = ["cutouts", "write_cutouts", "make_survey"]
+__all__ = ["cutouts", "write_cutouts", "make_survey", "as_targets"]
 
 
 def make_survey(survey: str | Survey = "sdss-jpeg", **options: Any) -> Survey:
@@ -47,8 +48,7 @@ def cutouts(table: Table | TargetList, survey: str | Survey = "sdss-jpeg", *, si
     ImageBatch
         Failed rows hold zeros and say why in ``status``.
     """
-    targets = table if isinstance(table, TargetList) else TargetList.from_table(table)
-    return make_survey(survey, **options).cutouts(targets, size=size, progress=progress)
+    return make_survey(survey, **options).cutouts(as_targets(table), size=size, progress=progress)
 
 
 def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
@@ -90,7 +90,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     FileExistsError
         A file exists and ``overwrite`` is false.
     """
-    targets = table if isinstance(table, TargetList) else TargetList.from_table(table)
+    targets = as_targets(table)
     source = make_survey(survey, **options)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
@@ -116,6 +116,30 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     with atomic_path(index_path, overwrite=overwrite) as tmp:
         index.write(tmp, format="ascii.ecsv")
     return index
+
+
+def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | None = None,
+               id_column: str | None = None) -> TargetList:
+    """Return targets for ``table``; a table with ids but no coordinate columns gives targets without positions.
+
+    Targets without positions can still be served from a local directory of images named by id
+    (``jpeg_dir=``); any other survey flags those rows.
+
+    Raises
+    ------
+    ColumnError
+        Neither coordinate columns nor an id column were found, or a named column is missing.
+    """
+    if isinstance(table, TargetList):
+        return table
+    try:
+        return TargetList.from_table(table, ra=ra, dec=dec, id_column=id_column)
+    except ColumnError:
+        name = id_column or next((c for c in table.colnames if c.lower() in ID_NAMES), None)
+        if ra is not None or dec is not None or name is None:
+            raise
+        nan = np.full(len(table), np.nan)
+        return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
 
 
 def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> str:

@@ -202,6 +202,8 @@ class SDSSStackSurvey(_SDSSSurvey):
 
     def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
         ra, dec = float(targets.ra[i]), float(targets.dec[i])
+        if not (np.isfinite(ra) and np.isfinite(dec)):
+            raise ValueError(f"row {i} has no position")
         frames = {band: [] for band in self.bands}
         local_found = False
         if self.local is not None:
