@@ -103,6 +103,13 @@ def test_survey_end_to_end_through_the_services(server, options):
     assert list(again.status) == list(batch.status)
 
 
+def test_frames_shared_by_many_targets_are_downloaded_once(server, options):
+    targets = TargetList(np.full(8, GALAXY[0]), np.full(8, GALAXY[1]))
+    batch = SDSSStackSurvey(**{**options, "max_workers": 8}).cutouts(targets, size=16)
+    assert list(batch.status) == [""] * 8
+    assert sum("/sas/" in r for r in server.requests) == 5
+
+
 def test_corrupt_and_failed_frames(server, options):
     targets = TargetList([GALAXY[0]], [GALAXY[1]])
     server.fail("/sas", "corrupt", "drop")

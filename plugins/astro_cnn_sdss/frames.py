@@ -129,18 +129,27 @@ class FrameStore:
         self.size = size
         self._frames: OrderedDict[str, Frame] = OrderedDict()
         self._lock = threading.Lock()
+        self._pending: dict[str, threading.Lock] = {}
 
     def get(self, name: str, load) -> Frame:
-        """Return the frame called ``name``, calling ``load() -> bytes`` when it is not in memory."""
+        """Return the frame called ``name``, calling ``load() -> bytes`` when it is not in memory.
+
+        Threads asking for the same frame at once wait for one load (one download) instead of
+        each loading it.
+        """
         with self._lock:
-            if name in self._frames:
-                self._frames.move_to_end(name)
-                return self._frames[name]
-        frame = read_frame(load(), name)
-        with self._lock:
-            self._frames[name] = frame
-            while len(self._frames) > self.size:
-                self._frames.popitem(last=False)
+            pending = self._pending.setdefault(name, threading.Lock())
+        with pending:
+            with self._lock:
+                if name in self._frames:
+                    self._frames.move_to_end(name)
+                    return self._frames[name]
+            frame = read_frame(load(), name)
+            with self._lock:
+                self._frames[name] = frame
+                self._pending.pop(name, None)
+                while len(self._frames) > self.size:
+                    self._frames.popitem(last=False)
         return frame
 
 
