@@ -4,11 +4,19 @@ from pathlib import Path
 
 import pytest
 
+from astro_cnn_sdss import conf
 from astro_cnn_sdss.testing import SDSSTestServer
 
 DATA = Path(__file__).parent / "data" / "sdss"
 #: The SkyServer default galaxy in field 3918-3-213 (objID 1237662301903192106), centre of the frame crops.
 GALAXY = (229.525575753922, 42.7458537608544)
+
+
+@pytest.fixture(autouse=True)
+def _private_default_cache(tmp_path_factory):
+    """Keep tests that use the default cache location out of the user's astropy cache."""
+    with conf.set_temp("cache_dir", str(tmp_path_factory.mktemp("sdss_default_cache"))):
+        yield
 
 
 @pytest.fixture

@@ -3,9 +3,13 @@
 import astropy.units as u
 import pytest
 from astropy.coordinates import SkyCoord
+from astropy.table import Table
 
+from astro_cnn.cli import main
 from astro_cnn.exceptions import NetworkDisabledError
+from astro_cnn_sdss import conf
 from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql
+from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey
 
 pytest_plugins = ("tests.sdss_fixtures",)
 
@@ -68,6 +72,27 @@ def test_query_region(skyserver, tmp_path):
 def test_offline_query_not_cached_is_an_error(tmp_path):
     with pytest.raises(NetworkDisabledError, match="not cached"):
         query_sql(TOP3, cache_dir=tmp_path, offline=True)
+
+
+def test_survey_query_uses_its_cache(skyserver, tmp_path):
+    survey = SDSSJpegSurvey(cache_dir=tmp_path)
+    assert len(survey.query(TOP3)) == 3
+    assert len(SDSSStackSurvey(cache_dir=tmp_path, offline=True).query(TOP3)) == 3
+    assert len(survey.query(preset="wu2019", top=2)) == 0
+    assert "/dr17/" in skyserver.requests[-1] and "TOP+2" in skyserver.requests[-1]
+    with pytest.raises(ValueError, match="preset"):
+        survey.query()
+
+
+def test_cli_query(skyserver, tmp_path, capsys):
+    out = tmp_path / "q.ecsv"
+    with conf.set_temp("cache_dir", str(tmp_path / "cache")):
+        assert main(["query", "--sql", TOP3, "-o", str(out)]) == 0
+    assert any((tmp_path / "cache" / "query").iterdir())
+    assert "wrote 3 rows" in capsys.readouterr().out
+    assert Table.read(out)["r"].unit == u.mag
+    assert main(["query", "--preset", "nope", "-o", str(tmp_path / "x.ecsv")]) == 2
+    assert "known presets: pasquet2019, wu2019" in capsys.readouterr().err
 
 
 @pytest.mark.remote_data

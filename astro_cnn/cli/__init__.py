@@ -23,6 +23,7 @@ COMMANDS = (
     "models_cmd",
     "predict_cmd",
     "cutouts_cmd",
+    "query_cmd",
 )
 
 

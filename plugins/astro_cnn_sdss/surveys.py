@@ -54,7 +54,8 @@ class _SDSSSurvey(Survey):
             sql = catalog.preset_sql(preset, top=kwargs.pop("top", None))
         if sql is None:
             raise ValueError("give an SQL string or preset=...")
-        return catalog.query_sql(sql, cache_dir=self.cache.root, offline=self.fetcher.offline, **kwargs)
+        return catalog.query_sql(sql, preset=preset, cache_dir=self.cache.root, offline=self.fetcher.offline,
+                                 **kwargs)
 
     def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
         """Return one image per target; a failed row gets zeros and a status saying why (never raised).
