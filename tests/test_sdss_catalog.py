@@ -7,7 +7,6 @@ from astropy.table import Table
 
 from astro_cnn.cli import main
 from astro_cnn.exceptions import NetworkDisabledError
-from astro_cnn_sdss import conf
 from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql
 from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey
 
@@ -42,7 +41,7 @@ def test_pasquet2019_preset_has_the_paper_cuts():
 
 
 def test_unknown_preset_lists_the_known_ones():
-    with pytest.raises(KeyError, match="pasquet2019, wu2019"):
+    with pytest.raises(KeyError, match="'pasquet2019', 'wu2019'"):
         preset_sql("nope")
 
 
@@ -86,13 +85,13 @@ def test_survey_query_uses_its_cache(skyserver, tmp_path):
 
 def test_cli_query(skyserver, tmp_path, capsys):
     out = tmp_path / "q.ecsv"
-    with conf.set_temp("cache_dir", str(tmp_path / "cache")):
-        assert main(["query", "--sql", TOP3, "-o", str(out)]) == 0
+    assert main(["query", "--sql", TOP3, "-o", str(out), f"--survey-option=cache_dir={tmp_path / 'cache'}"]) == 0
     assert any((tmp_path / "cache" / "query").iterdir())
     assert "wrote 3 rows" in capsys.readouterr().out
     assert Table.read(out)["r"].unit == u.mag
     assert main(["query", "--preset", "nope", "-o", str(tmp_path / "x.ecsv")]) == 2
-    assert "known presets: pasquet2019, wu2019" in capsys.readouterr().err
+    assert "known SDSS presets: 'pasquet2019', 'wu2019'" in capsys.readouterr().err
+    assert main(["query", "--sql", TOP3, "--top", "3", "-o", str(tmp_path / "y.ecsv")]) == 2
 
 
 @pytest.mark.remote_data

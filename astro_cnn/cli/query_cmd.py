@@ -1,4 +1,4 @@
-"""``astro-cnn query``: run an SDSS SkyServer SQL query or a named sample preset and write the table."""
+"""``astro-cnn query``: run a survey's catalogue query (SQL text or a named preset) and write the table."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ __all__ = ["add_parser", "run"]
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Attach the ``query`` sub-command."""
     parser = subparsers.add_parser(
-        "query", help="query the SDSS catalogue (SQL or a paper's sample preset)",
-        description="Run a SkyServer SQL query through astroquery, or a named sample selection "
-                    "(wu2019: Wu & Boada 2019 MPA-JHU galaxies; pasquet2019: DR12 Main Galaxy Sample), and "
-                    "write the result with units. Answers are cached, so a repeated query needs no network.")
+        "query", help="query a survey's catalogue (SQL or a named sample preset)",
+        description="Run a catalogue query through a survey (Survey.query) and write the result with units. "
+                    "For the SDSS surveys: SkyServer SQL through astroquery, or a preset sample selection "
+                    "(wu2019: Wu & Boada 2019 MPA-JHU galaxies; pasquet2019: DR12 Main Galaxy Sample); "
+                    "answers are cached, so a repeated query needs no network.")
+    parser.add_argument("--survey", default="sdss-jpeg", help="survey whose catalogue to query "
+                                                              "(default sdss-jpeg)")
+    parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="survey option, e.g. cache_dir=DIR (repeatable)")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--preset", help="named sample selection: wu2019 or pasquet2019")
     what.add_argument("--sql", help="SQL text")
@@ -24,7 +29,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", type=Path, required=True, help="output table file (format from suffix)")
     parser.add_argument("--top", type=int, help="with --preset: at most this many rows")
     parser.add_argument("--data-release", type=int, help="SDSS data release (default: the preset's or 17)")
-    parser.add_argument("--offline", action="store_true", help="only use cached answers")
     parser.add_argument("--refresh", action="store_true", help="ask the service even if the answer is cached")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     return parser
@@ -32,21 +36,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Query and write the table."""
-    from astro_cnn_sdss.catalog import preset_sql, query_sql
-
+    from .. import registry
     from ..table_io import write_table
+    from .predict_cmd import parse_options
 
     if args.top is not None and args.preset is None:
-        raise AstroCNNError("--top goes with --preset; put TOP n in your own SQL")
-    if args.preset is not None:
-        try:
-            sql = preset_sql(args.preset, top=args.top)
-        except KeyError as exc:
-            raise AstroCNNError(str(exc.args[0])) from None
-    else:
-        sql = args.sql if args.sql is not None else args.sql_file.read_text()
-    table = query_sql(sql, data_release=args.data_release, preset=args.preset, offline=args.offline or None,
-                      refresh=args.refresh)
+        raise AstroCNNError("--top goes with --preset; put the row limit in your own SQL")
+    survey = registry.get("survey", args.survey).factory(**parse_options(args.survey_option))
+    sql = args.sql if args.sql_file is None else args.sql_file.read_text()
+    options = {"preset": args.preset, "top": args.top, "data_release": args.data_release, "refresh": args.refresh}
+    table = survey.query(sql, **{k: v for k, v in options.items() if v not in (None, False)})
     path = write_table(table, args.output, overwrite=args.overwrite)
     print(f"wrote {len(table)} rows to {path}")
     return 0

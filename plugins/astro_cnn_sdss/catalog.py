@@ -12,7 +12,7 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from astro_cnn.exceptions import NetworkDisabledError
+from astro_cnn.exceptions import NetworkDisabledError, UnknownNameError
 
 from .cache import Cache
 from .config import cache_dir as _cache_dir
@@ -58,11 +58,11 @@ def preset_sql(name: str, top: int | None = None) -> str:
 
     Raises
     ------
-    KeyError
-        Unknown preset; the message lists the known ones.
+    UnknownNameError
+        Unknown preset (a ``KeyError``); the message lists the known ones.
     """
     if name not in PRESETS:
-        raise KeyError(f"unknown SDSS preset {name!r}; known presets: {', '.join(sorted(PRESETS))}")
+        raise UnknownNameError("SDSS preset", name, list(PRESETS))
     return PRESETS[name][0].format(top=f"TOP {int(top)}" if top else "")
 
 

@@ -1,20 +1,19 @@
-"""One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`)."""
+"""One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`).
+
+:func:`write_cutouts` and :func:`as_targets` live with the ``astro-cnn cutouts`` command in the core
+(they work for any registered survey) and are re-exported here.
+"""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
-import numpy as np
-from astropy.io import fits
 from astropy.table import Table
 
 from astro_cnn import registry
-from astro_cnn._atomic import atomic_path
-from astro_cnn.exceptions import ColumnError
+from astro_cnn.cli.cutouts_cmd import as_targets, write_cutouts
 from astro_cnn.survey import ImageBatch, Survey
-from astro_cnn.target import ID_NAMES, TargetList
+from astro_cnn.target import TargetList
 
 __all__ = ["cutouts", "write_cutouts", "make_survey", "as_targets"]
 
@@ -49,124 +48,3 @@ def cutouts(table: Table | TargetList, survey: str | Survey = "sdss-jpeg", *, si
         Failed rows hold zeros and say why in ``status``.
     """
     return make_survey(survey, **options).cutouts(as_targets(table), size=size, progress=progress)
-
-
-def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
-                  size: int | None = None, batch_size: int = 256, overwrite: bool = False, progress: bool = True,
-                  **options: Any) -> Table:
-    """Write one file per row (``<id>.jpg`` or ``<id>.fits``) and ``index.ecsv`` into ``outdir``.
-
-    JPEG cutouts are written as received from the service (or found in ``jpeg_dir``); stacks as
-    FITS with the image (nanomaggies, stack WCS, ``BANDS`` keyword) in the primary HDU and the
-    weight plane in a ``WEIGHT`` extension.
-
-    Parameters
-    ----------
-    table : Table or TargetList
-        Galaxies.
-    outdir : path
-        Output directory (created).
-    survey : str or Survey
-        ``"sdss-jpeg"`` or ``"sdss-stack"``.
-    size : int, optional
-        Side in pixels.
-    batch_size : int
-        Rows fetched together (bounds memory).
-    overwrite : bool
-        Replace existing files.
-    progress : bool
-        Show a progress bar per batch.
-    **options
-        Survey options.
-
-    Returns
-    -------
-    Table
-        The index: ``row``, ``id``, ``ra``, ``dec``, ``file`` (empty for failed rows) and ``status``
-        (``"ok"`` or why the row failed).
-
-    Raises
-    ------
-    FileExistsError
-        A file exists and ``overwrite`` is false.
-    """
-    targets = as_targets(table)
-    source = make_survey(survey, **options)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    index_path = outdir / "index.ecsv"
-    if index_path.exists() and not overwrite:
-        raise FileExistsError(f"{str(index_path)!r} already exists; pass overwrite=True (CLI: --overwrite)")
-    files = np.full(len(targets), "", dtype=object)
-    status = np.full(len(targets), "", dtype=object)
-    used: set[str] = set()
-    for start in range(0, len(targets), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(targets)))
-        batch = source.cutouts(targets.subset(rows), size=size, progress=progress)
-        for k, row in enumerate(rows):
-            status[row] = batch.status[k] or "ok"
-            if batch.status[k]:
-                continue
-            name = _file_name(targets.ids[row], row, used)
-            files[row] = _write_one(batch, k, outdir, name, overwrite)
-    index = Table({"row": np.arange(len(targets)), "id": targets.ids, "ra": targets.ra, "dec": targets.dec,
-                   "file": files.astype(str), "status": status.astype(str)})
-    index["ra"].unit = index["dec"].unit = "deg"
-    index.meta["survey"] = source.name
-    with atomic_path(index_path, overwrite=overwrite) as tmp:
-        index.write(tmp, format="ascii.ecsv")
-    return index
-
-
-def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | None = None,
-               id_column: str | None = None) -> TargetList:
-    """Return targets for ``table``; a table with ids but no coordinate columns gives targets without positions.
-
-    Targets without positions can still be served from a local directory of images named by id
-    (``jpeg_dir=``); any other survey flags those rows.
-
-    Raises
-    ------
-    ColumnError
-        Neither coordinate columns nor an id column were found, or a named column is missing.
-    """
-    if isinstance(table, TargetList):
-        return table
-    try:
-        return TargetList.from_table(table, ra=ra, dec=dec, id_column=id_column)
-    except ColumnError:
-        name = id_column or next((c for c in table.colnames if c.lower() in ID_NAMES), None)
-        if ra is not None or dec is not None or name is None:
-            raise
-        nan = np.full(len(table), np.nan)
-        return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
-
-
-def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> str:
-    encoded = batch.meta.get("jpeg")
-    if encoded is not None:
-        path = outdir / f"{name}.jpg"
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            tmp.write_bytes(encoded[k])
-        return path.name
-    header = fits.Header()
-    wcs = batch.meta.get("wcs", [None] * len(batch))[k]
-    if wcs is not None:
-        header.update(wcs.to_header())
-    header["BUNIT"] = "nanomaggy"
-    header["BANDS"] = ("".join(batch.bands), "band of each plane, in order")
-    hdus = [fits.PrimaryHDU(batch.images[k], header)]
-    if batch.weights is not None:
-        hdus.append(fits.ImageHDU(batch.weights[k], header, name="WEIGHT"))
-    path = outdir / f"{name}.fits"
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fits.HDUList(hdus).writeto(tmp)
-    return path.name
-
-
-def _file_name(identifier: Any, row: int, used: set[str]) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(identifier)).strip(".") or f"row{row}"
-    if name in used:
-        name = f"{name}_row{row}"
-    used.add(name)
-    return name

@@ -48,10 +48,23 @@ class _SDSSSurvey(Survey):
                                retries=conf.retries if retries is None else retries,
                                backoff=conf.backoff if backoff is None else backoff)
 
-    def query(self, sql: str | None = None, *, preset: str | None = None, **kwargs: Any) -> Table:
-        """Run a SkyServer SQL query or a named preset (see :func:`astro_cnn_sdss.catalog.query_sql`)."""
+    def query(self, sql: str | None = None, *, preset: str | None = None, top: int | None = None,
+              **kwargs: Any) -> Table:
+        """Run a SkyServer SQL query or a named preset, cached in this survey's cache.
+
+        Parameters
+        ----------
+        sql : str, optional
+            SQL text.
+        preset : str, optional
+            Name in :data:`astro_cnn_sdss.catalog.PRESETS`, instead of ``sql``.
+        top : int, optional
+            With ``preset``: at most this many rows.
+        **kwargs
+            ``data_release``, ``refresh``, ``timeout`` of :func:`astro_cnn_sdss.catalog.query_sql`.
+        """
         if preset is not None:
-            sql = catalog.preset_sql(preset, top=kwargs.pop("top", None))
+            sql = catalog.preset_sql(preset, top=top)
         if sql is None:
             raise ValueError("give an SQL string or preset=...")
         return catalog.query_sql(sql, preset=preset, cache_dir=self.cache.root, offline=self.fetcher.offline,
