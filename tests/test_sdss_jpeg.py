@@ -105,3 +105,10 @@ def test_size_mismatch_of_local_file_is_flagged(options):
 def test_missing_jpeg_dir_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere"):
         SDSSJpegSurvey(jpeg_dir=tmp_path / "nowhere")
+
+
+@pytest.mark.remote_data
+def test_real_imgcutout_service(tmp_path):
+    targets = TargetList([229.525575753922], [42.7458537608544])
+    batch = SDSSJpegSurvey(cache_dir=tmp_path).cutouts(targets)
+    assert batch.status[0] == "" and batch.images.shape == (1, 3, 128, 128) and batch.images.max() > 0.2

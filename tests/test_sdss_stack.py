@@ -127,3 +127,10 @@ def test_local_frames_directory_needs_no_network(server, options):
     assert server.requests == []
     assert survey.describe() == {"survey": "sdss-stack", "bands": list(BANDS), "pixel_scale_arcsec": 0.396,
                                  "image_size": 64}
+
+
+@pytest.mark.remote_data
+def test_real_skyserver_and_sas(tmp_path):
+    batch = SDSSStackSurvey(cache_dir=tmp_path).cutouts(TargetList([GALAXY[0]], [GALAXY[1]]), size=32)
+    assert batch.status[0] == "" and batch.weights[:, :, 16, 16].min() >= 1
+    assert batch.images[0, 2, 14:18, 14:18].max() > 1

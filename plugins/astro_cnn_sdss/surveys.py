@@ -130,6 +130,7 @@ class SDSSJpegSurvey(_SDSSSurvey):
 
     name = "sdss-jpeg"
     bands = ("i", "r", "g")
+    pixel_scale = 0.296 * u.arcsec
     image_size = 128
 
     def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, **options: Any):
@@ -193,6 +194,7 @@ class SDSSStackSurvey(_SDSSSurvey):
 
     name = "sdss-stack"
     bands = ("u", "g", "r", "i", "z")
+    pixel_scale = 0.396 * u.arcsec
     image_size = 64
     _has_weights = True
 
