@@ -35,11 +35,26 @@ from .target import Target, TargetList
 #: Decorator marking a plugin's hook implementations.
 hookimpl = pluggy.HookimplMarker("astro_cnn")
 
+_LAZY = {"train": "engine", "cross_validate": "engine", "NetworkPredictor": "engine", "evaluate": "evaluation"}
+
+
+def __getattr__(name: str):
+    """Import the training engine (torch) and the evaluation suite only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'astro_cnn' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "hookimpl",
     "predict",
     "predict_to_file",
+    "train",
+    "cross_validate",
+    "NetworkPredictor",
+    "evaluate",
     "Target",
     "TargetList",
     "Survey",

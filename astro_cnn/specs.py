@@ -144,6 +144,15 @@ class ModelSpec:
         Whether it is the model used for ``quantity`` when none is named.
     description : str
         One line for listings.
+    demo_table : Path or None
+        A table of real galaxies for ``astro-cnn demo``, with an image-file column (paths relative
+        to the table) and, where known, the true value.
+    demo_image_column : str
+        Image-file column of ``demo_table``.
+    demo_truth_column : str or None
+        Column of ``demo_table`` holding the true (e.g. spectroscopic) value.
+    demo_reference_column : str or None
+        Column of ``demo_table`` holding a published prediction to compare with.
     """
 
     name: str
@@ -152,3 +161,7 @@ class ModelSpec:
     card: Path | None = None
     default: bool = False
     description: str = ""
+    demo_table: Path | None = None
+    demo_image_column: str = "image"
+    demo_truth_column: str | None = None
+    demo_reference_column: str | None = None

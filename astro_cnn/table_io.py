@@ -17,7 +17,9 @@ __all__ = ["read_table", "write_table"]
 
 _FORMAT_BY_SUFFIX = {
     ".ecsv": "ascii.ecsv",
+    ".ecsv.gz": "ascii.ecsv",
     ".csv": "ascii.csv",
+    ".csv.gz": "ascii.csv",
     ".fits": "fits",
     ".fit": "fits",
     ".fits.gz": "fits",

@@ -24,6 +24,8 @@ COMMANDS = (
     "predict_cmd",
     "cutouts_cmd",
     "query_cmd",
+    "evaluate_cmd",
+    "demo_cmd",
 )
 
 

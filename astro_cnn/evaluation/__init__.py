@@ -1,0 +1,9 @@
+"""Evaluation: metrics tables, baselines, figures and reports (Table in, Table of metrics out)."""
+
+from .baselines import mean_colour_forest, mean_colours, mean_predictor, photometry_forest
+from .figures import prediction_figure
+from .metrics import binned_metrics, evaluate, nmad, regression_metrics, rmse
+from .report import write_report
+
+__all__ = ["evaluate", "binned_metrics", "regression_metrics", "rmse", "nmad", "mean_predictor", "mean_colours",
+           "mean_colour_forest", "photometry_forest", "prediction_figure", "write_report"]

@@ -1,0 +1,131 @@
+"""Regression metrics (RMSE, NMAD, bias, outlier fraction), globally and in bins of any column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import astropy.units as u
+import numpy as np
+from astropy.table import QTable, Table
+
+from ..exceptions import ColumnError
+
+__all__ = ["rmse", "nmad", "regression_metrics", "evaluate", "binned_metrics", "column_values"]
+
+
+def rmse(residual: np.ndarray) -> float:
+    """Root mean square of the residuals."""
+    return float(np.sqrt(np.mean(np.square(residual))))
+
+
+def nmad(residual: np.ndarray) -> float:
+    """Normalised median absolute deviation, 1.4826 × median(|x − median(x)|)."""
+    residual = np.asarray(residual, dtype=float)
+    return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
+
+
+def regression_metrics(true: np.ndarray, pred: np.ndarray, outlier_threshold: float = 0.3) -> dict[str, float]:
+    """RMSE, NMAD, mean and median bias and the fraction of |pred − true| > ``outlier_threshold``.
+
+    Rows where either value is not finite are left out and counted in ``n_excluded``.
+    """
+    true, pred = np.asarray(true, dtype=float), np.asarray(pred, dtype=float)
+    good = np.isfinite(true) & np.isfinite(pred)
+    residual = pred[good] - true[good]
+    if not len(residual):
+        return {"n": 0, "n_excluded": int((~good).sum()), "rmse": np.nan, "nmad": np.nan, "bias_mean": np.nan,
+                "bias_median": np.nan, "outlier_fraction": np.nan}
+    return {"n": int(good.sum()), "n_excluded": int((~good).sum()), "rmse": rmse(residual), "nmad": nmad(residual),
+            "bias_mean": float(residual.mean()), "bias_median": float(np.median(residual)),
+            "outlier_fraction": float(np.mean(np.abs(residual) > outlier_threshold))}
+
+
+def column_values(table: Table, name: str) -> np.ndarray:
+    """A column as plain floats (units dropped, masked values and flagged rows as NaN).
+
+    Raises
+    ------
+    ColumnError
+        The column is not in the table.
+    """
+    if name not in table.colnames:
+        raise ColumnError(f"column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
+    column = table[name]
+    values = getattr(column, "value", column)
+    values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
+    if "flag" in table.colnames:
+        values = np.where(np.asarray(table["flag"], dtype=bool), np.nan, values)
+    return values
+
+
+def evaluate(table: Table, true: str, pred: str | Sequence[str], *, outlier_threshold: float = 0.3) -> QTable:
+    """Table in, table of metrics out: one row per prediction column.
+
+    Parameters
+    ----------
+    table : Table
+        Holds the true values and one or more prediction columns (e.g. the output of
+        :func:`astro_cnn.predict` joined with spectroscopic values).  Rows flagged in a ``flag``
+        column or with NaN are left out and counted.
+    true : str
+        Column of true values.
+    pred : str or sequence of str
+        Prediction column(s), compared on the same rows.
+    outlier_threshold : float
+        |pred − true| above this counts as an outlier.
+
+    Returns
+    -------
+    QTable
+        Columns ``method``, ``n``, ``n_excluded``, ``rmse``, ``nmad``, ``bias_mean``, ``bias_median``,
+        ``outlier_fraction``; error columns carry the unit of the true column (dex for log quantities).
+    """
+    names = [pred] if isinstance(pred, str) else list(pred)
+    truth = column_values(table, true)
+    rows = [{"method": name, **regression_metrics(truth, column_values(table, name), outlier_threshold)}
+            for name in names]
+    out = QTable(rows=rows)
+    unit = _difference_unit(table[true])
+    for name in ("rmse", "nmad", "bias_mean", "bias_median"):
+        if unit is not None:
+            out[name] = out[name] * unit
+        out[name].info.format = ".4f"
+    out["outlier_fraction"].info.format = ".4f"
+    out.meta["true"] = true
+    out.meta["outlier_threshold"] = outlier_threshold
+    return out
+
+
+def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bins: int | Sequence[float] = 5,
+                   *, outlier_threshold: float = 0.3) -> QTable:
+    """Metrics in bins of ``by`` (default: the true value), one row per bin.
+
+    Parameters
+    ----------
+    table, true, pred, outlier_threshold
+        As :func:`evaluate`.
+    by : str, optional
+        Column to bin on (e.g. stellar mass); default ``true``.
+    bins : int or sequence of float
+        Number of equal-count bins, or bin edges.
+    """
+    truth, values = column_values(table, true), column_values(table, pred)
+    key = column_values(table, by or true)
+    good = np.isfinite(key)
+    edges = (np.quantile(key[good], np.linspace(0, 1, bins + 1)) if np.isscalar(bins)
+             else np.asarray(bins, dtype=float))
+    rows = []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = good & (key >= lo) & ((key < hi) | (hi == edges[-1]) & (key <= hi))
+        rows.append({"bin_low": lo, "bin_high": hi,
+                     **regression_metrics(truth[inside], values[inside], outlier_threshold)})
+    out = QTable(rows=rows)
+    out.meta.update({"true": true, "pred": pred, "by": by or true})
+    return out
+
+
+def _difference_unit(column) -> u.UnitBase | None:
+    unit = getattr(column, "unit", None)
+    if unit is None:
+        return None
+    return u.dex if isinstance(unit, u.FunctionUnitBase) or unit == u.dex else unit

@@ -1,0 +1,63 @@
+"""Metrics reproduce the Wu & Boada (2019) numbers from their own per-galaxy predictions."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.table import QTable, Table
+
+from astro_cnn import ColumnError
+from astro_cnn.evaluation import binned_metrics, evaluate, nmad, regression_metrics, rmse
+
+from .conftest import DATA
+
+
+@pytest.fixture(scope="module")
+def paper():
+    return Table.read(DATA / "evaluation" / "wu2019_paper_predictions.ecsv.gz", format="ascii.ecsv")
+
+
+@pytest.mark.parametrize("column, expected_rmse, expected_nmad", [
+    ("cnn_pred_128", 0.0849, 0.0651), ("cnn_pred_64", 0.0879, 0.0678),
+    ("cnn_pred_32", 0.0930, 0.0709), ("cnn_pred_16", 0.1043, 0.0799)])
+def test_paper_numbers_are_reproduced(paper, column, expected_rmse, expected_nmad):
+    row = evaluate(paper, "oh_p50", column)[0]
+    assert row["n"] == 20466
+    assert row["rmse"].to_value(u.dex) == pytest.approx(expected_rmse, abs=5e-5)
+    assert row["nmad"].to_value(u.dex) == pytest.approx(expected_nmad, abs=5e-5)
+
+
+def test_mean_predictor_of_the_paper_sample(paper):
+    truth = np.asarray(paper["oh_p50"])
+    assert rmse(truth - truth.mean()) == pytest.approx(0.2002, abs=5e-5)
+
+
+def test_nmad_definition():
+    x = np.array([0.0, 1.0, 2.0, 3.0, 100.0])
+    assert nmad(x) == pytest.approx(1.4826 * 1.0)
+
+
+def test_flagged_and_missing_rows_are_left_out_and_counted():
+    table = QTable({"true": [1.0, 2.0, 3.0, 4.0] * u.dex, "pred": [1.1, np.nan, 2.9, 9.0] * u.dex,
+                    "flag": [False, False, False, True]})
+    row = evaluate(table, "true", "pred")[0]
+    assert row["n"] == 2 and row["n_excluded"] == 2
+    assert row["rmse"].to_value(u.dex) == pytest.approx(0.1)
+    metrics = regression_metrics(np.array([0.0, 0.0]), np.array([0.1, 0.5]), outlier_threshold=0.3)
+    assert metrics["outlier_fraction"] == 0.5 and metrics["bias_median"] == pytest.approx(0.3)
+
+
+def test_binned_metrics_by_any_column():
+    rng = np.random.default_rng(0)
+    true = rng.uniform(8, 9.2, 1000)
+    table = Table({"true": true, "pred": true + rng.normal(0, 0.1, 1000), "mass": rng.uniform(9, 11, 1000)})
+    by_truth = binned_metrics(table, "true", "pred", bins=4)
+    assert len(by_truth) == 4 and by_truth["n"].sum() == 1000
+    by_mass = binned_metrics(table, "true", "pred", by="mass", bins=[9, 10, 11])
+    assert list(by_mass["n"]) == [int(((table["mass"] >= 9) & (table["mass"] < 10)).sum()),
+                                  int((table["mass"] >= 10).sum())]
+    assert np.all(np.abs(by_mass["rmse"] - 0.1) < 0.02)
+
+
+def test_missing_column_is_named():
+    with pytest.raises(ColumnError, match="'cnn' is not in the table"):
+        evaluate(Table({"a": [1.0]}), "a", "cnn")
