@@ -22,6 +22,7 @@ COMMANDS = (
     "plugins_cmd",
     "models_cmd",
     "predict_cmd",
+    "train_cmd",
     "cutouts_cmd",
     "query_cmd",
     "evaluate_cmd",

@@ -11,7 +11,7 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 import torch
-from astropy.table import Table
+from astropy.table import QTable, Table
 
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError
@@ -20,7 +20,7 @@ from ..quantity import Prediction
 from .predictor import NetworkPredictor
 from .trainer import TrainingData, fit_network
 
-__all__ = ["train", "fit_predictor", "cross_validate", "load_training_images"]
+__all__ = ["train", "lr_find", "fit_predictor", "cross_validate", "load_training_images"]
 
 
 def train(
@@ -100,34 +100,29 @@ def train(
     ColumnError
         Label or image columns are missing; labels are missing or outside the quantity's valid range.
     """
-    q = registry.get("quantity", quantity)
-    survey_name = survey or q.default_survey
-    bands, pixel_scale = _survey_geometry(survey_name, bands, pixel_scale)
-    label_column = label_column or next((c for c in q.label_columns if c in table.colnames), None)
-    if label_column is None or label_column not in table.colnames:
-        raise ColumnError(f"no label column for {quantity!r}: give label_column (looked for "
-                          f"{', '.join(q.label_columns)}); the table's columns are: {', '.join(table.colnames)}")
-    labels = np.asarray(getattr(table[label_column], "value", table[label_column]), dtype=float)
-    _check_labels(labels, q, label_column)
-    extras = tuple(q.extras if extras is None else extras)
-    extra_values = {}
-    for column in extras:
-        if column not in table.colnames:
-            raise ColumnError(f"extra input column {column!r} is not in the table")
-        extra_values[column] = np.asarray(table[column], dtype=float)
-    if image_column is None:
-        raise ColumnError("give image_column: training reads images from files named in the table")
-    images, keep = load_training_images(table, image_column, image_dir)
-    if not keep.all():
-        warnings.warn(f"{int((~keep).sum())} training rows have no readable image and are left out "
-                      f"(rows {np.flatnonzero(~keep)[:10].tolist()}...)", stacklevel=2)
-    predictor = NetworkPredictor(q, survey_name, bands, images.shape[-1], pixel_scale, extras, name,
-                                 backbone=backbone, head=head, weights=weights)
+    predictor, images, labels, extra_values, summary = _prepare(
+        table, quantity, label_column=label_column, image_column=image_column, image_dir=image_dir, extras=extras,
+        survey=survey, bands=bands, pixel_scale=pixel_scale, backbone=backbone, head=head, weights=weights,
+        name=name)
     overrides = {k: v for k, v in {"batch_size": batch_size, "lr": lr}.items() if v is not None}
-    return fit_predictor(predictor, images, labels[keep], {k: v[keep] for k, v in extra_values.items()},
-                         recipe=recipe, epochs=epochs, ensemble=ensemble, run_dir=run_dir, resume=resume, seed=seed,
-                         progress=progress, log=log, data_summary={"rows": int(keep.sum()), "label_column":
-                                                                   label_column}, **overrides)
+    return fit_predictor(predictor, images, labels, extra_values, recipe=recipe, epochs=epochs, ensemble=ensemble,
+                         run_dir=run_dir, resume=resume, seed=seed, progress=progress, log=log, data_summary=summary,
+                         **overrides)
+
+
+def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0, **columns: Any) -> QTable:
+    """The learning-rate range test (Smith 2015) on a table, as :func:`train` takes it.
+
+    Returns
+    -------
+    QTable
+        ``lr``, ``loss``, ``smoothed_loss``; ``meta["suggested_lr"]``.
+    """
+    from .lr_finder import lr_range_test
+
+    predictor, images, labels, extras, _ = _prepare(table, quantity, **columns)
+    settings = registry.get("recipe", recipe or predictor.quantity.default_recipe).settings
+    return lr_range_test(predictor, images, labels, extras, recipe_settings=settings, seed=seed)
 
 
 def fit_predictor(predictor: NetworkPredictor, images: np.ndarray, labels: np.ndarray,
@@ -271,6 +266,36 @@ def load_training_images(table: Table, image_column: str, image_dir: str | Path 
     if not images:
         raise AstroCNNError(f"no readable image in column {image_column!r}")
     return np.stack(images), keep
+
+
+def _prepare(table: Table, quantity: str, *, label_column=None, image_column=None, image_dir=None, extras=None,
+             survey=None, bands=None, pixel_scale=None, backbone=None, head=None, weights=None, name=None):
+    """Check a training table and read its images: (untrained predictor, images, labels, extras, summary)."""
+    q = registry.get("quantity", quantity)
+    survey_name = survey or q.default_survey
+    bands, pixel_scale = _survey_geometry(survey_name, bands, pixel_scale)
+    label_column = label_column or next((c for c in q.label_columns if c in table.colnames), None)
+    if label_column is None or label_column not in table.colnames:
+        raise ColumnError(f"no label column for {quantity!r}: give label_column (looked for "
+                          f"{', '.join(q.label_columns)}); the table's columns are: {', '.join(table.colnames)}")
+    labels = np.asarray(getattr(table[label_column], "value", table[label_column]), dtype=float)
+    _check_labels(labels, q, label_column)
+    extras = tuple(q.extras if extras is None else extras)
+    extra_values = {}
+    for column in extras:
+        if column not in table.colnames:
+            raise ColumnError(f"extra input column {column!r} is not in the table")
+        extra_values[column] = np.asarray(table[column], dtype=float)
+    if image_column is None:
+        raise ColumnError("give image_column: training reads images from files named in the table")
+    images, keep = load_training_images(table, image_column, image_dir)
+    if not keep.all():
+        warnings.warn(f"{int((~keep).sum())} training rows have no readable image and are left out "
+                      f"(rows {np.flatnonzero(~keep)[:10].tolist()}...)", stacklevel=2)
+    predictor = NetworkPredictor(q, survey_name, bands, images.shape[-1], pixel_scale, extras, name,
+                                 backbone=backbone, head=head, weights=weights)
+    summary = {"rows": int(keep.sum()), "label_column": label_column}
+    return predictor, images, labels[keep], {k: v[keep] for k, v in extra_values.items()}, summary
 
 
 def _split(predictor, images, labels, extras, settings, seed) -> TrainingData:

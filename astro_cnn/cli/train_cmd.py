@@ -1,0 +1,70 @@
+"""``astro-cnn train`` and ``astro-cnn lr-find``: train a model from a table of labelled images."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..exceptions import AstroCNNError
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Attach the ``train`` sub-command."""
+    parser = subparsers.add_parser(
+        "train", help="train a model on a table of labelled galaxy images",
+        description="Train a network (backbone + head, a named recipe) on images named in a table column and "
+                    "labels in another; checkpoints every epoch in --run-dir, and --resume continues an "
+                    "interrupted run to the same weights.")
+    parser.add_argument("table", type=Path, help="table with an image-file column and a label column")
+    parser.add_argument("-q", "--quantity", required=True, help="quantity to predict")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.acnn)")
+    parser.add_argument("--label-column", help="label column (default: the quantity's usual name)")
+    parser.add_argument("--image-column", required=True, help="column naming image files (JPEG, PNG, FITS)")
+    parser.add_argument("--image-dir", type=Path, help="directory of relative image paths (default: the table's)")
+    parser.add_argument("--survey", help="survey the images come from (default: the quantity's)")
+    parser.add_argument("--backbone", help="backbone (see `astro-cnn plugins --kind backbone`)")
+    parser.add_argument("--head", help="head (see `astro-cnn plugins --kind head`)")
+    parser.add_argument("--recipe", help="training recipe (see `astro-cnn plugins --kind recipe`)")
+    parser.add_argument("--epochs", type=int, help="all-layer epochs, one cosine cycle (overrides the recipe)")
+    parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    parser.add_argument("--lr", type=float, help="override the recipe's peak learning rate")
+    parser.add_argument("--ensemble", type=int, default=1, help="number of networks to average (default 1)")
+    parser.add_argument("--weights", type=Path, help="local pretrained backbone weights (ImageNet state dict)")
+    parser.add_argument("--run-dir", type=Path, help="checkpoints, history.ecsv and loss_curve.png go here")
+    parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --run-dir")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
+    parser.add_argument("--lr-find", action="store_true",
+                        help="run the learning-rate range test (Smith 2015) instead of training; "
+                             "writes the loss curve table to --output")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train (or run the range test) and write the output atomically."""
+    from ..engine.train import train
+    from ..table_io import read_table, write_table
+
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    if args.resume and args.run_dir is None:
+        raise AstroCNNError("--resume needs the --run-dir of the interrupted run")
+    table = read_table(args.table)
+    image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
+    options = dict(label_column=args.label_column, image_column=args.image_column, image_dir=image_dir,
+                   survey=args.survey, backbone=args.backbone, head=args.head, recipe=args.recipe)
+    if args.lr_find:
+        from ..engine.train import lr_find
+
+        curve = lr_find(table, args.quantity, **options, seed=args.seed)
+        write_table(curve, args.output, overwrite=args.overwrite)
+        print(f"suggested learning rate {curve.meta['suggested_lr']:.3g}; curve written to {args.output}")
+        return 0
+    model = train(table, args.quantity, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir, resume=args.resume,
+                  seed=args.seed, **options)
+    model.save(args.output, overwrite=args.overwrite)
+    print(f"saved model {model.name!r} to {args.output}")
+    return 0

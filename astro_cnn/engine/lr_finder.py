@@ -1,0 +1,73 @@
+"""The learning-rate range test of Smith (2015): train briefly while raising the learning rate geometrically."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from astropy.table import QTable
+from torch import nn
+
+from .predictor import NetworkPredictor
+from .trainer import _optimizer
+
+__all__ = ["lr_range_test"]
+
+
+def lr_range_test(predictor: NetworkPredictor, images: np.ndarray, labels: np.ndarray,
+                  extras: Mapping[str, np.ndarray] | None = None, *, recipe_settings: Mapping, lr_min: float = 1e-6,
+                  lr_max: float = 1.0, steps: int = 60, seed: int = 0) -> QTable:
+    """Loss against learning rate for one pass of increasing learning rates (all layers trainable).
+
+    Parameters
+    ----------
+    predictor : NetworkPredictor
+        Untrained predictor (its architecture is built afresh).
+    images, labels, extras
+        Training data.
+    recipe_settings : mapping
+        Optimiser settings (``optimizer``, ``weight_decay``, ``batch_size``).
+    lr_min, lr_max : float
+        Range of learning rates.
+    steps : int
+        Number of mini-batches (learning rates).
+    seed : int
+
+    Returns
+    -------
+    QTable
+        Columns ``lr``, ``loss`` and ``smoothed_loss``; ``meta["suggested_lr"]`` is the learning
+        rate of the steepest fall of the smoothed loss.  Stops early when the loss diverges.
+    """
+    torch.manual_seed(seed)
+    predictor.learn_normalisation(images, labels, extras)
+    x, y = predictor.prepare(images), predictor.encode_labels(labels)
+    e = predictor.prepare_extras(extras, len(x))
+    network = predictor.new_network().train()
+    optimizer = _optimizer(network, {**recipe_settings, "lr": lr_min, "lr_ratios": (1.0,)}, "all")
+    loss_fn = nn.MSELoss() if predictor.quantity.kind == "regression" else nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(seed)
+    batch = int(recipe_settings.get("batch_size", 32))
+    lrs, losses, smoothed, average = [], [], [], 0.0
+    for step in range(steps):
+        lr = lr_min * (lr_max / lr_min) ** (step / max(1, steps - 1))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        index = torch.randint(len(x), (min(batch, len(x)),), generator=generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss = loss_fn(network(x[index], None if e is None else e[index]), y[index])
+        loss.backward()
+        optimizer.step()
+        value = float(loss.detach())
+        average = 0.9 * average + 0.1 * value
+        lrs.append(lr)
+        losses.append(value)
+        smoothed.append(average / (1 - 0.9 ** (step + 1)))
+        if not math.isfinite(value) or smoothed[-1] > 4 * min(smoothed):
+            break
+    table = QTable({"lr": lrs, "loss": losses, "smoothed_loss": smoothed})
+    slope = np.gradient(np.asarray(smoothed), np.log(np.asarray(lrs))) if len(lrs) > 2 else np.zeros(len(lrs))
+    table.meta["suggested_lr"] = float(lrs[int(np.argmin(slope))])
+    return table

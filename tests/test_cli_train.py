@@ -1,0 +1,48 @@
+"""``astro-cnn train`` end to end on real SDSS cutouts, then ``astro-cnn predict`` with the model."""
+
+import numpy as np
+import pytest
+
+from astro_cnn import read_table
+from astro_cnn.cli import main
+
+from .conftest import DATA
+
+GALAXIES = DATA / "gri_small" / "galaxies.ecsv"
+
+
+def test_train_then_predict_from_files(tmp_path, capsys):
+    model = tmp_path / "m.acnn"
+    args = ["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--backbone", "small_cnn",
+            "--recipe", "quick", "--epochs", "1", "--run-dir", str(tmp_path / "run"), "-o", str(model)]
+    assert main(args) == 0
+    assert "saved model" in capsys.readouterr().out
+    assert (tmp_path / "run" / "checkpoint.pt").exists() and (tmp_path / "run" / "history.ecsv").exists()
+    assert main(args) == 2 and "--overwrite" in capsys.readouterr().err
+    out = tmp_path / "p.ecsv"
+    assert main(["predict", str(GALAXIES), "--model", str(model), "--image-column", "image", "-o", str(out)]) == 0
+    result = read_table(out)
+    assert len(result) == 16 and not result["flag"].any()
+    assert np.all(np.isfinite(result["log_oh"].value))
+
+
+def test_lr_find(tmp_path, capsys):
+    out = tmp_path / "lr.ecsv"
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--backbone",
+                 "small_cnn", "--recipe", "quick", "--lr-find", "-o", str(out)]) == 0
+    curve = read_table(out)
+    assert len(curve) > 5 and np.all(np.diff(curve["lr"]) > 0)
+    assert "suggested learning rate" in capsys.readouterr().out
+
+
+def test_resume_needs_a_run_dir(tmp_path, capsys):
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--resume",
+                 "-o", str(tmp_path / "m.acnn")]) == 2
+    assert "--run-dir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("column", ["nope"])
+def test_missing_image_column_is_named(tmp_path, capsys, column):
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", column,
+                 "-o", str(tmp_path / "m.acnn")]) == 2
+    assert "'nope' is not in the table" in capsys.readouterr().err

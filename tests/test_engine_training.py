@@ -1,0 +1,150 @@
+"""The learning engine: registered networks, augmentation, training, resume, ensembles, cross-validation."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn import ColumnError, IncompatibleImagesError, registry
+from astro_cnn.engine import NetworkPredictor, cross_validate
+from astro_cnn.engine.augment import ALL_TRANSFORMS, dihedral
+from astro_cnn.engine.trainer import TrainingData, fit_network
+
+torch.set_num_threads(1)
+
+
+def _data(n=48, size=32, bands=3, seed=0):
+    """Images whose brightness encodes the label, so a tiny network can learn it."""
+    rng = np.random.default_rng(seed)
+    labels = rng.uniform(8.2, 9.2, n)
+    yy, xx = np.mgrid[:size, :size] - size / 2
+    blob = np.exp(-(xx**2 + yy**2) / 30.0)
+    images = (labels[:, None, None, None] - 8.0) * blob[None, None] * np.linspace(0.5, 1, bands)[None, :, None, None]
+    return (images + rng.normal(0, 0.02, images.shape)).astype(np.float32), labels
+
+
+def _predictor(**kw):
+    return NetworkPredictor("metallicity", "sdss-jpeg", ("i", "r", "g"), 32, 0.296 * u.arcsec,
+                            backbone=kw.pop("backbone", "small_cnn"), **kw)
+
+
+def test_networks_are_registered_and_build(clean_registry):
+    assert {"resnet18", "resnet34", "pasquet2019", "small_cnn"} <= set(registry.names("backbone"))
+    assert {"regression", "pdf"} <= set(registry.names("head"))
+    assert {"wu2019", "pasquet2019", "quick"} <= set(registry.names("recipe"))
+    wu = registry.get("recipe", "wu2019").settings
+    assert wu["head_epochs"] == 2 and tuple(wu["cycles"]) == (1, 1, 2, 4) and wu["batch_size"] == 256
+    photo_z = registry.get("quantity", "photo_z")
+    pasquet = NetworkPredictor(photo_z, "sdss-stack", "ugriz", 64, 0.396 * u.arcsec, extras=("ebv",)).new_network()
+    first = pasquet.backbone[0]
+    assert first.kernel_size == (5, 5) and isinstance(pasquet.backbone[1], torch.nn.PReLU)
+    logits = pasquet.eval()(torch.zeros(2, 5, 64, 64), torch.zeros(2, 1))
+    assert logits.shape == (2, 180)
+    assert pasquet.head.dense[0][0].in_features == 256 + 1 and pasquet.head.dense[1][0].out_features == 1024
+    resnet = _predictor(backbone="resnet34").new_network().eval()
+    assert resnet(torch.zeros(2, 3, 32, 32)).shape == (2,)
+
+
+def test_imagenet_weights_from_a_local_file_adapt_to_five_bands(tmp_path):
+    from torchvision.models import resnet18
+
+    reference = resnet18(weights=None)
+    torch.save(reference.state_dict(), tmp_path / "resnet18.pth")
+    backbone = registry.get("backbone", "resnet18").build(5, 64, weights=tmp_path / "resnet18.pth")
+    expected = reference.conv1.weight.mean(dim=1, keepdim=True).repeat(1, 5, 1, 1) * 3 / 5
+    torch.testing.assert_close(backbone[0].weight, expected)
+    torch.testing.assert_close(backbone[4][0].conv1.weight, reference.layer1[0].conv1.weight)
+
+
+def test_dihedral_group():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    outputs = {tuple(dihedral(x, k).flatten().tolist()) for k in ALL_TRANSFORMS}
+    assert len(outputs) == 8
+    for k in ALL_TRANSFORMS:  # every transform has an inverse in the group
+        assert any(torch.equal(dihedral(dihedral(x, k), j), x) for j in ALL_TRANSFORMS)
+
+
+def test_train_predict_save_load(tmp_path):
+    images, labels = _data()
+    predictor = _predictor().fit(images[:40], labels[:40], recipe="quick", epochs=6, progress=False,
+                                 log=lambda line: None)
+    assert predictor.info["weights_origin"] == "random" and predictor.info["recipe"] == "quick"
+    assert predictor.tta is False  # the quick recipe predicts without test-time augmentation
+    predictor.tta = True
+    prediction = predictor.predict_images(images[40:])
+    assert np.sqrt(np.mean((prediction.value - labels[40:]) ** 2)) < np.std(labels)
+    # test-time augmentation over the 8 transforms: a rotated galaxy gets the same answer
+    rotated = dihedral(torch.as_tensor(images[40:]), 1).numpy()
+    np.testing.assert_allclose(predictor.predict_images(rotated).value, prediction.value, atol=1e-4)
+    path = predictor.save(tmp_path / "m.acnn")
+    loaded = astro_cnn.load_predictor(path)
+    np.testing.assert_allclose(loaded.predict_images(images[40:]).value, prediction.value, atol=1e-6)
+    assert loaded.normalisation_ == predictor.normalisation_
+    with pytest.raises(IncompatibleImagesError, match=r"\(3, 32, 32\)"):
+        loaded.predict(np.zeros((1, 3, 64, 64), np.float32))
+    predictor.half_precision_storage = True
+    small = predictor.save(tmp_path / "half.acnn")
+    assert small.stat().st_size < 0.6 * path.stat().st_size
+    np.testing.assert_allclose(astro_cnn.load_predictor(small).predict_images(images[40:]).value,
+                               prediction.value, atol=0.02)
+
+
+def test_interrupted_training_resumes_to_identical_weights(tmp_path):
+    images, labels = _data(n=24)
+    settings = registry.get("recipe", "quick").settings
+
+    def run(run_dir, stop_after=None, resume=False):
+        predictor = _predictor()
+        predictor.learn_normalisation(images, labels, None)
+        data = TrainingData(predictor.prepare(images), predictor.encode_labels(labels))
+        torch.manual_seed(3)
+        network = predictor.new_network()
+
+        def log(line):
+            if stop_after is not None and line.startswith(f"epoch={stop_after + 1} "):
+                raise KeyboardInterrupt
+
+        fit_network(network, data, settings, "regression", seed=3, run_dir=run_dir, resume=resume,
+                    progress=False, log=log)
+        return network.state_dict()
+
+    reference = run(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", stop_after=1)
+    resumed = run(tmp_path / "b", resume=True)
+    for name, tensor in reference.items():
+        assert torch.equal(tensor, resumed[name]), name
+    history = Table.read(tmp_path / "b" / "history.ecsv")
+    assert list(history["epoch"]) == [1, 2, 3] and (tmp_path / "b" / "loss_curve.png").exists()
+
+
+def test_photo_z_pdf_with_extra_input():
+    rng = np.random.default_rng(2)
+    images, _ = _data(n=32, bands=5)
+    z = rng.uniform(0.02, 0.3, 32)
+    predictor = NetworkPredictor("photo_z", "sdss-stack", "ugriz", 32, 0.396 * u.arcsec, extras=("ebv",),
+                                 backbone="small_cnn", head_options={"hidden": (64, 64)}, tta=(0, 1))
+    predictor.fit(images, z, {"ebv": rng.uniform(0, 0.1, 32)}, recipe="quick", epochs=1, progress=False,
+                  log=lambda line: None)
+    prediction = predictor.predict_images(images[:4], {"ebv": np.full(4, 0.02)})
+    assert prediction.pdf.shape == (4, 180)
+    np.testing.assert_allclose(prediction.pdf.sum(axis=1), 1.0, rtol=1e-5)
+    assert np.all((prediction.value > 0) & (prediction.value < 0.4))
+
+
+def test_ensemble_and_cross_validation():
+    images, labels = _data(n=30)
+    prediction, models = cross_validate(_predictor, images, labels, folds=3, recipe="quick", epochs=1,
+                                        progress=False, log=lambda line: None)
+    assert len(models) == 3 and np.all(np.isfinite(prediction.value))
+    ensemble = _predictor().fit(images, labels, recipe="quick", epochs=1, ensemble=2, progress=False,
+                                log=lambda line: None)
+    assert len(ensemble.members_) == 2 and ensemble.metadata()["ensemble_size"] == 2
+
+
+def test_labels_outside_the_valid_range_are_refused(tmp_path):
+    table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
+    with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):
+        astro_cnn.train(table, "metallicity", image_column="image", image_dir=tmp_path)
