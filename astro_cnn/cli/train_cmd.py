@@ -16,7 +16,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "train", help="train a model on a table of labelled galaxy images",
         description="Train a network (backbone + head, a named recipe) on images named in a table column and "
                     "labels in another; checkpoints every epoch in --run-dir, and --resume continues an "
-                    "interrupted run to the same weights.")
+                    "interrupted run to the same weights. Launched by torchrun (e.g. torchrun --nproc_per_node=4 "
+                    "-m astro_cnn train ...), it trains with DistributedDataParallel.")
     parser.add_argument("table", type=Path, help="table with an image-file column and a label column")
     parser.add_argument("-q", "--quantity", required=True, help="quantity to predict")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.acnn)")
@@ -62,9 +63,29 @@ def run(args: argparse.Namespace) -> int:
         write_table(curve, args.output, overwrite=args.overwrite)
         print(f"suggested learning rate {curve.meta['suggested_lr']:.3g}; curve written to {args.output}")
         return 0
+    rank = _join_process_group()
     model = train(table, args.quantity, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                   ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir, resume=args.resume,
-                  seed=args.seed, **options)
-    model.save(args.output, overwrite=args.overwrite)
-    print(f"saved model {model.name!r} to {args.output}")
+                  seed=args.seed, progress=rank == 0, log=print if rank == 0 else _silent, **options)
+    if rank == 0:
+        model.save(args.output, overwrite=args.overwrite)
+        print(f"saved model {model.name!r} to {args.output}")
     return 0
+
+
+def _join_process_group() -> int:
+    """Under torchrun (WORLD_SIZE > 1) join the process group (NCCL on GPUs, else gloo); returns the rank."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank()
+
+
+def _silent(line: str) -> None:
+    """Log sink of processes other than rank 0."""

@@ -99,6 +99,14 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
         Receives one line per epoch.
     device : str or torch.device
 
+    Notes
+    -----
+    Under ``torch.distributed`` (e.g. launched by ``torchrun``) the network is wrapped in
+    ``DistributedDataParallel``: every process draws the same batch and augmentation from the seed and
+    trains on its share of the batch, so N processes follow the single-process run up to floating
+    point (exactly so for networks without batch normalisation or dropout, whose statistics are per
+    process).  Only rank 0 logs and writes checkpoints.
+
     Returns
     -------
     list of dict
@@ -106,6 +114,8 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     schedule = Schedule(settings, epochs)
     device = torch.device(device)
     network.to(device)
+    rank, world = distributed_rank()
+    model = _data_parallel(network) if world > 1 else network
     loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
     batch_size = int(settings["batch_size"])
     n = len(data.images)
@@ -143,29 +153,47 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             images = data.images[index]
             if settings.get("augment", True):
                 images = random_dihedral(images, generator)
+            # every process draws the whole batch (same seed), then keeps its share of it
+            index, images = index[rank::world], images[rank::world]
             extras = data.extras[index].to(device) if data.extras is not None else None
             factor = schedule.factor(epoch, step, steps)
             for group in optimizer.param_groups:
                 group["lr"] = group["initial_lr"] * factor
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(network(images.to(device), extras), data.targets[index].to(device))
+            loss = loss_fn(model(images.to(device), extras), data.targets[index].to(device))
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(index)
+            total += float(loss.detach()) * len(index) * world
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
                   "train_loss": total / n}
         if data.val_images is not None and len(data.val_images):
             record["val_loss"] = _evaluate(network, data, loss_fn, batch_size, device)
         history.append(record)
-        log("  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
-        if checkpoint_path is not None:
-            _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
+        if rank == 0:
+            log("  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
+            if checkpoint_path is not None:
+                _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
     _set_trainable(network, "all")
     network.eval()
-    if run_dir is not None and history:
+    if run_dir is not None and history and rank == 0:
         write_history(history, run_dir)
     return history
+
+
+def distributed_rank() -> tuple[int, int]:
+    """(rank, world size) of this process: (0, 1) unless ``torch.distributed`` is initialised (torchrun)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _data_parallel(network: Network) -> nn.Module:
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(network, find_unused_parameters=False)
 
 
 def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
@@ -217,7 +245,9 @@ def _optimizer(network: Network, settings: Mapping[str, Any], stage: str) -> tor
         return torch.optim.AdamW(groups, weight_decay=decay)
     if kind == "adam":
         return torch.optim.Adam(groups, weight_decay=decay)
-    raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw' or 'adam')")
+    if kind == "sgd":
+        return torch.optim.SGD(groups, momentum=0.9, weight_decay=decay)
+    raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw', 'adam' or 'sgd')")
 
 
 def _evaluate(network: Network, data: TrainingData, loss_fn, batch_size: int, device) -> float:

@@ -1,6 +1,6 @@
 """Named training recipes: the settings the engine's trainer understands.
 
-Keys: ``optimizer`` ("adamw" | "adam"), ``lr`` (peak learning rate of the last layer group),
+Keys: ``optimizer`` ("adamw" | "adam" | "sgd" with momentum 0.9), ``lr`` (peak learning rate of the last layer group),
 ``lr_ratios`` (discriminative factors for the backbone's layer groups, earliest first),
 ``weight_decay``, ``batch_size``, ``head_epochs`` (epochs training the head alone),
 ``cycles`` (cosine-annealing-with-warm-restarts cycle lengths in epochs, all layers),
