@@ -72,7 +72,7 @@ def evaluate(table: Table, true: str, pred: str | Sequence[str], *, outlier_thre
     pred : str or sequence of str
         Prediction column(s), compared on the same rows.
     outlier_threshold : float
-        |pred − true| above this counts as an outlier.
+        Absolute residuals above this count as outliers.
 
     Returns
     -------
