@@ -57,13 +57,13 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
         for extra in (spec.demo_truth_column, spec.demo_reference_column):
             if extra:
                 result[extra] = table[extra]
-        out = write_table(result, output_dir / f"{spec.quantity}_predictions.ecsv", overwrite=overwrite)
+        out = write_table(result, output_dir / f"{spec.name}_predictions.ecsv", overwrite=overwrite)
         lines.append(f"{spec.quantity}: predicted {len(result)} galaxies with model {spec.name!r} "
                      f"({int(result['flag'].sum())} flagged) -> {out}")
         if spec.demo_truth_column:
             compared = [quantity.column] + ([spec.demo_reference_column] if spec.demo_reference_column else [])
             metrics = QTable(evaluate(result, true=spec.demo_truth_column, pred=compared))
-            report = write_report(result, output_dir / f"{spec.quantity}_report", true=spec.demo_truth_column,
+            report = write_report(result, output_dir / f"{spec.name}_report", true=spec.demo_truth_column,
                                   pred=quantity.column, overwrite=overwrite)
             lines += ["", *metrics.pformat_all(), "", f"evaluation report (figures, metrics) -> {report}",
                       f"(model card, with held-out numbers: astro-cnn models --card {spec.name})", ""]

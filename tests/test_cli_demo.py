@@ -1,0 +1,51 @@
+"""``astro-cnn demo``: every default model with demo galaxies predicts them and writes a report."""
+
+import pytest
+
+import astro_cnn
+from astro_cnn import ModelNotFoundError, read_table, registry
+from astro_cnn.cli import main
+from astro_cnn.cli.demo_cmd import run_demo
+
+from .conftest import DATA
+
+GALAXIES = DATA / "gri_small" / "galaxies.ecsv"
+
+
+@pytest.fixture
+def shipped_demo(tmp_path, clean_registry):
+    """A plugin shipping a (tiny) trained model with the 16 real demo galaxies of the test data."""
+    model = astro_cnn.train(read_table(GALAXIES), "metallicity", image_column="image", image_dir=GALAXIES.parent,
+                            backbone="small_cnn", recipe="quick", epochs=1, name="tiny-demo-model",
+                            progress=False, log=lambda line: None)
+    path = model.save(tmp_path / "tiny.acnn")
+
+    class Shipper:
+        @astro_cnn.hookimpl
+        def astro_cnn_models(self):
+            return [astro_cnn.ModelSpec("tiny-demo-model", "metallicity", path, default=True,
+                                        demo_table=GALAXIES, demo_image_column="image",
+                                        demo_truth_column="oh_p50")]
+
+    clean_registry.register(Shipper(), name="shipper")
+    return path
+
+
+def test_demo_writes_predictions_and_report(tmp_path, shipped_demo, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "metallicity: predicted 16 galaxies with model 'tiny-demo-model'" in printed
+    assert "rmse" in printed and "evaluation report" in printed
+    table = read_table(out / "tiny-demo-model_predictions.ecsv")
+    assert len(table) == 16 and "oh_p50" in table.colnames and not table["flag"].any()
+    assert (out / "tiny-demo-model_report" / "prediction.png").stat().st_size > 0
+    assert main(["demo", "-o", str(out)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["demo", "-o", str(out), "--overwrite"]) == 0
+
+
+def test_demo_without_models_says_so(tmp_path, clean_registry, monkeypatch):
+    monkeypatch.setattr(registry, "components", lambda kind: {})
+    with pytest.raises(ModelNotFoundError, match="no installed model ships demo galaxies"):
+        run_demo(tmp_path)
