@@ -16,7 +16,12 @@ from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .network import Network, build_network
 
-__all__ = ["NetworkPredictor"]
+__all__ = ["NetworkPredictor", "default_device"]
+
+
+def default_device() -> torch.device:
+    """CUDA when a GPU is visible, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 class NetworkPredictor(Predictor):
@@ -61,6 +66,7 @@ class NetworkPredictor(Predictor):
         self.tta = tta
         self.members_: list[dict[str, torch.Tensor]] = []
         self.half_precision_storage = False
+        self.device = default_device()
         self.normalisation_: dict[str, Any] = {}
         self._networks: list[Network] = []
 
@@ -151,8 +157,9 @@ class NetworkPredictor(Predictor):
 
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
         """Outputs for every (member, transform): shape (M·T, N) in label units, or (M·T, N, bins) PDFs."""
-        x = self.prepare(images)
+        x = self.prepare(images).to(self.device)
         e = self.prepare_extras(extras, len(x))
+        e = None if e is None else e.to(self.device)
         transforms = self._transforms()
         results = []
         with torch.inference_mode():
@@ -160,10 +167,10 @@ class NetworkPredictor(Predictor):
                 for k in transforms:
                     out = network(dihedral(x, k), e)
                     if self.quantity.kind == "pdf":
-                        results.append(torch.softmax(out.float(), dim=1).numpy())
+                        results.append(torch.softmax(out.float(), dim=1).cpu().numpy())
                     else:
                         norm = self.normalisation_
-                        results.append(out.float().numpy() * norm["label_std"] + norm["label_mean"])
+                        results.append(out.float().cpu().numpy() * norm["label_std"] + norm["label_mean"])
         return np.stack(results)
 
     def networks(self) -> list[Network]:
@@ -173,7 +180,7 @@ class NetworkPredictor(Predictor):
             for state in self.members_:
                 network = self.new_network()
                 network.load_state_dict(state)
-                network.eval()
+                network.to(self.device).eval()
                 self._networks.append(network)
         return self._networks
 

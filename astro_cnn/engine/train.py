@@ -174,8 +174,8 @@ def fit_predictor(predictor: NetworkPredictor, images: np.ndarray, labels: np.nd
         if run_dir is not None:
             member_dir = Path(run_dir) / f"member_{member}" if ensemble > 1 else Path(run_dir)
         history = fit_network(network, data, settings, predictor.quantity.kind, seed=seed + member, epochs=epochs,
-                              run_dir=member_dir, resume=resume, progress=progress, log=log)
-        members.append({k: v.detach().clone() for k, v in network.state_dict().items()})
+                              run_dir=member_dir, resume=resume, progress=progress, log=log, device=predictor.device)
+        members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
         histories.append(history)
     predictor.members_ = members
     predictor._networks = []

@@ -1,0 +1,125 @@
+"""Training-loop and prediction overheads of the engine (issue 4), for ResNet-34 and the Pasquet network.
+
+For each architecture at batch 64 (ResNet-34 on 3×128×128, Pasquet et al. on 5×64×64):
+- ``train_loop_ratio``: rows/s of the engine's training loop (recipe schedule, dihedral augmentation,
+  batching) over rows/s of a bare forward+backward+optimizer step on the same tensors;
+- ``predict_ratio``: rows/s of ``astro_cnn.predict`` reading the images from files on disk (JPEG or
+  FITS) over rows/s of the bare forward pass.
+Goals: >= 0.85 and >= 0.90.  Prints one line per architecture and the worst of each.
+
+Run from the repository root: ``python benchmarks/bench_training.py``.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+import torch
+from astropy.io import fits
+from astropy.table import Table
+from PIL import Image
+
+import astro_cnn
+from astro_cnn.engine import NetworkPredictor
+from astro_cnn.engine.trainer import TrainingData, _optimizer, fit_network
+
+BATCH, STEPS = 64, 3
+SETTINGS = {"optimizer": "adamw", "lr": 1e-3, "lr_ratios": (1.0,), "weight_decay": 1e-2, "batch_size": BATCH,
+            "head_epochs": 0, "epochs": 1, "schedule": "constant", "augment": True}
+CASES = [("resnet34", "metallicity", "sdss-jpeg", "irg", 128, 0.296),
+         ("pasquet2019", "photo_z", "sdss-stack", "ugriz", 64, 0.396)]
+
+
+def predictor_for(backbone, quantity, survey, bands, size, scale) -> tuple[NetworkPredictor, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.random((BATCH * STEPS, len(bands), size, size), dtype=np.float32)
+    labels = rng.uniform(8.3, 9.1, len(images)) if quantity == "metallicity" else rng.uniform(0.01, 0.3, len(images))
+    predictor = NetworkPredictor(quantity, survey, tuple(bands), size, scale * u.arcsec, backbone=backbone, tta=False)
+    predictor.learn_normalisation(images, labels, None)
+    return predictor, images, labels
+
+
+def raw_training_rate(predictor, images, labels) -> float:
+    network = predictor.new_network().train()
+    optimizer = _optimizer(network, SETTINGS, "all")
+    loss_fn = torch.nn.MSELoss() if predictor.quantity.kind == "regression" else torch.nn.CrossEntropyLoss()
+    x, y = predictor.prepare(images), predictor.encode_labels(labels)
+    batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, len(x), BATCH)]
+
+    def step(xb, yb):
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(network(xb), yb).backward()
+        optimizer.step()
+
+    step(*batches[0])  # warm-up
+    start = time.perf_counter()
+    for xb, yb in batches:
+        step(xb, yb)
+    return len(x) / (time.perf_counter() - start)
+
+
+def loop_training_rate(predictor, images, labels) -> float:
+    network = predictor.new_network()
+    data = TrainingData(predictor.prepare(images), predictor.encode_labels(labels))
+    fit_network(network, TrainingData(data.images[:BATCH], data.targets[:BATCH]), SETTINGS,
+                predictor.quantity.kind, progress=False, log=lambda line: None)  # warm-up
+    start = time.perf_counter()
+    fit_network(network, data, SETTINGS, predictor.quantity.kind, progress=False, log=lambda line: None)
+    return len(images) / (time.perf_counter() - start)
+
+
+def prediction_rates(predictor, images, workdir: Path) -> tuple[float, float]:
+    predictor.members_ = [predictor.new_network().state_dict()]
+    names = []
+    for i, image in enumerate(images):
+        if image.shape[0] == 3:
+            name = f"g{i}.png"  # lossless, so the files hold exactly these pixels
+            Image.fromarray((image.transpose(1, 2, 0) * 255).astype(np.uint8)).save(workdir / name)
+        else:
+            name = f"g{i}.fits"
+            fits.writeto(workdir / name, image, overwrite=True)
+        names.append(name)
+    table = Table({"image": names})
+    network = predictor.networks()[0]
+    x = predictor.prepare(images)
+    with torch.inference_mode():
+        network(x[:BATCH])
+        start = time.perf_counter()
+        for i in range(0, len(x), BATCH):
+            network(x[i:i + BATCH])
+        raw = len(x) / (time.perf_counter() - start)
+    astro_cnn.predict(table[:BATCH], model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH)
+    start = time.perf_counter()
+    astro_cnn.predict(table, model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH)
+    return len(x) / (time.perf_counter() - start), raw
+
+
+def main() -> None:
+    torch.manual_seed(0)
+    loop_ratios, predict_ratios = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in CASES:
+            predictor, images, labels = predictor_for(*case)
+            raw = raw_training_rate(predictor, images, labels)
+            loop = loop_training_rate(predictor, images, labels)
+            loop_ratios[case[0]] = loop / raw
+            workdir = Path(tmp) / case[0]
+            workdir.mkdir()
+            predicted, forward = prediction_rates(predictor, images, workdir)
+            predict_ratios[case[0]] = predicted / forward
+            print(f"# {case[0]}: raw train {raw:.1f} rows/s, loop {loop:.1f} rows/s; "
+                  f"forward {forward:.1f} rows/s, predict from files {predicted:.1f} rows/s")
+    for name, ratio in loop_ratios.items():
+        print(f"train_loop_ratio_{name}: {ratio:.3f}")
+    for name, ratio in predict_ratios.items():
+        print(f"predict_ratio_{name}: {ratio:.3f}")
+    print(f"train_loop_ratio: {min(loop_ratios.values()):.3f}")
+    print(f"predict_ratio: {min(predict_ratios.values()):.3f}")
+
+
+if __name__ == "__main__":
+    main()
