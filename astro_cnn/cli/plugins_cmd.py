@@ -26,8 +26,8 @@ def plugins_table(kind: str | None = None) -> Table:
     for k in ([kind] if kind else list(registry.KINDS)):
         for name, component in sorted(registry.components(k).items()):
             description = getattr(component.spec, "description", "")
-            rows.append((k, name, component.plugin, component.distribution, component.version,
-                         description.split(". ")[0][:70]))
+            short = description if len(description) <= 80 else description[:79] + "…"
+            rows.append((k, name, component.plugin, component.distribution, component.version, short))
     names = ("kind", "name", "plugin", "distribution", "version", "description")
     return Table(rows=rows, names=names) if rows else Table(names=names, dtype=[str] * 6)
 
