@@ -65,6 +65,7 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
             metrics = QTable(evaluate(result, true=spec.demo_truth_column, pred=compared))
             report = write_report(result, output_dir / f"{spec.name}_report", true=spec.demo_truth_column,
                                   pred=quantity.column, overwrite=overwrite)
-            lines += ["", *metrics.pformat_all(), "", f"evaluation report (figures, metrics) -> {report}",
+            table_lines = metrics.pformat(max_lines=-1, max_width=-1)
+            lines += ["", *table_lines, "", f"evaluation report (figures, metrics) -> {report}",
                       f"(model card, with held-out numbers: astro-cnn models --card {spec.name})", ""]
     return lines

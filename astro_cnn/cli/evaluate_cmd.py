@@ -33,11 +33,11 @@ def run(args: argparse.Namespace) -> int:
     from ..table_io import read_table
 
     table = read_table(args.table)
-    evaluate(table, args.true, args.pred, outlier_threshold=args.outlier_threshold).pprint_all()
+    evaluate(table, args.true, args.pred, outlier_threshold=args.outlier_threshold).pprint(max_lines=-1, max_width=-1)
     if args.by:
         print()
         binned_metrics(table, args.true, args.pred[0], args.by, args.bins,
-                       outlier_threshold=args.outlier_threshold).pprint_all()
+                       outlier_threshold=args.outlier_threshold).pprint(max_lines=-1, max_width=-1)
     if args.report:
         directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
                                  outlier_threshold=args.outlier_threshold, overwrite=args.overwrite)

@@ -33,5 +33,6 @@ def run(args: argparse.Namespace) -> int:
     if not rows:
         print("no trained models are installed")
         return 0
-    Table(rows=rows, names=("name", "quantity", "default", "distribution", "description")).pprint_all(align="<")
+    table = Table(rows=rows, names=("name", "quantity", "default", "distribution", "description"))
+    table.pprint(max_lines=-1, max_width=-1, align="<")
     return 0

@@ -35,5 +35,5 @@ def plugins_table(kind: str | None = None) -> Table:
 def run(args: argparse.Namespace) -> int:
     """Print the plugin table."""
     table = plugins_table(args.kind)
-    table.pprint_all(align="<")
+    table.pprint(max_lines=-1, max_width=-1, align="<")
     return 0

@@ -13,7 +13,7 @@ __all__ = ["prediction_figure"]
 
 
 def prediction_figure(true: np.ndarray, pred: np.ndarray, path: str | Path, *, label: str = "value",
-                      unit: str = "") -> Path:
+                      true_label: str | None = None, unit: str = "") -> Path:
     """Predicted vs true (2-D histogram or points), running median, ±RMSE and ±NMAD bands, residual histogram.
 
     Parameters
@@ -23,7 +23,9 @@ def prediction_figure(true: np.ndarray, pred: np.ndarray, path: str | Path, *, l
     path : path
         Output file (PNG or PDF, by suffix); written atomically, replacing an earlier figure.
     label, unit : str
-        Axis label and unit.
+        Label of the predicted values (y axis) and unit.
+    true_label : str, optional
+        Label of the true values (x axis); default ``"true " + label``.
     """
     import matplotlib
 
@@ -51,7 +53,7 @@ def prediction_figure(true: np.ndarray, pred: np.ndarray, path: str | Path, *, l
     medians = [np.median(pred[(true >= a) & (true <= b)]) for a, b in zip(edges[:-1], edges[1:])]
     ax.plot(centres, medians, "o-", color="C3", ms=4, label="running median")
     suffix = f" [{unit}]" if unit else ""
-    ax.set_xlabel(f"true {label}{suffix}")
+    ax.set_xlabel(f"{true_label or 'true ' + label}{suffix}")
     ax.set_ylabel(f"predicted {label}{suffix}")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)

@@ -53,7 +53,7 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     unit = str(getattr(table[true], "unit", "") or "")
     for suffix in ("png", "pdf"):
         prediction_figure(column_values(table, true), column_values(table, pred), directory / f"prediction.{suffix}",
-                          label=pred, unit=unit)
+                          label=pred, true_label=true, unit=unit)
     row = metrics[0]
     summary = (f"# Evaluation of `{pred}` against `{true}`\n\n"
                f"N = {row['n']} ({row['n_excluded']} flagged or missing rows left out)\n\n"
