@@ -61,11 +61,10 @@ def pdf_quantile(pdf: np.ndarray, edges: np.ndarray, q: float) -> np.ndarray:
     p = _normalised(pdf)
     edges = np.asarray(edges, dtype=float)
     cdf = np.concatenate([np.zeros((p.shape[0], 1)), np.cumsum(p, axis=1)], axis=1)
-    out = np.empty(p.shape[0])
-    for i, row in enumerate(cdf):
-        # first edge where the CDF reaches q, then interpolate inside that bin
-        k = int(np.clip(np.searchsorted(row, q, side="left"), 1, len(edges) - 1))
-        lo, hi = row[k - 1], row[k]
-        frac = 0.0 if hi <= lo else (q - lo) / (hi - lo)
-        out[i] = edges[k - 1] + frac * (edges[k] - edges[k - 1])
-    return out
+    # first edge where the CDF reaches q, then interpolate inside the bin that ends there
+    k = np.clip((cdf < q).sum(axis=1), 1, len(edges) - 1)[:, None]
+    lo, hi = np.take_along_axis(cdf, k - 1, axis=1)[:, 0], np.take_along_axis(cdf, k, axis=1)[:, 0]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(hi > lo, (q - lo) / (hi - lo), 0.0)
+    k = k[:, 0]
+    return edges[k - 1] + frac * (edges[k] - edges[k - 1])

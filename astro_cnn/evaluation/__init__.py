@@ -3,7 +3,9 @@
 from .baselines import mean_colour_forest, mean_colours, mean_predictor, photometry_forest
 from .figures import prediction_figure
 from .metrics import binned_metrics, evaluate, nmad, regression_metrics, rmse
+from .photoz import crps_binned, delta_z, evaluate_photoz, photoz_metrics, pit, pit_histogram, sigma_mad
 from .report import write_report
 
 __all__ = ["evaluate", "binned_metrics", "regression_metrics", "rmse", "nmad", "mean_predictor", "mean_colours",
-           "mean_colour_forest", "photometry_forest", "prediction_figure", "write_report"]
+           "mean_colour_forest", "photometry_forest", "prediction_figure", "write_report", "evaluate_photoz",
+           "photoz_metrics", "delta_z", "sigma_mad", "crps_binned", "pit", "pit_histogram"]

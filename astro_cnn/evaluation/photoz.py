@@ -1,0 +1,142 @@
+"""Photometric-redshift metrics on Δz = (z_phot − z_spec)/(1 + z_spec) and on binned PDFs (CRPS, PIT)."""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy.table import QTable, Table
+
+from ..pdf import pdf_cdf_at
+from .metrics import column_values
+
+__all__ = ["delta_z", "sigma_mad", "outlier_threshold_rail", "crps_binned", "pit", "pit_histogram",
+           "photoz_metrics", "evaluate_photoz"]
+
+
+def delta_z(z_phot: np.ndarray, z_spec: np.ndarray) -> np.ndarray:
+    """Δz = (z_phot − z_spec) / (1 + z_spec)."""
+    z_spec = np.asarray(z_spec, dtype=float)
+    return (np.asarray(z_phot, dtype=float) - z_spec) / (1 + z_spec)
+
+
+def sigma_mad(dz: np.ndarray) -> float:
+    """σ_MAD = 1.4826 × median(abs(Δz − median(Δz)))."""
+    dz = np.asarray(dz, dtype=float)
+    return float(1.4826 * np.median(np.abs(dz - np.median(dz))))
+
+
+def outlier_threshold_rail(dz: np.ndarray) -> float:
+    """The LSST DESC RAIL outlier threshold max(0.06, 3 σ_IQR), σ_IQR = IQR(Δz) / 1.349."""
+    q25, q75 = np.percentile(np.asarray(dz, dtype=float), [25, 75])
+    return float(max(0.06, 3 * (q75 - q25) / 1.349))
+
+
+def crps_binned(pdf: np.ndarray, edges: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Exact continuous ranked probability score of piecewise-constant PDFs, one value per row.
+
+    CRPS = ∫ (F(x) − H(x − z))² dx with F the PDF's cumulative distribution (linear inside each bin)
+    and H the step function at the true value z; integrated analytically bin by bin, plus the parts
+    outside the bins when z lies there.
+
+    Parameters
+    ----------
+    pdf : ndarray, shape (N, K)
+        Probabilities (normalised here).
+    edges : ndarray, shape (K + 1,)
+    z : ndarray, shape (N,)
+        True values.
+    """
+    p = np.atleast_2d(np.asarray(pdf, dtype=float))
+    p = p / p.sum(axis=1, keepdims=True)
+    edges = np.asarray(edges, dtype=float)
+    z = np.asarray(z, dtype=float)[:, None]
+    width = np.diff(edges)[None, :]
+    start = np.concatenate([np.zeros((len(p), 1)), np.cumsum(p, axis=1)[:, :-1]], axis=1)  # F at left edges
+    t_z = np.clip((z - edges[None, :-1]) / width, 0.0, 1.0)  # where z cuts each bin, in [0, 1]
+
+    def segment(a, t0, t1):  # ∫_{t0}^{t1} (a + p t)² w dt
+        def antiderivative(t):
+            return a**2 * t + a * p * t**2 + p**2 * t**3 / 3
+
+        return width * (antiderivative(t1) - antiderivative(t0))
+
+    inside = segment(start, 0.0, t_z) + segment(start - 1.0, t_z, 1.0)
+    outside = np.clip(edges[0] - z[:, 0], 0, None) + np.clip(z[:, 0] - edges[-1], 0, None)
+    return inside.sum(axis=1) + outside
+
+
+def pit(pdf: np.ndarray, edges: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Probability integral transform: each PDF's cumulative probability at the true value."""
+    return pdf_cdf_at(pdf, edges, z)
+
+
+def pit_histogram(values: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.ndarray, float]:
+    """Histogram of PIT values on [0, 1] (flat for calibrated PDFs) and the KS distance to uniform.
+
+    Returns
+    -------
+    counts : ndarray
+    edges : ndarray
+    ks : float
+        max |empirical CDF − uniform CDF|.
+    """
+    values = np.sort(np.asarray(values, dtype=float))
+    counts, edges = np.histogram(values, bins=bins, range=(0, 1))
+    n = len(values)
+    ecdf_hi, ecdf_lo = np.arange(1, n + 1) / n, np.arange(n) / n
+    ks = float(max(np.max(ecdf_hi - values), np.max(values - ecdf_lo))) if n else np.nan
+    return counts, edges, ks
+
+
+def photoz_metrics(z_spec: np.ndarray, z_phot: np.ndarray, pdf: np.ndarray | None = None,
+                   edges: np.ndarray | None = None, *, outlier_threshold: float | str = 0.05,
+                   remove_widest: float = 0.0, width: np.ndarray | None = None) -> dict[str, float]:
+    """Pasquet et al. (2019) metrics: bias ⟨Δz⟩, σ_MAD, outlier fraction η; with PDFs also CRPS, PIT KS distance
+    and the median 68 % width.
+
+    Parameters
+    ----------
+    z_spec, z_phot : ndarray
+    pdf, edges : ndarray, optional
+        Binned PDFs and their edges.
+    outlier_threshold : float or "rail"
+        |Δz| above this is an outlier (Pasquet: 0.05); "rail" uses max(0.06, 3 σ_IQR).
+    remove_widest : float
+        Fraction (0–1) of objects with the widest PDFs (``width``) to leave out first.
+    width : ndarray, optional
+        PDF widths (e.g. the 68 % interval), needed with ``remove_widest``.
+    """
+    z_spec, z_phot = np.asarray(z_spec, dtype=float), np.asarray(z_phot, dtype=float)
+    keep = np.isfinite(z_spec) & np.isfinite(z_phot)
+    if remove_widest:
+        if width is None:
+            raise ValueError("remove_widest needs the PDF widths")
+        keep &= np.asarray(width) <= np.nanquantile(np.asarray(width, dtype=float)[keep], 1 - remove_widest)
+    dz = delta_z(z_phot[keep], z_spec[keep])
+    threshold = outlier_threshold_rail(dz) if outlier_threshold == "rail" else float(outlier_threshold)
+    out = {"n": int(keep.sum()), "bias": float(np.mean(dz)), "sigma_mad": sigma_mad(dz),
+           "outlier_fraction": float(np.mean(np.abs(dz) > threshold)), "outlier_threshold": threshold}
+    if pdf is not None:
+        kept = np.asarray(pdf)[keep]
+        out["crps"] = float(np.mean(crps_binned(kept, edges, z_spec[keep])))
+        out["pit_ks"] = pit_histogram(pit(kept, edges, z_spec[keep]))[2]
+    if width is not None:
+        out["median_width68"] = float(np.median(np.asarray(width, dtype=float)[keep]))
+    return out
+
+
+def evaluate_photoz(table: Table, true: str = "z_spec", pred: str = "z_phot", *, pdf: str | None = "z_pdf",
+                    width: str | None = "z_width68", outlier_threshold: float | str = 0.05,
+                    remove_widest: float = 0.0) -> QTable:
+    """Table in, one-row table of photo-z metrics out (PDF columns and bin edges as :func:`astro_cnn.predict`
+    writes them; bin edges from ``meta["astro_cnn"]["pdf_bin_edges"]``)."""
+    pdfs = edges = widths = None
+    if pdf is not None and pdf in table.colnames:
+        pdfs = np.asarray(table[pdf], dtype=float)
+        edges = np.asarray(table.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
+    if width is not None and width in table.colnames:
+        widths = column_values(table, width)
+    metrics = photoz_metrics(column_values(table, true), column_values(table, pred), pdfs, edges,
+                             outlier_threshold=outlier_threshold, remove_widest=remove_widest, width=widths)
+    out = QTable(rows=[{"method": pred, **metrics}])
+    out.meta.update({"true": true, "remove_widest": remove_widest})
+    return out
