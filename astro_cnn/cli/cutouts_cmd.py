@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-from astropy.io import fits
-from astropy.table import Table
-
-from .. import registry
-from .._atomic import atomic_path
-from ..exceptions import ColumnError
-from ..survey import ImageBatch, Survey
-from ..target import ID_NAMES, TargetList
+from ..cutouts import as_targets, write_cutouts
 from .predict_cmd import parse_options
 
-__all__ = ["add_parser", "run", "write_cutouts", "as_targets"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -58,125 +48,3 @@ def run(args: argparse.Namespace) -> int:
     failed = int((index["status"] != "ok").sum())
     print(f"wrote {len(index) - failed} images to {args.outdir} ({failed} failed; see {args.outdir / 'index.ecsv'})")
     return 0
-
-
-def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
-                  size: int | None = None, batch_size: int = 256, overwrite: bool = False, progress: bool = True,
-                  **options: Any) -> Table:
-    """Write one file per row (``<id>.jpg`` or ``<id>.fits``) and ``index.ecsv`` into ``outdir``.
-
-    Works with any registered survey.  A survey that keeps each row's encoded JPEG in
-    ``batch.meta["jpeg"]`` (``sdss-jpeg``) gets those bytes written unchanged; any other gets a FITS
-    file with the image (``BUNIT`` nanomaggy, the row's WCS from ``batch.meta["wcs"]`` if any,
-    ``BANDS`` keyword) in the primary HDU and the weight plane, if any, in a ``WEIGHT`` extension.
-
-    Parameters
-    ----------
-    table : Table or TargetList
-        Galaxies.
-    outdir : path
-        Output directory (created).
-    survey : str or Survey
-        Registered survey name (e.g. ``"sdss-jpeg"``, ``"sdss-stack"``) or a survey instance.
-    size : int, optional
-        Side in pixels.
-    batch_size : int
-        Rows fetched together (bounds memory).
-    overwrite : bool
-        Replace existing files.
-    progress : bool
-        Show a progress bar per batch.
-    **options
-        Options of the survey's factory (ignored for an instance).
-
-    Returns
-    -------
-    Table
-        The index: ``row``, ``id``, ``ra``, ``dec``, ``file`` (empty for failed rows) and ``status``
-        (``"ok"`` or why the row failed).
-
-    Raises
-    ------
-    FileExistsError
-        A file exists and ``overwrite`` is false.
-    """
-    targets = as_targets(table)
-    source = survey if isinstance(survey, Survey) else registry.get("survey", survey).factory(**options)
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    index_path = outdir / "index.ecsv"
-    if index_path.exists() and not overwrite:
-        raise FileExistsError(f"{str(index_path)!r} already exists; pass overwrite=True (CLI: --overwrite)")
-    files = np.full(len(targets), "", dtype=object)
-    status = np.full(len(targets), "", dtype=object)
-    used: set[str] = set()
-    for start in range(0, len(targets), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(targets)))
-        batch = source.cutouts(targets.subset(rows), size=size, progress=progress)
-        for k, row in enumerate(rows):
-            status[row] = batch.status[k] or "ok"
-            if batch.status[k]:
-                continue
-            name = _file_name(targets.ids[row], row, used)
-            files[row] = _write_one(batch, k, outdir, name, overwrite)
-    index = Table({"row": np.arange(len(targets)), "id": targets.ids, "ra": targets.ra, "dec": targets.dec,
-                   "file": files.astype(str), "status": status.astype(str)})
-    index["ra"].unit = index["dec"].unit = "deg"
-    index.meta["survey"] = source.name
-    with atomic_path(index_path, overwrite=overwrite) as tmp:
-        index.write(tmp, format="ascii.ecsv")
-    return index
-
-
-def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | None = None,
-               id_column: str | None = None) -> TargetList:
-    """Return targets for ``table``; a table with ids but no coordinate columns gives targets without positions.
-
-    Targets without positions can still be served from a local directory of images named by id
-    (``jpeg_dir=``); any other survey flags those rows.
-
-    Raises
-    ------
-    ColumnError
-        Neither coordinate columns nor an id column were found, or a named column is missing.
-    """
-    if isinstance(table, TargetList):
-        return table
-    try:
-        return TargetList.from_table(table, ra=ra, dec=dec, id_column=id_column)
-    except ColumnError:
-        name = id_column or next((c for c in table.colnames if c.lower() in ID_NAMES), None)
-        if ra is not None or dec is not None or name is None:
-            raise
-        nan = np.full(len(table), np.nan)
-        return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
-
-
-def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> str:
-    encoded = batch.meta.get("jpeg")
-    if encoded is not None:
-        path = outdir / f"{name}.jpg"
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            tmp.write_bytes(encoded[k])
-        return path.name
-    header = fits.Header()
-    wcs = batch.meta.get("wcs", [None] * len(batch))[k]
-    if wcs is not None:
-        header.update(wcs.to_header())
-    header["BUNIT"] = "nanomaggy"
-    header["BANDS"] = ("".join(batch.bands), "band of each plane, in order")
-    hdus = [fits.PrimaryHDU(batch.images[k], header)]
-    if batch.weights is not None:
-        hdus.append(fits.ImageHDU(batch.weights[k], header, name="WEIGHT"))
-    path = outdir / f"{name}.fits"
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        fits.HDUList(hdus).writeto(tmp)
-    return path.name
-
-
-def _file_name(identifier: Any, row: int, used: set[str]) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(identifier)).strip(".") or f"row{row}"
-    if name in used:
-        name = f"{name}_row{row}"
-    used.add(name)
-    return name

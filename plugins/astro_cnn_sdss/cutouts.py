@@ -1,6 +1,6 @@
 """One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`).
 
-:func:`write_cutouts` and :func:`as_targets` live with the ``astro-cnn cutouts`` command in the core
+:func:`write_cutouts` and :func:`as_targets` live in the core (:mod:`astro_cnn.cutouts`)
 (they work for any registered survey) and are re-exported here.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 from astropy.table import Table
 
 from astro_cnn import registry
-from astro_cnn.cli.cutouts_cmd import as_targets, write_cutouts
+from astro_cnn.cutouts import as_targets, write_cutouts
 from astro_cnn.survey import ImageBatch, Survey
 from astro_cnn.target import TargetList
 
