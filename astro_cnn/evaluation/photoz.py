@@ -77,7 +77,7 @@ def pit_histogram(values: np.ndarray, bins: int = 10) -> tuple[np.ndarray, np.nd
     counts : ndarray
     edges : ndarray
     ks : float
-        max |empirical CDF − uniform CDF|.
+        Largest absolute difference between the empirical and the uniform CDF.
     """
     values = np.sort(np.asarray(values, dtype=float))
     counts, edges = np.histogram(values, bins=bins, range=(0, 1))
@@ -99,7 +99,7 @@ def photoz_metrics(z_spec: np.ndarray, z_phot: np.ndarray, pdf: np.ndarray | Non
     pdf, edges : ndarray, optional
         Binned PDFs and their edges.
     outlier_threshold : float or "rail"
-        |Δz| above this is an outlier (Pasquet: 0.05); "rail" uses max(0.06, 3 σ_IQR).
+        Absolute Δz above this is an outlier (Pasquet: 0.05); "rail" uses max(0.06, 3 σ_IQR).
     remove_widest : float
         Fraction (0–1) of objects with the widest PDFs (``width``) to leave out first.
     width : ndarray, optional
