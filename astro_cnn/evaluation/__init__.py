@@ -4,6 +4,7 @@ from .baselines import mean_colour_forest, mean_colours, mean_predictor, photome
 from .figures import gallery_figure, mzr_figure, pdf_gallery, pit_figure, prediction_figure, resolution_figure
 from .metrics import binned_metrics, evaluate, nmad, regression_metrics, rmse
 from .photoz import crps_binned, delta_z, evaluate_photoz, photoz_metrics, pit, pit_histogram, sigma_mad
+from .qp_export import to_qp, write_qp
 from .report import write_report
 from .studies import rebin, resolution_study, tremonti_mzr
 
@@ -11,4 +12,5 @@ __all__ = ["evaluate", "binned_metrics", "regression_metrics", "rmse", "nmad", "
            "mean_colour_forest", "photometry_forest", "prediction_figure", "pit_figure", "pdf_gallery",
            "gallery_figure", "resolution_figure", "mzr_figure", "write_report", "evaluate_photoz",
            "photoz_metrics", "delta_z", "sigma_mad", "crps_binned", "pit", "pit_histogram",
-           "rebin", "resolution_study", "tremonti_mzr"]
+           "rebin", "resolution_study", "tremonti_mzr",
+           "to_qp", "write_qp"]
