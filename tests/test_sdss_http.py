@@ -93,7 +93,6 @@ def test_requests_run_concurrently(server, tmp_path):
     server.latency = 0.2
     fetcher = _fetcher(tmp_path)
     urls = [f"{server.skyserver_url}/SkyServerWS/ImgCutout/getjpeg?ra={i}&dec=0" for i in range(8)]
-    start = time.perf_counter()
     out = map_concurrent(lambda i: fetcher.get(urls[i], f"jpeg/{i}.jpg"), range(8), max_workers=8)
-    assert time.perf_counter() - start < 1.0
+    assert server.max_in_flight > 1  # requests overlapped at the server (speed is measured in bench_fetch.py)
     assert all(isinstance(b, bytes) for b in out)

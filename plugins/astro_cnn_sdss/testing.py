@@ -40,6 +40,8 @@ class SDSSTestServer:
         ``http://127.0.0.1:<port>``; SkyServer base is :attr:`skyserver_url`, SAS base :attr:`sas_url`.
     requests : list of str
         Path (with query) of every request received.
+    max_in_flight : int
+        Largest number of requests the server was answering at the same moment.
 
     Examples
     --------
@@ -51,6 +53,8 @@ class SDSSTestServer:
         self.root = Path(root)
         self.latency = latency
         self.requests: list[str] = []
+        self.max_in_flight = 0
+        self._in_flight = 0
         self._faults: deque[tuple[str, str]] = deque()
         self._lock = threading.Lock()
         self._jpegs = sorted((self.root / "jpeg").glob("*.jpg"))
@@ -142,7 +146,12 @@ def _handler(server: SDSSTestServer) -> type[http.server.BaseHTTPRequestHandler]
                 server.requests.append(self.path)
             parts = urllib.parse.urlsplit(self.path)
             if server.latency:
+                with server._lock:
+                    server._in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server._in_flight)
                 time.sleep(server.latency)
+                with server._lock:
+                    server._in_flight -= 1
             fault = server._fault(parts.path)
             if fault == "drop":
                 self.close_connection = True
