@@ -5,7 +5,9 @@ For each architecture at batch 64 (ResNet-34 on 3×128×128, Pasquet et al. on 5
   batching) over rows/s of a bare forward+backward+optimizer step on the same tensors;
 - ``predict_ratio``: rows/s of ``astro_cnn.predict`` reading the images from files on disk (JPEG or
   FITS) over rows/s of the bare forward pass.
-Goals: >= 0.85 and >= 0.90.  Prints one line per architecture and the worst of each.
+Goals: >= 0.85 and >= 0.90.  Prints one line per architecture and the worst of each, then the forward-pass
+speed-up of the optional channels-last layout and bfloat16 autocast (``speedup_<option>_<arch>``), which
+decides whether they are worth switching on here.
 
 Run from the repository root: ``python benchmarks/bench_training.py``.
 """
@@ -98,9 +100,28 @@ def prediction_rates(predictor, images, workdir: Path) -> tuple[float, float]:
     return len(x) / (time.perf_counter() - start), raw
 
 
+def option_speedups(predictor, images) -> dict[str, float]:
+    """Forward rows/s with channels-last and with bf16 autocast, relative to the default."""
+    from astro_cnn.engine.speed import autocast, prepare_input, prepare_network
+
+    x = predictor.prepare(images[:BATCH])
+    rates = {}
+    for name, channels_last, bf16 in (("default", False, False), ("channels_last", True, False),
+                                      ("bf16", False, True)):
+        network = prepare_network(predictor.new_network().eval(), channels_last=channels_last)
+        batch = prepare_input(x, channels_last=channels_last)
+        with torch.inference_mode(), autocast("cpu", bf16):
+            network(batch)
+            start = time.perf_counter()
+            for _ in range(STEPS):
+                network(batch)
+        rates[name] = STEPS * BATCH / (time.perf_counter() - start)
+    return {name: rates[name] / rates["default"] for name in ("channels_last", "bf16")}
+
+
 def main() -> None:
     torch.manual_seed(0)
-    loop_ratios, predict_ratios = {}, {}
+    loop_ratios, predict_ratios, speedups = {}, {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for case in CASES:
             predictor, images, labels = predictor_for(*case)
@@ -112,12 +133,16 @@ def main() -> None:
             workdir.mkdir()
             predicted, forward = prediction_rates(predictor, images, workdir)
             predict_ratios[case[0]] = predicted / forward
+            speedups[case[0]] = option_speedups(predictor, images)
             print(f"# {case[0]}: raw train {raw:.1f} rows/s, loop {loop:.1f} rows/s; "
                   f"forward {forward:.1f} rows/s, predict from files {predicted:.1f} rows/s")
     for name, ratio in loop_ratios.items():
         print(f"train_loop_ratio_{name}: {ratio:.3f}")
     for name, ratio in predict_ratios.items():
         print(f"predict_ratio_{name}: {ratio:.3f}")
+    for name, options in speedups.items():
+        for option, ratio in options.items():
+            print(f"speedup_{option}_{name}: {ratio:.3f}")
     print(f"train_loop_ratio: {min(loop_ratios.values()):.3f}")
     print(f"predict_ratio: {min(predict_ratios.values()):.3f}")
 

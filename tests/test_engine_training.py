@@ -148,3 +148,14 @@ def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):
         astro_cnn.train(table, "metallicity", image_column="image", image_dir=tmp_path)
+
+
+def test_channels_last_and_bf16_options_train_and_predict():
+    images, labels = _data(n=24)
+    predictor = _predictor()
+    predictor.fit(images, labels, recipe="quick", epochs=1, channels_last=True, bf16=True, progress=False,
+                  log=lambda line: None)
+    assert predictor.info["recipe_settings"]["bf16"] is True
+    reference = predictor.predict_images(images).value
+    predictor.channels_last, predictor.bf16 = True, True
+    np.testing.assert_allclose(predictor.predict_images(images).value, reference, atol=0.05)

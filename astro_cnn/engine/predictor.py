@@ -15,6 +15,7 @@ from ..predictor import Predictor
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .network import Network, build_network
+from .speed import autocast, prepare_input, prepare_network
 
 __all__ = ["NetworkPredictor", "default_device"]
 
@@ -67,8 +68,12 @@ class NetworkPredictor(Predictor):
         self.members_: list[dict[str, torch.Tensor]] = []
         self.half_precision_storage = False
         self.device = default_device()
+        #: Speed settings for prediction (see :mod:`astro_cnn.engine.speed`); all off by default.
+        self.channels_last = False
+        self.bf16 = False
         self.normalisation_: dict[str, Any] = {}
         self._networks: list[Network] = []
+        self._networks_key: tuple | None = None
 
     # --- fitting --------------------------------------------------------------------------------------
     def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
@@ -157,12 +162,12 @@ class NetworkPredictor(Predictor):
 
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
         """Outputs for every (member, transform): shape (M·T, N) in label units, or (M·T, N, bins) PDFs."""
-        x = self.prepare(images).to(self.device)
+        x = prepare_input(self.prepare(images).to(self.device), channels_last=self.channels_last)
         e = self.prepare_extras(extras, len(x))
         e = None if e is None else e.to(self.device)
         transforms = self._transforms()
         results = []
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast(self.device, self.bf16):
             for network in self.networks():
                 for k in transforms:
                     out = network(dihedral(x, k), e)
@@ -175,13 +180,15 @@ class NetworkPredictor(Predictor):
 
     def networks(self) -> list[Network]:
         """The trained networks in evaluation mode (built once from :attr:`members_`)."""
-        if len(self._networks) != len(self.members_):
+        key = (id(self.members_), len(self.members_), self.channels_last, str(self.device))
+        if self._networks_key != key:
+            self._networks_key = key
             self._networks = []
             for state in self.members_:
                 network = self.new_network()
                 network.load_state_dict(state)
                 network.to(self.device).eval()
-                self._networks.append(network)
+                self._networks.append(prepare_network(network, channels_last=self.channels_last))
         return self._networks
 
     def _transforms(self) -> tuple[int, ...]:

@@ -178,7 +178,6 @@ def fit_predictor(predictor: NetworkPredictor, images: np.ndarray, labels: np.nd
         members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
         histories.append(history)
     predictor.members_ = members
-    predictor._networks = []
     predictor.tta = bool(settings.get("tta", True)) if predictor.tta is True else predictor.tta
     predictor.info.update({
         "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v

@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from .._atomic import atomic_path
 from .augment import random_dihedral
 from .network import Network
+from .speed import autocast, prepare_input, prepare_network
 
 __all__ = ["TrainingData", "Schedule", "fit_network"]
 
@@ -115,7 +116,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     device = torch.device(device)
     network.to(device)
     rank, world = distributed_rank()
-    model = _data_parallel(network) if world > 1 else network
+    channels_last, bf16 = bool(settings.get("channels_last")), bool(settings.get("bf16"))
+    model = prepare_network(network, channels_last=channels_last, compile=bool(settings.get("compile")))
+    model = _data_parallel(model) if world > 1 else model
     loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
     batch_size = int(settings["batch_size"])
     n = len(data.images)
@@ -160,7 +163,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             for group in optimizer.param_groups:
                 group["lr"] = group["initial_lr"] * factor
             optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(images.to(device), extras), data.targets[index].to(device))
+            with autocast(device, bf16):
+                output = model(prepare_input(images.to(device), channels_last=channels_last), extras)
+            loss = loss_fn(output.float(), data.targets[index].to(device))
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(index) * world

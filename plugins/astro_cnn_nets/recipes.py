@@ -6,7 +6,8 @@ Keys: ``optimizer`` ("adamw" | "adam" | "sgd" with momentum 0.9), ``lr`` (peak l
 ``cycles`` (cosine-annealing-with-warm-restarts cycle lengths in epochs, all layers),
 ``epochs`` (used instead of ``cycles`` when the schedule is "constant" or "step"),
 ``schedule`` ("cosine_restarts" | "step" | "constant"), ``augment`` (dihedral flips/rotations),
-``tta`` (test-time augmentation with the 8 dihedral transforms), ``val_fraction``.
+``tta`` (test-time augmentation with the 8 dihedral transforms), ``val_fraction``, and the optional speed
+settings ``channels_last``, ``bf16`` (bfloat16 autocast) and ``compile`` (``torch.compile``), off unless set.
 """
 
 from __future__ import annotations
