@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 from tqdm.auto import tqdm
 
-from .chunks import dask_chunks, empty_columns, local_chunks, make_survey, make_targets, output_table
+from .chunks import dask_chunks, empty_columns, kept_columns, local_chunks, make_survey, make_targets, output_table
 from .models import resolve_predictor
 from .predictor import Predictor
 from .survey import Survey
@@ -35,6 +35,7 @@ def predict(
     batch_size: int = 256,
     progress: bool = False,
     client: Any = None,
+    keep_columns: Sequence[str] = (),
 ) -> QTable:
     """Predict a galaxy property for every row of a table.
 
@@ -65,6 +66,8 @@ def predict(
         Show a progress bar (rows done, rows per second, failures, time left).
     client : dask.distributed.Client, optional
         Map chunks over the client's workers; results are identical to a local run.
+    keep_columns : sequence of str
+        Input columns to copy into the output (e.g. spectroscopic values to compare with).
 
     Returns
     -------
@@ -88,6 +91,7 @@ def predict(
     astro_cnn.predict_to_file : the same, streamed to disk and resumable, for large catalogues.
     """
     predictor = resolve_predictor(model, quantity)
+    carried = kept_columns(table, keep_columns)
     targets = make_targets(table, predictor, ra=ra, dec=dec, coord=coord, id_column=id_column,
                            image_column=image_column)
     source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir,
@@ -104,4 +108,4 @@ def predict(
             failures += int(np.sum(chunk_status != "ok"))
             bar.update(len(rows))
             bar.set_postfix(failed=failures)
-    return output_table(targets, predictor, source, columns, status)
+    return output_table(targets, predictor, source, columns, status, carried)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,28 @@ from astropy.table import QTable, Table
 
 from . import registry
 from ._version import __version__
-from .exceptions import AstroCNNError, IncompatibleImagesError
+from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_files import ImageFileSurvey
 from .predictor import Predictor
 from .quantity import Prediction
 from .survey import Survey
 from .target import TargetList
 
-__all__ = ["make_targets", "make_survey", "iter_predictions", "local_chunks", "dask_chunks", "empty_columns",
-           "output_table"]
+__all__ = ["kept_columns", "make_targets", "make_survey", "iter_predictions", "local_chunks", "dask_chunks",
+           "empty_columns", "output_table"]
+
+
+def kept_columns(table: Table | SkyCoord, names: Sequence[str]) -> Table | None:
+    """The input columns to carry into the output, checked to exist."""
+    if not names:
+        return None
+    if not isinstance(table, Table):
+        raise ColumnError("keep_columns needs a table input")
+    missing = [n for n in names if n not in table.colnames]
+    if missing:
+        raise ColumnError(f"columns {missing} to keep are not in the table; its columns are: "
+                          f"{', '.join(table.colnames)}")
+    return table[list(names)]
 
 
 def make_targets(table: Table | SkyCoord, predictor: Predictor, **columns: str | None) -> TargetList:
@@ -101,8 +114,11 @@ def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
 
 
 def output_table(targets: TargetList, predictor: Predictor, survey: Survey, columns: Mapping[str, Any],
-                 status: np.ndarray) -> QTable:
-    """Assemble the output QTable (row order and ids of the input) with its metadata."""
+                 status: np.ndarray, carried: Table | None = None) -> QTable:
+    """Assemble the output QTable (row order and ids of the input) with its metadata.
+
+    ``carried`` holds input columns to copy into the output (same rows, in order).
+    """
     out = QTable()
     if targets.id_column is not None:
         out[targets.id_column] = targets.ids
@@ -111,6 +127,9 @@ def output_table(targets: TargetList, predictor: Predictor, survey: Survey, colu
     if np.isfinite(targets.ra).any():
         out["ra"] = targets.ra * u.deg
         out["dec"] = targets.dec * u.deg
+    for name in carried.colnames if carried is not None else ():
+        if name not in out.colnames:
+            out[name] = carried[name]
     for name, column in columns.items():
         out[name] = column
     out["status"] = np.asarray(status, dtype=str)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from ._atomic import atomic_path
 from ._version import __version__
-from .chunks import dask_chunks, empty_columns, local_chunks, make_survey, make_targets, output_table
+from .chunks import dask_chunks, empty_columns, kept_columns, local_chunks, make_survey, make_targets, output_table
 from .exceptions import AstroCNNError
 from .models import resolve_predictor
 from .partitions import partitions
@@ -55,6 +55,7 @@ def predict_to_file(
     client: Any = None,
     survey_options: Mapping[str, Any] | None = None,
     image_dir: str | Path | None = None,
+    keep_columns: Sequence[str] = (),
     **columns: str | None,
 ) -> Path:
     """Predict for every row of a (large) table, streaming the results to ``output``.
@@ -87,6 +88,8 @@ def predict_to_file(
         Keyword arguments for the survey's factory.
     image_dir : path, optional
         Directory relative image paths are in (with ``image_column``).
+    keep_columns : sequence of str
+        Input columns to copy into the output.
     **columns
         ``ra``, ``dec``, ``coord``, ``id_column``, ``image_column``: as in :func:`astro_cnn.predict`.
 
@@ -123,12 +126,14 @@ def predict_to_file(
             if offset + len(part) <= start and parts.n_rows:
                 continue
             targets = make_targets(part, predictor, **columns)
+            carried = kept_columns(part, keep_columns)
             if parts.n_rows == 0:
                 empty = output_table(targets, predictor, source, empty_columns(predictor, 0), np.array([]))
                 _append(partial, empty, header=True)
             for rows, values, status in runner(targets, predictor, source, batch_size, max(0, start - offset),
                                                client=client):
-                chunk = output_table(targets.subset(rows), predictor, source, values, status)
+                chunk = output_table(targets.subset(rows), predictor, source, values, status,
+                                     None if carried is None else carried[rows])
                 _append(partial, chunk, header=offset + rows[0] == 0)
                 _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size)
                 failures += int(chunk["flag"].sum())

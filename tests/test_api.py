@@ -89,3 +89,14 @@ def test_image_files_instead_of_positions(example_model, example_plugin, tmp_pat
     assert list(out["name"]) == ["g0", "g1", "g2"] and list(out["image_path"]) == ["g0.fits", "g1.fits", "g2.fits"]
     assert out["flag"][2] and "g2.fits' does not exist" in out["status"][2]
     assert "ra" not in out.colnames
+
+
+def test_kept_input_columns_are_copied_row_for_row(example_model, galaxies, tmp_path):
+    galaxies["z_spec"] = [0.1, 0.2, 0.3, 0.4, 0.5]
+    out = astro_cnn.predict(galaxies, model=example_model, keep_columns=["z_spec"], batch_size=2)
+    assert list(out["z_spec"]) == [0.1, 0.2, 0.3, 0.4, 0.5]
+    streamed = astro_cnn.predict_to_file(galaxies, tmp_path / "o.ecsv", model=example_model, batch_size=2,
+                                         keep_columns=["z_spec"], progress=False)
+    assert list(astro_cnn.read_table(streamed)["z_spec"]) == [0.1, 0.2, 0.3, 0.4, 0.5]
+    with pytest.raises(ColumnError, match=r"columns \['nope'\] to keep"):
+        astro_cnn.predict(galaxies, model=example_model, keep_columns=["nope"])

@@ -36,6 +36,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                "of survey cutouts")
     parser.add_argument("--image-dir", type=Path, help="directory relative image paths are in "
                                                        "(default: the input table's directory)")
+    parser.add_argument("--keep-column", action="append", default=[], metavar="NAME",
+                        help="copy this input column into the output (repeatable), e.g. spectroscopic values")
     parser.add_argument("--batch-size", type=int, default=256, help="rows per chunk (default 256)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run writing OUTPUT")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (e.g. tcp://host:8786): "
@@ -68,7 +70,8 @@ def run(args: argparse.Namespace) -> int:
                                  resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
                                  client=client, survey_options=parse_options(args.survey_option),
                                  image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
-                                 id_column=args.id_column, image_column=args.image_column)
+                                 id_column=args.id_column, image_column=args.image_column,
+                                 keep_columns=args.keep_column)
     finally:
         if client is not None:
             client.close()
