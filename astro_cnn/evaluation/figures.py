@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from astropy.table import QTable
 
 from .._atomic import atomic_path
 from .metrics import nmad, rmse
@@ -116,7 +117,7 @@ def gallery_figure(images: np.ndarray, true: np.ndarray, pred: np.ndarray, path:
     return _save(fig, path)
 
 
-def resolution_figure(study, path: str | Path, reference=None) -> Path:
+def resolution_figure(study: QTable, path: str | Path, reference: dict[int, float] | None = None) -> Path:
     """RMSE and NMAD against image size (a :func:`astro_cnn.evaluation.resolution_study` table), optionally
     with reference points ``{size: rmse}``."""
     plt = _pyplot()
