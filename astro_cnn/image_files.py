@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from astropy.io import fits
 from .survey import ImageBatch, Survey
 from .target import TargetList
 
-__all__ = ["ImageFileSurvey", "read_image"]
+__all__ = ["ImageFileSurvey", "read_image", "decode_colour"]
 
 _COLOUR_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 _FITS_SUFFIXES = {".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fz"}
@@ -91,15 +92,33 @@ class ImageFileSurvey(Survey):
         return ImageBatch(images, self.bands, self.pixel_scale, status)
 
 
-def _read_colour(path: Path) -> np.ndarray:
+def decode_colour(source: bytes | Path) -> np.ndarray:
+    """Decode a colour image (file path or bytes, e.g. a downloaded JPEG) to float32 (3, H, W) in [0, 1].
+
+    Channels are R, G, B as stored (Pillow, ``convert("RGB")``, divided by 255).  Every colour image
+    astro_cnn sees, from a file or from a survey service, goes through this one function, so a
+    model trained on files and one fed by a service see identical pixels.
+
+    Raises
+    ------
+    ValueError
+        The data are not a decodable image.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
-            array = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"image file {str(path)!r} is not a readable image ({exc})") from None
+        raise ValueError(f"not a decodable image ({exc})") from None
     return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _read_colour(path: Path) -> np.ndarray:
+    try:
+        return decode_colour(path)
+    except ValueError as exc:
+        raise ValueError(f"image file {str(path)!r} is not a readable image ({exc})") from None
 
 
 def _read_fits(path: Path) -> np.ndarray:

@@ -46,14 +46,14 @@ def run(args: argparse.Namespace) -> int:
         evaluate_photoz(table, args.true, args.pred[0], outlier_threshold=threshold,
                         remove_widest=args.remove_widest).pprint(max_lines=-1, max_width=-1)
         return 0
-    args.outlier_threshold = float(args.outlier_threshold or 0.3)
-    evaluate(table, args.true, args.pred, outlier_threshold=args.outlier_threshold).pprint(max_lines=-1, max_width=-1)
+    threshold = float(args.outlier_threshold or 0.3)
+    evaluate(table, args.true, args.pred, outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
     if args.by:
         print()
         binned_metrics(table, args.true, args.pred[0], args.by, args.bins,
-                       outlier_threshold=args.outlier_threshold).pprint(max_lines=-1, max_width=-1)
+                       outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
     if args.report:
         directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
-                                 outlier_threshold=args.outlier_threshold, overwrite=args.overwrite)
+                                 outlier_threshold=threshold, overwrite=args.overwrite)
         print(f"\nreport written to {directory}")
     return 0

@@ -14,9 +14,7 @@ def mean_predictor(train_labels: np.ndarray, n: int) -> np.ndarray:
 
 def mean_colours(images: np.ndarray) -> np.ndarray:
     """The "1×1 pixel" image: each band's mean over the image, and the differences between bands."""
-    means = np.asarray(images, dtype=float).mean(axis=(2, 3))
-    colours = [means[:, i] - means[:, j] for i in range(means.shape[1]) for j in range(i + 1, means.shape[1])]
-    return np.column_stack([means, *colours])
+    return _with_differences(np.asarray(images, dtype=float).mean(axis=(2, 3)))
 
 
 def mean_colour_forest(train_images: np.ndarray, train_labels: np.ndarray, test_images: np.ndarray,
@@ -28,13 +26,14 @@ def mean_colour_forest(train_images: np.ndarray, train_labels: np.ndarray, test_
 def photometry_forest(train_magnitudes: np.ndarray, train_labels: np.ndarray, test_magnitudes: np.ndarray,
                       seed: int = 0) -> np.ndarray:
     """A random forest on magnitudes plus all their colours (e.g. Wu & Boada's gri, Pasquet-style ugriz)."""
+    return _forest(_with_differences(np.asarray(train_magnitudes, dtype=float)), train_labels,
+                   _with_differences(np.asarray(test_magnitudes, dtype=float)), seed)
 
-    def features(mags: np.ndarray) -> np.ndarray:
-        mags = np.asarray(mags, dtype=float)
-        colours = [mags[:, i] - mags[:, j] for i in range(mags.shape[1]) for j in range(i + 1, mags.shape[1])]
-        return np.column_stack([mags, *colours])
 
-    return _forest(features(train_magnitudes), train_labels, features(test_magnitudes), seed)
+def _with_differences(values: np.ndarray) -> np.ndarray:
+    """Columns of ``values`` followed by every pairwise difference (colours)."""
+    n = values.shape[1]
+    return np.column_stack([values, *(values[:, i] - values[:, j] for i in range(n) for j in range(i + 1, n))])
 
 
 def _forest(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int) -> np.ndarray:

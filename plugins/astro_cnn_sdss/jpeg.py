@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
+
+from astro_cnn.image_files import decode_colour
 
 from .http import url_with_query
 
@@ -53,20 +53,15 @@ def validate_jpeg(data: bytes) -> None:
 def decode_jpeg(data: bytes) -> np.ndarray:
     """Decode a JPEG to float32 (3, H, W) in [0, 1], channels R, G, B as stored.
 
-    Identical to :func:`astro_cnn.image_files.read_image` on the same file: Pillow,
-    ``convert("RGB")``, divided by 255.
+    The core's :func:`astro_cnn.image_files.decode_colour`, which :func:`astro_cnn.read_image` also
+    uses for files: a cutout from the service and the same JPEG on disk give identical pixels.
 
     Raises
     ------
     ValueError
         The bytes are not a decodable image.
     """
-    from PIL import Image, UnidentifiedImageError
-
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        return decode_colour(data)
+    except ValueError as exc:
         raise ValueError(f"undecodable JPEG ({exc})") from None
-    return np.ascontiguousarray(array.transpose(2, 0, 1))
