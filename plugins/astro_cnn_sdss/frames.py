@@ -60,11 +60,24 @@ class FrameId:
 
 @dataclass
 class Frame:
-    """A loaded frame: pixels (nanomaggies) and their WCS."""
+    """A loaded frame: pixels (nanomaggies), their WCS and calibration.
+
+    Attributes
+    ----------
+    data : ndarray
+        Pixels in nanomaggies.
+    wcs : WCS
+        Their world coordinates.
+    path : str
+        Where the frame came from.
+    nmgy : float or None
+        Nanomaggies per data number (header ``NMGY``); None when the header lacks it.
+    """
 
     data: np.ndarray
     wcs: WCS
     path: str
+    nmgy: float | None = None
 
 
 def parse_frame_name(name: str) -> tuple[str, FrameId] | None:
@@ -185,6 +198,13 @@ class LocalFrameIndex:
                 out.append(path)
         return out
 
+    def fields(self) -> dict[FrameId, dict[str, tuple[Path, WCS, tuple[int, int]]]]:
+        """Return, for each field found, each band's ``(path, wcs, (ny, nx))``."""
+        out: dict[FrameId, dict[str, tuple[Path, WCS, tuple[int, int]]]] = {}
+        for band, field_id, path, wcs, shape in self._entries:
+            out.setdefault(field_id, {})[band] = (path, wcs, shape)
+        return out
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -219,4 +239,5 @@ def _open(data: bytes, name: str) -> Frame:
         raise ValueError(f"{name}: corrupt or truncated frame file ({exc})") from None
     if pixels.ndim != 2 or pixels.shape != (header.get("NAXIS2"), header.get("NAXIS1")):
         raise ValueError(f"{name}: truncated frame file (image shape {pixels.shape})")
-    return Frame(pixels, _wcs(header), name)
+    nmgy = header.get("NMGY")
+    return Frame(pixels, _wcs(header), name, None if nmgy is None else float(nmgy))

@@ -18,6 +18,7 @@ from .cache import Cache
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import (
+    Frame,
     FrameId,
     FrameStore,
     LocalFrameIndex,
@@ -30,7 +31,10 @@ from .frames import (
 from .http import Fetcher, map_concurrent
 from .stack import stack
 
-__all__ = ["SDSSJpegSurvey", "SDSSStackSurvey"]
+__all__ = ["SDSSJpegSurvey", "SDSSStackSurvey", "BUNDLED_JPEG_DIR"]
+
+#: Real SkyServer ImgCutout JPEGs (128 px, 0.296″/px) shipped with the plugin, named ``<objID>.jpg``.
+BUNDLED_JPEG_DIR = Path(__file__).parent / "bundled" / "jpeg"
 
 
 class _SDSSSurvey(Survey):
@@ -117,12 +121,19 @@ class SDSSJpegSurvey(_SDSSSurvey):
     Channels are the JPEG's R, G, B = SDSS i, r, g, as float32 in [0, 1] (Pillow decode / 255,
     identical to reading the same file with :func:`astro_cnn.image_files.read_image`).
 
+    Cutouts are looked up by each target's id in ``jpeg_dir``, then among the real SkyServer
+    cutouts that ship with this plugin (:data:`BUNDLED_JPEG_DIR`, 128 px at 0.296″/px, e.g. the
+    metallicity demo galaxies), then in the download cache, and only then downloaded; so a table
+    of ids alone (no coordinates) works offline for the bundled galaxies.
+
     Parameters
     ----------
     jpeg_dir : path, optional
         Directory of ``<id>.jpg`` files looked up by each target's id before any download.
     scale : float
         Arcsec per pixel asked of the service (default 0.296).
+    bundled : bool
+        Use the bundled cutouts (default True).
     **options
         ``cache_dir``, ``offline``, ``base_url`` (SkyServer), ``max_workers``, ``timeout``,
         ``retries``, ``backoff``; defaults from :data:`astro_cnn_sdss.config.conf`.
@@ -132,9 +143,12 @@ class SDSSJpegSurvey(_SDSSSurvey):
     bands = ("i", "r", "g")
     pixel_scale = 0.296 * u.arcsec
     image_size = 128
+    finds_images_by_id = True
 
-    def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, **options: Any):
+    def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, bundled: bool = True,
+                 **options: Any):
         super().__init__(**options)
+        self.bundled = bool(bundled)
         self.jpeg_dir = None if jpeg_dir is None else Path(jpeg_dir)
         if self.jpeg_dir is not None and not self.jpeg_dir.is_dir():
             raise FileNotFoundError(f"JPEG directory {str(self.jpeg_dir)!r} does not exist")
@@ -148,23 +162,28 @@ class SDSSJpegSurvey(_SDSSSurvey):
                                 jpeg.cutout_key(ra, dec, size, self.scale), jpeg.validate_jpeg)
 
     def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, None, bytes]:
-        data = self._local(targets.ids[i])
+        data = self._local(targets.ids[i], size)
         if data is None:
             ra, dec = targets.ra[i], targets.dec[i]
             if not (np.isfinite(ra) and np.isfinite(dec)):
-                where = f" and no {targets.ids[i]}.jpg in {str(self.jpeg_dir)!r}" if self.jpeg_dir else ""
-                raise ValueError(f"row {i} has no position{where}")
+                where = f" in {str(self.jpeg_dir)!r}" if self.jpeg_dir else ""
+                raise ValueError(f"row {i} has no position and no cutout {targets.ids[i]}.jpg{where} or among "
+                                 "the bundled cutouts")
             data = self.fetch(float(ra), float(dec), size)
         image = jpeg.decode_jpeg(data)
         if image.shape[1:] != (size, size):
             raise ValueError(f"JPEG of row {i} is {image.shape[2]}x{image.shape[1]} px, not {size}x{size}")
         return image, None, data
 
-    def _local(self, identifier: Any) -> bytes | None:
-        if self.jpeg_dir is None:
-            return None
-        path = self.jpeg_dir / f"{identifier}.jpg"
-        return path.read_bytes() if path.is_file() else None
+    def _local(self, identifier: Any, size: int) -> bytes | None:
+        directories = [] if self.jpeg_dir is None else [self.jpeg_dir]
+        if self.bundled and size == 128 and abs(self.scale - 0.296) < 1e-9:
+            directories.append(BUNDLED_JPEG_DIR)
+        for directory in directories:
+            path = directory / f"{identifier}.jpg"
+            if path.is_file():
+                return path.read_bytes()
+        return None
 
     def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
         batch.meta["jpeg"] = extra
@@ -216,31 +235,45 @@ class SDSSStackSurvey(_SDSSSurvey):
                                                validate_sql_csv))
         return [FrameId(int(r["run"]), int(r["camcol"]), int(r["field"]), int(r["rerun"])) for r in table]
 
-    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
-        ra, dec = float(targets.ra[i]), float(targets.dec[i])
-        if not (np.isfinite(ra) and np.isfinite(dec)):
-            raise ValueError(f"row {i} has no position")
-        frames = {band: [] for band in self.bands}
-        local_found = False
+    def frames_for(self, ra: float, dec: float, size: int | None = None) -> dict[str, list[Frame]]:
+        """Return the frames of each band that cover (ra, dec): local files first, else the SAS (cached).
+
+        Raises
+        ------
+        ValueError
+            No SDSS field covers the position.
+        """
+        frames: dict[str, list[Frame]] = {band: [] for band in self.bands}
         if self.local is not None:
             for band in self.bands:
                 for path in self.local.covering(ra, dec, band):
                     frames[band].append(self.store.get(str(path), path.read_bytes))
-                    local_found = True
-        if not local_found:
-            fields = self.fields(ra, dec, size)
-            if not fields:
-                raise ValueError(f"no SDSS frame covers RA {ra:.6f}, Dec {dec:+.6f}")
-            for field in fields:
-                for band in self.bands:
-                    url, key = field.url(self.sas_url, band), field.key(band)
-                    frames[band].append(self.store.get(
-                        key, lambda url=url, key=key: self.fetcher.get(url, key, validate_frame)))
-        image, weight, wcs = stack(frames, self.bands, ra, dec, size, self.scale, self.order)
-        return image, weight, wcs
+        if any(frames.values()):
+            return frames
+        fields = self.fields(ra, dec, size)
+        if not fields:
+            raise ValueError(f"no SDSS frame covers RA {ra:.6f}, Dec {dec:+.6f}")
+        for field in fields:
+            for band in self.bands:
+                url, key = field.url(self.sas_url, band), field.key(band)
+                frames[band].append(self.store.get(
+                    key, lambda url=url, key=key: self.fetcher.get(url, key, validate_frame)))
+        return frames
+
+    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
+        ra, dec = _position(targets, i)
+        return stack(self.frames_for(ra, dec, size), self.bands, ra, dec, size, self.scale, self.order)
 
     def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
         batch.meta["wcs"] = extra
+
+
+def _position(targets: TargetList, i: int) -> tuple[float, float]:
+    """Return row ``i``'s (ra, dec) in degrees; raise ``ValueError`` when it has none."""
+    ra, dec = float(targets.ra[i]), float(targets.dec[i])
+    if not (np.isfinite(ra) and np.isfinite(dec)):
+        raise ValueError(f"row {i} has no position")
+    return ra, dec
 
 
 def _reason(exc: BaseException) -> str:
