@@ -1,0 +1,1 @@
+"""Catalogue-injection survey: real catalogue galaxies rendered into real SDSS frames and stacked like real targets."""

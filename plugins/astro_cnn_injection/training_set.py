@@ -1,0 +1,78 @@
+"""The injected training set of the bundled photo-z and stellar-mass models: plan, stacks and held-out split."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from astro_cnn.target import TargetList
+
+from .plan import plan_injections, select_galaxies
+from .survey import SDSSInjectedSurvey
+
+__all__ = ["HELD_OUT_FRACTION", "build_training_set"]
+
+#: Fraction of the galaxies kept out of training to score the models.
+HELD_OUT_FRACTION = 0.2
+
+
+def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int = 0,
+                       cache: str | Path | None = None, progress: bool = True) -> tuple[Table, np.ndarray]:
+    """Inject every galaxy of a spec-z catalogue with 0 < z < 0.4 into the real frames and stack it.
+
+    Parameters
+    ----------
+    catalog : path
+        The spec-z catalogue (``class``, ``redshift``, ``u g r i z`` columns), e.g. the project's
+        ``sdss_dr14_specphoto_10k_catalog/catalog.ecsv``.
+    frames_dir : path
+        Real SDSS frames, all five bands per field.
+    seed : int
+        Seed of the plan, the noise and the held-out split.
+    cache : path, optional
+        ``.npz`` file keeping the result; reused when it was made with the same seed and rows.
+    progress : bool
+        Progress bar while stacking.
+
+    Returns
+    -------
+    plan : Table
+        The injection plan with a ``split`` column (``"train"`` or ``"test"``) and ``status``.
+    images : ndarray, shape (N, 5, 64, 64)
+        The stacks (nanomaggies); rows whose status is not empty are zeros.
+    """
+    galaxies = select_galaxies(Table.read(catalog))
+    plan = plan_injections(galaxies, frames_dir, seed=seed)
+    order = np.random.default_rng(seed + 1).permutation(len(plan))
+    split = np.full(len(plan), "train", dtype="<U5")
+    split[order[:int(round(HELD_OUT_FRACTION * len(plan)))]] = "test"
+    plan["split"] = split
+    cache = None if cache is None else Path(cache)
+    fingerprint = _fingerprint(plan, seed)
+    if cache is not None and cache.is_file():
+        with np.load(cache, allow_pickle=False) as stored:
+            if "fingerprint" in stored and str(stored["fingerprint"]) == fingerprint:
+                plan["status"] = stored["status"]
+                return plan, stored["images"]
+    survey = SDSSInjectedSurvey(plan=plan, frames_dir=frames_dir, seed=seed, offline=True)
+    batch = survey.cutouts(TargetList.from_table(plan), progress=progress)
+    plan["status"] = np.asarray(batch.status, dtype=str)
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".partial.npz")
+        np.savez(tmp, images=batch.images, status=plan["status"].data, fingerprint=fingerprint)
+        tmp.replace(cache)
+    return plan, batch.images
+
+
+def _fingerprint(plan: Table, seed: int) -> str:
+    """A digest of everything that decides the stacks: the seed and every galaxy's planned parameters."""
+    digest = hashlib.sha256(str(seed).encode())
+    for column in ("ra", "dec", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "half_light_radius", "sersic_n",
+                   "axis_ratio", "position_angle"):
+        digest.update(np.ascontiguousarray(plan[column], dtype=float).tobytes())
+    digest.update(repr(plan.meta.get("injection", {}).get("frames")).encode())
+    return digest.hexdigest()
