@@ -92,10 +92,10 @@ def predict(
     """
     predictor = resolve_predictor(model, quantity)
     carried = kept_columns(table, keep_columns)
-    targets = make_targets(table, predictor, ra=ra, dec=dec, coord=coord, id_column=id_column,
-                           image_column=image_column)
     source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir,
                          options=survey_options)
+    targets = make_targets(table, predictor, source, ra=ra, dec=dec, coord=coord, id_column=id_column,
+                           image_column=image_column)
     columns = empty_columns(predictor, len(targets))
     status = np.array(targets.status, dtype=object)
     runner = dask_chunks if client is not None else local_chunks

@@ -45,13 +45,18 @@ def kept_columns(table: Table | SkyCoord, names: Sequence[str]) -> Table | None:
     return table[list(names)]
 
 
-def make_targets(table: Table | SkyCoord, predictor: Predictor, **columns: str | None) -> TargetList:
-    """Build the :class:`TargetList` for ``table``, asking for the extra inputs the model needs."""
+def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey | None = None,
+                 **columns: str | None) -> TargetList:
+    """Build the :class:`TargetList` for ``table``, asking for the extra inputs the model needs.
+
+    Positions may be missing (an id-only table) when ``survey`` finds images by id.
+    """
     if isinstance(table, SkyCoord):
         return TargetList.from_skycoord(table)
     if not isinstance(table, Table):
         raise TypeError(f"predict takes an astropy Table, QTable or SkyCoord, not {type(table).__name__}")
-    return TargetList.from_table(table, extras=predictor.extras, **columns)
+    return TargetList.from_table(table, extras=predictor.extras,
+                                 positions_optional=bool(getattr(survey, "finds_images_by_id", False)), **columns)
 
 
 def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_column: str | None = None,

@@ -147,8 +147,9 @@ class ModelSpec:
     demo_table : Path or None
         A table of real galaxies for ``astro-cnn demo``, with an image-file column (paths relative
         to the table) and, where known, the true value.
-    demo_image_column : str
-        Image-file column of ``demo_table``.
+    demo_image_column : str or None
+        Image-file column of ``demo_table``; None: images come from the model's survey (e.g.
+        cutouts bundled with a survey plugin, found by id).
     demo_truth_column : str or None
         Column of ``demo_table`` holding the true (e.g. spectroscopic) value.
     demo_reference_column : str or None
@@ -162,6 +163,6 @@ class ModelSpec:
     default: bool = False
     description: str = ""
     demo_table: Path | None = None
-    demo_image_column: str = "image"
+    demo_image_column: str | None = "image"
     demo_truth_column: str | None = None
     demo_reference_column: str | None = None

@@ -125,7 +125,7 @@ def predict_to_file(
         for offset, part in parts:
             if offset + len(part) <= start and parts.n_rows:
                 continue
-            targets = make_targets(part, predictor, **columns)
+            targets = make_targets(part, predictor, source, **columns)
             carried = kept_columns(part, keep_columns)
             if parts.n_rows == 0:
                 empty = output_table(targets, predictor, source, empty_columns(predictor, 0), np.array([]))

@@ -86,12 +86,16 @@ class Survey(abc.ABC):
         Pixel scale of the images it returns.
     image_size : int
         Default cutout side in pixels.
+    finds_images_by_id : bool
+        True when :meth:`cutouts` can serve targets that have an id but no position (from local
+        or bundled image files named by id); tables without coordinate columns are then accepted.
     """
 
     name: str = ""
     bands: tuple[str, ...] = ()
     pixel_scale: u.Quantity = 1.0 * u.arcsec
     image_size: int = 64
+    finds_images_by_id: bool = False
 
     @abc.abstractmethod
     def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:

@@ -114,6 +114,7 @@ class TargetList(Sequence[Target]):
         id_column: str | None = None,
         extras: Sequence[str] = (),
         image_column: str | None = None,
+        positions_optional: bool = False,
     ) -> TargetList:
         """Build targets from a table, finding its coordinate and id columns.
 
@@ -132,6 +133,10 @@ class TargetList(Sequence[Target]):
             Columns holding extra per-object inputs that the model needs; each must exist.
         image_column : str, optional
             Column naming image files (JPEG, PNG or FITS); positions are then optional.
+        positions_optional : bool
+            A table with an id column but no coordinate columns gives targets without
+            positions (NaN), for surveys that find images by id
+            (:attr:`astro_cnn.Survey.finds_images_by_id`).
 
         Returns
         -------
@@ -159,7 +164,13 @@ class TargetList(Sequence[Target]):
                 ra_deg = dec_deg = np.full(n, np.nan)
         else:
             paths = None
-            ra_deg, dec_deg = _positions(table, ra, dec, coord, status)
+            try:
+                ra_deg, dec_deg = _positions(table, ra, dec, coord, status)
+            except ColumnError:
+                named = ra is not None or dec is not None or coord is not None
+                if named or not positions_optional or (id_column or _find_optional(table, ID_NAMES)) is None:
+                    raise
+                ra_deg = dec_deg = np.full(n, np.nan)
         id_name = id_column if id_column is not None else _find_optional(table, ID_NAMES)
         if id_name is not None:
             _require(table, id_name, "id column")

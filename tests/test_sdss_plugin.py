@@ -88,5 +88,5 @@ def test_cli_cutouts_from_local_jpeg_dir(tmp_path, capsys):
     status = main(["cutouts", str(table_path), "-o", str(tmp_path / "jpegs"), "--no-progress",
                    f"--survey-option=jpeg_dir={DATA / 'jpeg'}", "--survey-option=offline=true"])
     assert status == 0 and "wrote 3 images" in capsys.readouterr().out
-    assert "no position and no 7.jpg" in Table.read(tmp_path / "jpegs" / "index.ecsv")["status"][3]
+    assert "no position and no cutout 7.jpg" in Table.read(tmp_path / "jpegs" / "index.ecsv")["status"][3]
     assert (tmp_path / "jpegs" / f"{ids[0]}.jpg").read_bytes() == (DATA / "jpeg" / f"{ids[0]}.jpg").read_bytes()

@@ -31,7 +31,7 @@ MODEL = astro_cnn.ModelSpec(
     description="small CNN trained on 400 real SDSS gri cutouts (demonstration scale; the demo galaxies are "
                 "among them)",
     demo_table=HERE / "demo" / "galaxies.ecsv",
-    demo_image_column="image",
+    demo_image_column=None,
     demo_truth_column="oh_p50",
     demo_reference_column="cnn_pred_128",
 )
