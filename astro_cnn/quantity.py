@@ -90,6 +90,17 @@ class Quantity:
         return f"{self.column}_err"
 
     @property
+    def pdf_column(self) -> str | None:
+        """Name of the PDF array column of a PDF quantity (``z_pdf`` for ``z_phot``), else None."""
+        if self.kind != "pdf":
+            return None
+        return f"{self._stem}_pdf"
+
+    @property
+    def _stem(self) -> str:
+        return self.column.rsplit("_", 1)[0] if "_" in self.column else self.column
+
+    @property
     def error_unit(self) -> u.UnitBase:
         """Unit of the uncertainty: a difference of logarithms is in plain dex."""
         return u.dex if isinstance(self.unit, u.FunctionUnitBase) else self.unit
@@ -119,14 +130,14 @@ class Quantity:
         }
         if self.kind == "pdf" and prediction.pdf is not None:
             pdf, edges = prediction.pdf, prediction.bin_edges
-            stem = self.column.rsplit("_", 1)[0] if "_" in self.column else self.column
+            stem = self._stem
             lo, hi = pdf_quantile(pdf, edges, 0.16), pdf_quantile(pdf, edges, 0.84)
             columns[f"{stem}_mode"] = pdf_mode(pdf, edges) * self.unit
             columns[f"{stem}_median"] = pdf_quantile(pdf, edges, 0.5) * self.unit
             columns[f"{stem}_lo68"] = lo * self.unit
             columns[f"{stem}_hi68"] = hi * self.unit
             columns[f"{stem}_width68"] = (hi - lo) * self.error_unit
-            columns[f"{stem}_pdf"] = np.asarray(pdf, dtype=np.float32)
+            columns[self.pdf_column] = np.asarray(pdf, dtype=np.float32)
         return columns
 
     def summarise_pdf(self, pdf: np.ndarray) -> Prediction:

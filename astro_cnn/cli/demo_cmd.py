@@ -43,6 +43,7 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
         No installed model ships a demo table.
     """
     from ..evaluation import evaluate, write_report
+    from ..evaluation.photoz import evaluate_photoz
 
     specs = [c.spec for c in registry.components("model").values() if c.spec.default and c.spec.demo_table]
     if not specs:
@@ -52,7 +53,7 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
     for spec in sorted(specs, key=lambda s: s.quantity):
         table = read_table(spec.demo_table)
         result = predict(table, model=spec.name, image_column=spec.demo_image_column,
-                         image_dir=Path(spec.demo_table).parent)
+                         image_dir=Path(spec.demo_table).parent if spec.demo_image_column else None)
         quantity = registry.get("quantity", spec.quantity)
         for extra in (spec.demo_truth_column, spec.demo_reference_column):
             if extra:
@@ -62,10 +63,33 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
                      f"({int(result['flag'].sum())} flagged) -> {out}")
         if spec.demo_truth_column:
             compared = [quantity.column] + ([spec.demo_reference_column] if spec.demo_reference_column else [])
-            metrics = QTable(evaluate(result, true=spec.demo_truth_column, pred=compared))
+            if quantity.kind == "pdf":
+                metrics = evaluate_photoz(result, true=spec.demo_truth_column, pred=quantity.column)
+            else:
+                metrics = QTable(evaluate(result, true=spec.demo_truth_column, pred=compared))
+            for name in metrics.colnames:
+                if metrics[name].dtype.kind == "f":
+                    metrics[name].info.format = ".4f"
             report = write_report(result, output_dir / f"{spec.name}_report", true=spec.demo_truth_column,
                                   pred=quantity.column, overwrite=overwrite)
+            if quantity.pdf_column in result.colnames:
+                _pdf_figures(result, spec.demo_truth_column, quantity.pdf_column, report)
             table_lines = metrics.pformat(max_lines=-1, max_width=-1)
             lines += ["", *table_lines, "", f"evaluation report (figures, metrics) -> {report}",
                       f"(model card, with held-out numbers: astro-cnn models --card {spec.name})", ""]
     return lines
+
+
+def _pdf_figures(result: QTable, truth: str, pdf_column: str, report: Path) -> None:
+    """Add the PIT histogram and a gallery of PDFs to a demo report."""
+    import numpy as np
+
+    from ..evaluation.figures import pdf_gallery, pit_figure
+    from ..evaluation.photoz import pit
+
+    ok = ~np.asarray(result["flag"], dtype=bool)
+    pdf = np.asarray(result[pdf_column], dtype=float)[ok]
+    edges = np.asarray(result.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
+    true = np.asarray(getattr(result[truth], "value", result[truth]), dtype=float)[ok]
+    pit_figure(pit(pdf, edges, true), report / "pit.png")
+    pdf_gallery(pdf, edges, true, report / "pdf_gallery.png")

@@ -1,8 +1,12 @@
-"""Registers the ``photo_z`` quantity: a redshift PDF over 180 bins on 0 < z < 0.4 from SDSS ugriz stacks."""
+"""Registers the ``photo_z`` quantity (a redshift PDF over 180 bins on 0 < z < 0.4 from SDSS ugriz stacks) and its
+bundled demonstration model."""
+
+from pathlib import Path
 
 import astropy.units as u
 
 import astro_cnn
+import astro_cnn_injection
 
 PHOTO_Z = astro_cnn.Quantity(
     name="photo_z",
@@ -22,8 +26,29 @@ PHOTO_Z = astro_cnn.Quantity(
     pdf_range=(0.0, 0.4),
 )
 
+HERE = Path(__file__).parent
+
+MODEL = astro_cnn.ModelSpec(
+    name="photoz-sdss-injected-v1",
+    quantity="photo_z",
+    path=HERE / "models" / "photoz-sdss-injected-v1.acnn",
+    card=HERE / "models" / "photoz-sdss-injected-v1.md",
+    default=True,
+    description="demonstration only: small CNN + PDF head trained on catalogue galaxies injected into real SDSS "
+                "frames, no E(B-V) input",
+    demo_table=Path(astro_cnn_injection.__file__).parent / "demo" / "galaxies.ecsv",
+    demo_image_column="image",
+    demo_truth_column="z_spec",
+)
+
 
 @astro_cnn.hookimpl
 def astro_cnn_quantities():
     """Photometric redshift."""
     return [PHOTO_Z]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_models():
+    """The bundled photo-z model, with held-out injected demo galaxies."""
+    return [MODEL]

@@ -1,8 +1,11 @@
-"""Registers the ``stellar_mass`` quantity: log(M*/Msun) as ``u.dex(u.Msun)`` from SDSS gri cutouts."""
+"""Registers the ``stellar_mass`` quantity (log(M*/Msun) as ``u.dex(u.Msun)``) and its bundled demonstration model."""
+
+from pathlib import Path
 
 import astropy.units as u
 
 import astro_cnn
+import astro_cnn_injection
 
 STELLAR_MASS = astro_cnn.Quantity(
     name="stellar_mass",
@@ -18,8 +21,29 @@ STELLAR_MASS = astro_cnn.Quantity(
     default_recipe="wu2019",
 )
 
+HERE = Path(__file__).parent
+
+MODEL = astro_cnn.ModelSpec(
+    name="stellar-mass-sdss-injected-v1",
+    quantity="stellar_mass",
+    path=HERE / "models" / "stellar-mass-sdss-injected-v1.acnn",
+    card=HERE / "models" / "stellar-mass-sdss-injected-v1.md",
+    default=True,
+    description="demonstration only: small CNN on ugriz stacks of catalogue galaxies injected into real SDSS "
+                "frames, Taylor et al. (2011) colour-M/L masses",
+    demo_table=Path(astro_cnn_injection.__file__).parent / "demo" / "galaxies.ecsv",
+    demo_image_column="image",
+    demo_truth_column="log_mstar_taylor2011",
+)
+
 
 @astro_cnn.hookimpl
 def astro_cnn_quantities():
     """Stellar mass."""
     return [STELLAR_MASS]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_models():
+    """The bundled stellar-mass model, with held-out injected demo galaxies."""
+    return [MODEL]

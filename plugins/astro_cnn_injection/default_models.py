@@ -1,0 +1,236 @@
+"""Train, score and write the bundled photo-z and stellar-mass models on galaxies injected into real SDSS frames.
+
+Usage (from the repository root, with the shared data beside it)::
+
+    python -m astro_cnn_injection.default_models \\
+        ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv \\
+        ../shared/data/sdss_dr17_frames_ugriz_4fields [--write]
+
+Every galaxy of the spec-z catalogue with 0 < z < 0.4 is injected into the real frames
+(:mod:`astro_cnn_injection.training_set`); 80 % train the networks, the held-out 20 % score them
+next to a random forest on the same galaxies' catalogue ugriz photometry and the mean predictor.
+``--write`` saves the models (into the photo-z and stellar-mass plugins), their model cards and the
+bundled demo galaxies (held-out stacks).  The shipped models are exactly the ones scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import astropy.units as u
+import numpy as np
+from astropy.io import fits
+from astropy.table import QTable, Table
+
+from astro_cnn.engine.predictor import NetworkPredictor
+from astro_cnn.engine.train import fit_predictor
+from astro_cnn.evaluation.baselines import mean_predictor, photometry_forest
+from astro_cnn.evaluation.metrics import regression_metrics
+from astro_cnn.evaluation.photoz import photoz_metrics
+
+from .plan import BANDS
+from .training_set import build_training_set
+
+__all__ = ["RECIPES", "DEMO_ROWS", "main", "train_and_score"]
+
+HERE = Path(__file__).parent
+PLUGINS = HERE.parent
+#: How each bundled model is trained: quantity -> model name, label column, network, recipe, epochs.
+RECIPES = {
+    "photo_z": {"name": "photoz-sdss-injected-v1", "label": "redshift", "backbone": "small_cnn", "head": "pdf",
+                "recipe": "pasquet2019", "epochs": 12, "path": PLUGINS / "astro_cnn_photoz" / "models"},
+    "stellar_mass": {"name": "stellar-mass-sdss-injected-v1", "label": "log_mstar", "backbone": "small_cnn",
+                     "head": "regression", "recipe": "wu2019-small-data", "epochs": 12,
+                     "path": PLUGINS / "astro_cnn_stellar_mass" / "models"},
+}
+#: Held-out galaxies shipped as the demo set.
+DEMO_ROWS = 40
+SEED = 0
+
+
+def train_and_score(plan: Table, images: np.ndarray, quantity: str, log=print) -> tuple[QTable, NetworkPredictor,
+                                                                                      np.ndarray]:
+    """Train one bundled model on the train split and score it and the baselines on the test split.
+
+    Returns
+    -------
+    QTable
+        One row per method with the metrics.
+    NetworkPredictor
+        The trained model.
+    ndarray
+        Row indices (into ``plan``) of the scored held-out galaxies.
+    """
+    settings = RECIPES[quantity]
+    ok = plan["status"] == ""
+    train = np.flatnonzero(ok & (plan["split"] == "train"))
+    test = np.flatnonzero(ok & (plan["split"] == "test"))
+    labels = np.asarray(plan[settings["label"]], dtype=float)
+    predictor = NetworkPredictor(quantity, "sdss-stack", BANDS, images.shape[-1], 0.396 * u.arcsec, (),
+                                 settings["name"], backbone=settings["backbone"], head=settings["head"])
+    start = time.perf_counter()
+    fit_predictor(predictor, images[train], labels[train], recipe=settings["recipe"], epochs=settings["epochs"],
+                  seed=SEED, progress=False, log=log,
+                  data_summary={"rows": len(train), "label_column": settings["label"],
+                                "source": "catalogue galaxies injected into real SDSS frames (astro_cnn_injection)"})
+    log(f"{quantity}: trained on {len(train)} injected galaxies in {time.perf_counter() - start:.0f} s")
+    prediction = predictor.predict_images(images[test])
+    magnitudes = np.column_stack([np.asarray(plan[f"mag_{b}"], float) for b in BANDS])
+    forest = photometry_forest(magnitudes[train], labels[train], magnitudes[test], seed=SEED)
+    mean = mean_predictor(labels[train], len(test))
+    truth = labels[test]
+    rows = []
+    for method, value, pdf in ((f"astro_cnn ({settings['name']}, images)", prediction.value, prediction.pdf),
+                               ("random forest, catalogue ugriz", forest, None),
+                               ("mean predictor", mean, None)):
+        if quantity == "photo_z":
+            metrics = photoz_metrics(truth, value, pdf, prediction.bin_edges if pdf is not None else None)
+        else:
+            metrics = regression_metrics(truth, value)
+        rows.append({"method": method, **metrics})
+    table = QTable(rows=rows)
+    predictor.info["held_out_metrics"] = {str(r["method"]): {k: float(r[k]) for k in r.colnames if k != "method"}
+                                          for r in table}
+    return table, predictor, test
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point (see the module docstring)."""
+    parser = argparse.ArgumentParser(prog="python -m astro_cnn_injection.default_models", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("catalog", type=Path, help="spec-z catalogue (sdss_dr14_specphoto_10k_catalog/catalog.ecsv)")
+    parser.add_argument("frames_dir", type=Path, help="real SDSS frames (sdss_dr17_frames_ugriz_4fields)")
+    parser.add_argument("--cache", type=Path, default=Path("injected_stacks.npz"),
+                        help="keep the injected stacks here between runs (default ./injected_stacks.npz)")
+    parser.add_argument("--quantity", choices=sorted(RECIPES), action="append",
+                        help="train only this model (repeatable; default both)")
+    parser.add_argument("--write", action="store_true", help="save the models, model cards and demo galaxies")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    plan, images = build_training_set(args.catalog, args.frames_dir, seed=SEED, cache=args.cache)
+    print(f"{len(plan)} galaxies injected ({int((plan['status'] != '').sum())} failed) in "
+          f"{time.perf_counter() - start:.0f} s")
+    for quantity in args.quantity or sorted(RECIPES):
+        metrics, predictor, test = train_and_score(plan, images, quantity)
+        metrics.pprint(max_lines=-1, max_width=-1)
+        if args.write:
+            settings = RECIPES[quantity]
+            predictor.half_precision_storage = True
+            path = settings["path"] / f"{settings['name']}.acnn"
+            predictor.save(path, overwrite=True)
+            path.with_suffix(".md").write_text(model_card(quantity, metrics, len(plan), len(test)), encoding="utf-8")
+            print(f"saved {path} and its card")
+    if args.write:
+        demo = write_demo(plan, images, HERE / "demo")
+        print(f"saved the demo galaxies {demo}")
+    return 0
+
+
+def write_demo(plan: Table, images: np.ndarray, directory: Path) -> Path:
+    """Write the first :data:`DEMO_ROWS` held-out galaxies as tile-compressed FITS stacks and their table."""
+    rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == "test"))[:DEMO_ROWS]
+    (directory / "images").mkdir(parents=True, exist_ok=True)
+    files = []
+    for k in rows:
+        name = f"images/injected-{int(plan['id'][k]):05d}.fits"
+        header = fits.Header({"BUNIT": "nanomaggy", "BANDS": "".join(BANDS), "COMMENT":
+                              "catalogue galaxy injected into a real SDSS frame (astro_cnn_injection)"})
+        hdu = fits.CompImageHDU(images[k], header, compression_type="RICE_1", quantize_level=16.0)
+        fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(directory / name, overwrite=True)
+        files.append(name)
+    columns = ["id", "ra", "dec", "field", *(f"mag_{b}" for b in BANDS), "redshift", "log_mstar",
+               "half_light_radius", "sersic_n"]
+    table = Table(plan[rows][columns])
+    table.rename_columns(["redshift", "log_mstar"], ["z_spec", "log_mstar_taylor2011"])
+    table["image"] = files
+    table.meta = {"description": "held-out catalogue galaxies (real ugriz and spec-z of the SDSS DR14 export) "
+                                 "injected into real SDSS DR17 frames; not real images of these galaxies",
+                  "injection": plan.meta.get("injection", {})}
+    path = directory / "galaxies.ecsv"
+    table.write(path, format="ascii.ecsv", overwrite=True)
+    return path
+
+
+def model_card(quantity: str, metrics: QTable, n_injected: int, n_test: int) -> str:
+    """The Markdown model card of a bundled injected-galaxy model."""
+    settings = RECIPES[quantity]
+    if quantity == "photo_z":
+        header = "| method | σ_MAD | bias ⟨Δz⟩ | outliers η (abs Δz > 0.05) | CRPS | N |\n|---|---|---|---|---|---|"
+        rows = "\n".join(f"| {r['method']} | {r['sigma_mad']:.4f} | {r['bias']:+.4f} | "
+                         f"{100 * r['outlier_fraction']:.2f} % | {_optional(r, 'crps')} | {r['n']} |"
+                         for r in metrics)
+        what = ("the photometric redshift of a galaxy, as a PDF over 180 bins on 0 < z < 0.4 (z_phot is its mean), "
+                "from a 64×64 ugriz stack at 0.396″/px (survey `sdss-stack`)")
+        reference = ("Pasquet et al. (2019), with ~500,000 real galaxies, reach σ_MAD 0.0091, bias 1e-4, "
+                     "0.31 % outliers, CRPS 0.0067.")
+    else:
+        header = "| method | RMSE (dex) | NMAD (dex) | mean bias (dex) | N |\n|---|---|---|---|---|"
+        rows = "\n".join(f"| {r['method']} | {r['rmse']:.4f} | {r['nmad']:.4f} | {r['bias_mean']:+.4f} | {r['n']} |"
+                         for r in metrics)
+        what = ("the stellar mass log(M*/Msun) of a galaxy from a 64×64 ugriz stack at 0.396″/px "
+                "(survey `sdss-stack`); labels from the colour–M/L relation of Taylor et al. (2011): "
+                "log M* = 1.15 + 0.70 (g − i) − 0.4 M_i")
+        reference = "Wu & Boada (2019), with MPA-JHU masses of real galaxies, reach RMSE ~0.22 dex."
+    return f"""# {settings['name']}
+
+**Demonstration model, not science-grade: trained on catalogue galaxies injected into real SDSS
+frames, not on real images of those galaxies.**
+
+Predicts {what}.
+
+## Data
+{n_injected} galaxies of the SDSS DR14 spectroscopic export (`sdss_dr14_specphoto_10k_catalog`: class GALAXY,
+0 < z < 0.4), with their real ugriz magnitudes and spectroscopic redshifts, injected by the `sdss-injected` survey
+(plugin `astro_cnn_injection`) into four real SDSS DR17 corrected-frame fields (`sdss_dr17_frames_ugriz_4fields`:
+real noise, real background and neighbours, each frame's own WCS and NMGY calibration):
+
+- position: uniform inside a random field, where all five bands cover the stack;
+- profile: de Vaucouleurs (n = 4, axis ratio uniform 0.5–1) when observed u − r ≥ 2.22 (Strateva et al. 2001),
+  else an exponential disc (n = 1) at random inclination (axis ratio √(cos²i + 0.2² sin²i));
+- size: the r-band size–magnitude relation of Shen et al. (2003, Table 1) at M_r = r − DM(z) (flat ΛCDM,
+  H0 = 70, Ωm = 0.3, no K-correction), with its log-normal scatter, at the angular-diameter distance of the
+  galaxy's spec-z, clipped to 0.3–12″;
+- flux: the catalogue magnitude in each band (10^(−0.4 (m − 22.5)) nanomaggies), convolved with a Gaussian
+  PSF of typical SDSS seeing (FWHM u 1.53, g 1.44, r 1.32, i 1.26, z 1.29″), plus its photon noise from the
+  frame's NMGY and typical camera gains;
+- stacked by the same resampling and co-adding code as real `sdss-stack` targets (64 px at 0.396″/px, nanomaggies).
+
+80 % (the `train` split, seed {SEED}) train the network; the other 20 % are held out and scored below. The shipped
+model is the one scored; {DEMO_ROWS} of the held-out galaxies are bundled as the demo set.
+
+## Recipe
+`{settings['backbone']}` backbone + `{settings['head']}` head, recipe `{settings['recipe']}` for {settings['epochs']}
+epochs, seed {SEED}, random initial weights, no E(B−V) input (the injected galaxies carry the catalogue's observed,
+reddened magnitudes and no dust values are available offline), test-time augmentation over the 8 dihedral transforms.
+
+## Held-out comparison ({n_test} injected galaxies never seen in training)
+
+{header}
+{rows}
+
+The random forest sees the catalogue's exact (noise-free) magnitudes, the network only the noisy injected images.
+For scale: {reference}
+
+Reproduce: `python -m astro_cnn_injection.default_models ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv
+../shared/data/sdss_dr17_frames_ugriz_4fields --write` (CPU; it injects the galaxies, trains and scores both
+bundled injected-galaxy models and rewrites their cards and the demo set).
+
+## Limitations
+Trained on simulated appearances: smooth single-component profiles with a Gaussian PSF and sizes from a mean
+relation, four fields of sky, no K-corrections and no dust inputs. Real galaxies (bulges and discs, spiral
+structure, mergers, varying seeing) differ, so predictions on real `sdss-stack` images are indicative only.
+The catalogue has few galaxies above z = 0.3, and the model knows nothing outside 0 < z < 0.4.
+"""
+
+
+def _optional(row, column: str) -> str:
+    """``column`` of ``row`` to 4 decimals, or empty where the method has none."""
+    if column not in row.colnames or np.ma.is_masked(row[column]) or not np.isfinite(row[column]):
+        return ""
+    return f"{row[column]:.4f}"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The models that ship with astro_cnn: registered, small, documented, and working offline on their demo galaxies."""
+
+import re
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn import read_table, registry
+from astro_cnn.cli import main
+from astro_cnn_sdss.surveys import BUNDLED_JPEG_DIR
+
+SHIPPED = {"metallicity": "metallicity-sdss-gri-v1", "photo_z": "photoz-sdss-injected-v1",
+           "stellar_mass": "stellar-mass-sdss-injected-v1"}
+
+
+@pytest.fixture(scope="module")
+def specs():
+    registry.reset()
+    return {quantity: astro_cnn.models.default_model(quantity) for quantity in SHIPPED}
+
+
+@pytest.mark.parametrize("quantity", sorted(SHIPPED))
+def test_each_quantity_has_a_small_documented_default_model(specs, quantity):
+    spec = specs[quantity]
+    assert spec.name == SHIPPED[quantity] and spec.default
+    assert spec.path.is_file() and spec.path.stat().st_size < 10 * 2**20
+    card = spec.card.read_text(encoding="utf-8")
+    assert card.startswith(f"# {spec.name}") and "Reproduce: `python -m " in card and "## Limitations" in card
+    assert spec.demo_table.is_file()
+
+
+@pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])
+def test_injected_models_say_so_and_take_real_stack_geometry(specs, quantity):
+    card = specs[quantity].card.read_text(encoding="utf-8")
+    assert "not science-grade" in card and "injected into real SDSS" in card
+    model = astro_cnn.resolve_predictor(specs[quantity].name)
+    assert (model.survey, model.bands, model.image_size, model.extras) == ("sdss-stack", tuple("ugriz"), 64, ())
+    assert model.info["weights_origin"] == "random"
+
+
+@pytest.mark.parametrize("quantity", sorted(SHIPPED))
+def test_card_numbers_are_the_saved_models_held_out_numbers(specs, quantity):
+    """The comparison table in each card is the one recorded in the model file when it was trained."""
+    model = astro_cnn.resolve_predictor(specs[quantity].name)
+    card = specs[quantity].card.read_text(encoding="utf-8")
+    recorded = model.info["held_out_metrics"]
+    first = next(iter(recorded))
+    metric = "sigma_mad" if quantity == "photo_z" else "rmse"
+    row = next(line for line in card.splitlines() if line.startswith(f"| {first} |"))
+    assert f"{recorded[first][metric]:.4f}" in row
+
+
+def test_id_only_table_uses_the_bundled_cutouts_offline():
+    bundled = sorted(p.stem for p in BUNDLED_JPEG_DIR.glob("*.jpg"))
+    assert len(bundled) == 100
+    table = Table({"objid": np.array([int(bundled[0]), 1237600000000000001, int(bundled[1])])})
+    out = astro_cnn.predict(table, quantity="metallicity", survey_options={"offline": True})
+    assert list(out["flag"]) == [False, True, False]
+    assert "no position and no cutout 1237600000000000001.jpg" in out["status"][1]
+    assert np.all((out["log_oh"].value[[0, 2]] > 8.0) & (out["log_oh"].value[[0, 2]] < 9.4))
+
+
+def test_table_without_ids_or_coordinates_is_still_an_error():
+    with pytest.raises(astro_cnn.ColumnError, match="no right ascension column"):
+        astro_cnn.predict(Table({"x": [1.0]}), quantity="metallicity")
+
+
+def test_demo_runs_every_shipped_model_offline(tmp_path, capsys):
+    assert main(["demo", "-o", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    for quantity, name in SHIPPED.items():
+        assert re.search(rf"{quantity}: predicted \d+ galaxies with model '{name}' \(0 flagged\)", printed)
+        assert (tmp_path / f"{name}_report" / "prediction.png").stat().st_size > 0
+    assert (tmp_path / "photoz-sdss-injected-v1_report" / "pit.png").is_file()
+    metallicity = read_table(tmp_path / "metallicity-sdss-gri-v1_predictions.ecsv")
+    residual = _values(metallicity["log_oh"]) - _values(metallicity["oh_p50"])
+    assert len(metallicity) == 100 and np.sqrt(np.mean(residual**2)) < 0.15
+    photoz = read_table(tmp_path / "photoz-sdss-injected-v1_predictions.ecsv")
+    z_spec = _values(photoz["z_spec"])
+    dz = (_values(photoz["z_phot"]) - z_spec) / (1 + z_spec)
+    assert len(photoz) == 40 and np.median(np.abs(dz)) < 0.03 and photoz["z_pdf"].shape == (40, 180)
+
+
+def test_cli_predicts_photoz_from_the_bundled_fits_stacks(specs, tmp_path):
+    demo = specs["photo_z"].demo_table
+    out = tmp_path / "photoz.ecsv"
+    assert main(["predict", str(demo), "-q", "photo_z", "--image-column", "image", "--image-dir",
+                 str(demo.parent), "-o", str(out)]) == 0
+    table = read_table(out)
+    assert len(table) == 40 and not table["flag"].any()
+    assert table.meta["astro_cnn"]["model"] == "photoz-sdss-injected-v1"
+
+
+def _values(column) -> np.ndarray:
+    return np.asarray(getattr(column, "value", column), dtype=float)
