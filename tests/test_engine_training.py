@@ -89,6 +89,7 @@ def test_train_predict_save_load(tmp_path):
     predictor.half_precision_storage = True
     small = predictor.save(tmp_path / "half.acnn")
     assert small.stat().st_size < 0.6 * path.stat().st_size
+    assert astro_cnn.load_predictor(small).half_precision_storage and not loaded.half_precision_storage
     np.testing.assert_allclose(astro_cnn.load_predictor(small).predict_images(images[40:]).value,
                                prediction.value, atol=0.02)
 

@@ -224,6 +224,7 @@ class NetworkPredictor(Predictor):
                         tta=metadata["tta"])
         predictor.architecture["weights"] = arch.get("weights")
         predictor.normalisation_ = metadata["normalisation"]
+        predictor.half_precision_storage = bool(metadata.get("half_precision_storage", False))
         members = torch.load(io.BytesIO(state), map_location="cpu", weights_only=True)["members"]
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
