@@ -150,28 +150,22 @@ class TargetList(Sequence[Target]):
         """
         n = len(table)
         status = [""] * n
+        id_name = id_column if id_column is not None else _find_optional(table, ID_NAMES)
+        paths = None
         if image_column is not None:
             _require(table, image_column, "image column")
             paths = [_text(v) for v in table[image_column]]
             for i, p in enumerate(paths):
                 if not p:
                     status[i] = f"no image file in column {image_column!r}"
-            try:  # positions are optional with image files and never flag a row
-                ra_deg, dec_deg = _positions(table, ra, dec, coord, [""] * n)
-            except ColumnError:
-                if ra is not None or dec is not None or coord is not None:
-                    raise
-                ra_deg = dec_deg = np.full(n, np.nan)
-        else:
-            paths = None
-            try:
-                ra_deg, dec_deg = _positions(table, ra, dec, coord, status)
-            except ColumnError:
-                named = ra is not None or dec is not None or coord is not None
-                if named or not positions_optional or (id_column or _find_optional(table, ID_NAMES)) is None:
-                    raise
-                ra_deg = dec_deg = np.full(n, np.nan)
-        id_name = id_column if id_column is not None else _find_optional(table, ID_NAMES)
+        # positions are optional with image files (and then never flag a row), or for an id-only table when asked
+        optional = image_column is not None or (positions_optional and id_name is not None)
+        try:
+            ra_deg, dec_deg = _positions(table, ra, dec, coord, [""] * n if image_column is not None else status)
+        except ColumnError:
+            if not optional or ra is not None or dec is not None or coord is not None:
+                raise
+            ra_deg = dec_deg = np.full(n, np.nan)
         if id_name is not None:
             _require(table, id_name, "id column")
             ids = np.asarray(table[id_name])

@@ -85,11 +85,12 @@ def _pdf_figures(result: QTable, truth: str, pdf_column: str, report: Path) -> N
     import numpy as np
 
     from ..evaluation.figures import pdf_gallery, pit_figure
+    from ..evaluation.metrics import column_values
     from ..evaluation.photoz import pit
 
     ok = ~np.asarray(result["flag"], dtype=bool)
     pdf = np.asarray(result[pdf_column], dtype=float)[ok]
     edges = np.asarray(result.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
-    true = np.asarray(getattr(result[truth], "value", result[truth]), dtype=float)[ok]
+    true = column_values(result, truth)[ok]
     pit_figure(pit(pdf, edges, true), report / "pit.png")
     pdf_gallery(pdf, edges, true, report / "pdf_gallery.png")

@@ -30,13 +30,13 @@ from astro_cnn.evaluation.baselines import mean_predictor, photometry_forest
 from astro_cnn.evaluation.metrics import regression_metrics
 from astro_cnn.evaluation.photoz import photoz_metrics
 
+from . import DEMO_TABLE
 from .plan import BANDS
 from .training_set import build_training_set
 
 __all__ = ["RECIPES", "DEMO_ROWS", "main", "train_and_score"]
 
-HERE = Path(__file__).parent
-PLUGINS = HERE.parent
+PLUGINS = Path(__file__).parent.parent
 #: How each bundled model is trained: quantity -> model name, label column, network, recipe, epochs.
 RECIPES = {
     "photo_z": {"name": "photoz-sdss-injected-v1", "label": "redshift", "backbone": "small_cnn", "head": "pdf",
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             path.with_suffix(".md").write_text(model_card(quantity, metrics, len(plan), len(test)), encoding="utf-8")
             print(f"saved {path} and its card")
     if args.write:
-        demo = write_demo(plan, images, HERE / "demo")
+        demo = write_demo(plan, images, DEMO_TABLE.parent)
         print(f"saved the demo galaxies {demo}")
     return 0
 

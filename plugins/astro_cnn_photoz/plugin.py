@@ -36,7 +36,7 @@ MODEL = astro_cnn.ModelSpec(
     default=True,
     description="demonstration only: small CNN + PDF head trained on catalogue galaxies injected into real SDSS "
                 "frames, no E(B-V) input",
-    demo_table=Path(astro_cnn_injection.__file__).parent / "demo" / "galaxies.ecsv",
+    demo_table=astro_cnn_injection.DEMO_TABLE,
     demo_image_column="image",
     demo_truth_column="z_spec",
 )

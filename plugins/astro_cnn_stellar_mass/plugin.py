@@ -31,7 +31,7 @@ MODEL = astro_cnn.ModelSpec(
     default=True,
     description="demonstration only: small CNN on ugriz stacks of catalogue galaxies injected into real SDSS "
                 "frames, Taylor et al. (2011) colour-M/L masses",
-    demo_table=Path(astro_cnn_injection.__file__).parent / "demo" / "galaxies.ecsv",
+    demo_table=astro_cnn_injection.DEMO_TABLE,
     demo_image_column="image",
     demo_truth_column="log_mstar_taylor2011",
 )
