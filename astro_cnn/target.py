@@ -6,6 +6,7 @@ dropped: it stays in the list with a status that says what is wrong, and is flag
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -24,6 +25,12 @@ RA_NAMES = ("ra", "ra_deg", "raj2000", "ra_icrs", "ra_j2000", "alpha", "ra_obj")
 DEC_NAMES = ("dec", "dec_deg", "dej2000", "decj2000", "de_icrs", "dec_icrs", "dec_j2000", "delta", "dec_obj")
 #: Column names recognised as an object identifier.
 ID_NAMES = ("id", "objid", "obj_id", "object_id", "source_id", "specobjid", "name", "galaxy_id", "targetid")
+#: Words that mark a column name as a coordinate the lookup did not recognise (e.g. ``RA_J2000_deg``).
+_COORDINATE_WORDS = {"ra", "radeg", "dec", "decdeg", "de", "decl", "declin", "declination", "right", "ascension"}
+
+
+class _NoCoordinatesError(ColumnError):
+    """No column of the table is recognised as right ascension or declination."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +143,9 @@ class TargetList(Sequence[Target]):
         positions_optional : bool
             A table with an id column but no coordinate columns gives targets without
             positions (NaN), for surveys that find images by id
-            (:attr:`astro_cnn.Survey.finds_images_by_id`).
+            (:attr:`astro_cnn.Survey.finds_images_by_id`).  A column whose name looks like a
+            coordinate (a word such as ``ra``, ``dec``, ``de``, ``right``) that is not among
+            :data:`RA_NAMES` / :data:`DEC_NAMES` is still an error: the positions were meant.
 
         Returns
         -------
@@ -145,8 +154,8 @@ class TargetList(Sequence[Target]):
         Raises
         ------
         ColumnError
-            A named column does not exist, or coordinate columns are missing, ambiguous or
-            of a non-angle unit.
+            A named column does not exist, or coordinate columns are missing, ambiguous,
+            of a non-angle unit, boolean or text that is not an angle.
         """
         n = len(table)
         status = [""] * n
@@ -162,8 +171,8 @@ class TargetList(Sequence[Target]):
         optional = image_column is not None or (positions_optional and id_name is not None)
         try:
             ra_deg, dec_deg = _positions(table, ra, dec, coord, [""] * n if image_column is not None else status)
-        except ColumnError:
-            if not optional or ra is not None or dec is not None or coord is not None:
+        except _NoCoordinatesError:
+            if not optional or ra is not None or dec is not None or coord is not None or _coordinate_like(table):
                 raise
             ra_deg = dec_deg = np.full(n, np.nan)
         if id_name is not None:
@@ -255,13 +264,22 @@ def _find_optional(table: Table, candidates: Sequence[str]) -> str | None:
 def _find(table: Table, candidates: Sequence[str], what: str, option: str) -> str:
     matches = [c for c in table.colnames if c.lower() in candidates]
     if not matches:
-        raise ColumnError(
+        raise _NoCoordinatesError(
             f"no {what} column found (looked for {', '.join(candidates)}, any case); "
-            f"name it with {option}=...; the table's columns are: {', '.join(table.colnames)}"
+            f"name it with {option}=... (CLI: --{option}); the table's columns are: {', '.join(table.colnames)}"
         )
     if len(matches) > 1:
-        raise ColumnError(f"ambiguous {what} columns {matches}; choose one with {option}=...")
+        raise ColumnError(f"ambiguous {what} columns {matches}; choose one with {option}=... (CLI: --{option})")
     return matches[0]
+
+
+def _coordinate_like(table: Table) -> bool:
+    """Whether a column name holds a coordinate word (``RA_J2000_deg``, ``RightAsc``, ``Declin``)."""
+    for name in table.colnames:
+        words = re.findall(r"[a-z]+", re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower())
+        if _COORDINATE_WORDS.intersection(words):
+            return True
+    return False
 
 
 def _positions(table, ra, dec, coord, status):
@@ -312,14 +330,27 @@ def _position_problem(ra: float, dec: float, ra_name: str, dec_name: str, row: i
 
 def _angle_degrees(column, name: str, sexagesimal_unit: u.UnitBase) -> np.ndarray:
     unit = getattr(column, "unit", None)
-    if column.dtype.kind in "US" or column.dtype.kind == "O":
-        return np.array([_parse_angle(v, sexagesimal_unit) for v in column], dtype=float)
+    kind = column.dtype.kind
+    if kind == "b":
+        raise ColumnError(f"column {name!r} holds booleans, not angles")
+    if kind in "USO":
+        values = np.array([_parse_angle(v, sexagesimal_unit) for v in column], dtype=float)
+        texts = [_text(v) for v in column]
+        if not np.isfinite(values).any() and any(texts):
+            example = next(t for t in texts if t)
+            raise ColumnError(f"column {name!r} holds text that is not an angle (e.g. {example!r})")
+        return values
+    if kind not in "iuf":
+        raise ColumnError(f"column {name!r} holds {_KIND_NAMES.get(kind, column.dtype.name)} values, not angles")
     values = _as_float(getattr(column, "value", column))
     if unit is not None and unit != u.dimensionless_unscaled:
         if not unit.is_equivalent(u.deg):
             raise ColumnError(f"column {name!r} has unit {unit}, which is not an angle")
         values = values * unit.to(u.deg)
     return values
+
+
+_KIND_NAMES = {"c": "complex", "M": "date-time", "m": "time-interval", "V": "structured"}
 
 
 def _parse_angle(value, unit: u.UnitBase) -> float:

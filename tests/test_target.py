@@ -98,3 +98,32 @@ def test_from_skycoord_and_subset_keep_order():
     assert list(sub.ids) == ["z", "x"]
     np.testing.assert_allclose(sub.dec, [6, 4])
     assert [t.id for t in targets[1:]] == ["y", "z"]
+
+
+@pytest.mark.parametrize("column", ["ra", "dec"])
+def test_boolean_coordinates_are_refused_naming_the_column(column):
+    t = Table({"ra": [10.0, 20.0], "dec": [1.0, 2.0], "objid": [1, 2]})
+    t[column] = [True, False]
+    with pytest.raises(ColumnError, match=f"'{column}' holds booleans"):
+        TargetList.from_table(t)
+    with pytest.raises(ColumnError, match=f"'{column}' holds booleans"):
+        TargetList.from_table(t, positions_optional=True)
+
+
+def test_coordinates_that_are_not_angles_are_refused():
+    with pytest.raises(ColumnError, match="'ra' holds text that is not an angle.*'NGC 1'"):
+        TargetList.from_table(Table({"ra": ["NGC 1", "NGC 2"], "dec": [1.0, 2.0]}))
+    with pytest.raises(ColumnError, match="'dec' holds complex"):
+        TargetList.from_table(Table({"ra": [1.0], "dec": np.array([1 + 1j])}))
+
+
+def test_id_only_table_needs_no_positions_when_asked():
+    targets = TargetList.from_table(Table({"objid": [1, 2], "oh_p50": [8.9, 9.0]}), positions_optional=True)
+    assert np.isnan(targets.ra).all() and list(targets.ok) == [True, True]
+
+
+@pytest.mark.parametrize("names", [("RightAsc", "Declin"), ("RA_J2000_deg", "DE_J2000_deg"), ("ra2", "dec2")])
+def test_unrecognised_coordinates_beside_an_id_are_an_error(names):
+    t = Table({"objid": [1, 2], names[0]: [150.1, 150.2], names[1]: [2.0, 2.1]})
+    with pytest.raises(ColumnError, match=f"no right ascension column found.*CLI: --ra.*objid, {names[0]}"):
+        TargetList.from_table(t, positions_optional=True)
