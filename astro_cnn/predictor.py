@@ -16,7 +16,7 @@ import numpy as np
 from . import registry
 from ._atomic import atomic_path
 from ._version import __version__
-from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError
+from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
 from .quantity import Prediction, Quantity
 from .survey import ImageBatch
 
@@ -191,7 +191,9 @@ def load_predictor(path: str | Path) -> Predictor:
     ModelNotFoundError
         The file does not exist.
     AstroCNNError
-        The file is not an astro_cnn model, or its predictor type is not installed.
+        The file is not an astro_cnn model, is damaged (its metadata lacks what the predictor
+        needs, or its learned state does not load), or its predictor type is not installed;
+        the message names the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -200,10 +202,23 @@ def load_predictor(path: str | Path) -> Predictor:
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json"))
             state = archive.read("state.bin")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise AstroCNNError(f"model file {str(path)!r} is not an astro_cnn model ({exc})") from None
-    spec = registry.get("predictor_type", metadata.get("predictor_type", "?"))
-    predictor = spec.resolve()._from_state(metadata, state)
+    if not isinstance(metadata, dict) or "predictor_type" not in metadata:
+        raise AstroCNNError(f"model file {str(path)!r} is not an astro_cnn model (its metadata.json records no "
+                            "predictor_type)")
+    try:
+        spec = registry.get("predictor_type", metadata["predictor_type"])
+    except UnknownNameError as exc:
+        raise AstroCNNError(f"model file {str(path)!r} needs predictor type {exc.name!r}, which no installed plugin "
+                            f"provides (installed: {', '.join(exc.known) or 'none'})") from None
+    try:
+        predictor = spec.resolve()._from_state(metadata, state)
+    except AstroCNNError:
+        raise
+    except Exception as exc:  # a predictor type's loader may fail in any way on damaged contents
+        raise AstroCNNError(f"model file {str(path)!r} is damaged: its metadata or learned state does not load "
+                            f"({type(exc).__name__}: {exc})") from None
     predictor.info = dict(metadata.get("info", {}))
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)

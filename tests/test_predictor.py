@@ -51,3 +51,25 @@ def test_incompatible_images_are_refused(example_model):
         predictor.check_images(ImageBatch(np.zeros((1, 2, 16, 16)), "ab", 0.396 * u.arcsec, status))
     with pytest.raises(IncompatibleImagesError, match=r"\(2, 16, 16\).*got \(2, 32, 32\)"):
         predictor.predict(np.zeros((1, 2, 32, 32)))
+
+
+def _rewrite(source, target, metadata=None, state=None):
+    with zipfile.ZipFile(source) as archive:
+        meta = json.loads(archive.read("metadata.json"))
+        blob = archive.read("state.bin")
+    with zipfile.ZipFile(target, "w") as archive:
+        archive.writestr("metadata.json", json.dumps(meta if metadata is None else metadata(meta)))
+        archive.writestr("state.bin", blob if state is None else state)
+    return target
+
+
+@pytest.mark.parametrize("metadata, state", [
+    (None, b"garbage, not a saved state"),
+    (lambda m: {k: v for k, v in m.items() if k != "bands"}, None),
+    (lambda m: {k: v for k, v in m.items() if k != "predictor_type"}, None),
+    (lambda m: [1, 2], None),
+])
+def test_damaged_model_internals_name_the_file(tmp_path, example_model, metadata, state):
+    damaged = _rewrite(example_model, tmp_path / "damaged.acnn", metadata, state)
+    with pytest.raises(AstroCNNError, match="damaged.acnn"):
+        load_predictor(damaged)
