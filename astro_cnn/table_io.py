@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import warnings
 from pathlib import Path
@@ -13,7 +14,7 @@ from astropy.table import QTable, Table
 from ._atomic import atomic_path
 from .exceptions import AstroCNNError
 
-__all__ = ["read_table", "write_table"]
+__all__ = ["read_table", "write_table", "check_output_format"]
 
 _FORMAT_BY_SUFFIX = {
     ".ecsv": "ascii.ecsv",
@@ -33,6 +34,9 @@ _FORMAT_BY_SUFFIX = {
     ".dat": "ascii",
 }
 
+#: Packages a format needs besides astropy, with the name of the format.
+_FORMAT_PACKAGES = {"parquet": ("Parquet", "pyarrow"), "hdf5": ("HDF5", "h5py")}
+
 
 def _format(path: Path, format: str | None) -> str | None:
     if format:
@@ -42,6 +46,53 @@ def _format(path: Path, format: str | None) -> str | None:
         if name.endswith(suffix):
             return _FORMAT_BY_SUFFIX[suffix]
     return None
+
+
+def check_output_format(path: str | Path, format: str | None = None) -> str:
+    """Check, before any work is done, that a table can be written to ``path``.
+
+    Parameters
+    ----------
+    path : path
+        The output file; its suffix chooses the format unless ``format`` is given.
+    format : str, optional
+        An astropy format name, overriding the suffix.
+
+    Returns
+    -------
+    str
+        The astropy format name that will be used.
+
+    Raises
+    ------
+    AstroCNNError
+        The suffix is not a known table format, ``format`` has no writer, or a package the
+        format needs (pyarrow for Parquet, h5py for HDF5) is not installed; the message names
+        the file and what to do.
+    """
+    path = Path(path)
+    fmt = _format(path, format)
+    if fmt is None:
+        suffix = "".join(path.suffixes)
+        what = f"its suffix {suffix!r} is not a known table format" if suffix else "it has no suffix"
+        raise AstroCNNError(f"cannot write table file {str(path)!r}: {what}; use one of "
+                            f"{', '.join(_FORMAT_BY_SUFFIX)}")
+    if format is not None:
+        from astropy.io import registry
+
+        try:
+            registry.get_writer(format, Table)
+        except registry.IORegistryError:
+            raise AstroCNNError(f"cannot write table file {str(path)!r}: astropy has no writer for "
+                                f"format {format!r}") from None
+    if fmt in _FORMAT_PACKAGES:
+        name, package = _FORMAT_PACKAGES[fmt]
+        try:
+            importlib.import_module(package)
+        except ImportError:
+            raise AstroCNNError(f"cannot write table file {str(path)!r}: {name} output needs the package "
+                                f"{package} (pip install {package})") from None
+    return fmt
 
 
 def read_table(path: str | Path, format: str | None = None) -> QTable:

@@ -1,11 +1,14 @@
 """Reading and writing every common table format, atomically."""
 
+import sys
+
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import QTable
 
 from astro_cnn import AstroCNNError, read_table, write_table
+from astro_cnn.table_io import check_output_format
 
 
 def _table():
@@ -66,3 +69,27 @@ def test_fits_output_keeps_nested_metadata_as_header_keywords(tmp_path):
     assert header["ASTRO_CNN BANDS"] == '["g", "r", "i"]'
     assert header["ASTRO_CNN IMAGE_SIZE"] == 128
     assert table.meta["astro_cnn"]["model"] == "m1"  # the caller's table is untouched
+
+
+@pytest.mark.parametrize("name, expected", [("o.ecsv", "ascii.ecsv"), ("o.FITS", "fits"), ("o.vot", "votable"),
+                                            ("o.csv.gz", "ascii.csv")])
+def test_check_output_format_accepts_known_suffixes(tmp_path, name, expected):
+    assert check_output_format(tmp_path / name) == expected
+    assert not list(tmp_path.iterdir())  # nothing is written
+
+
+def test_check_output_format_refuses_unknown_suffixes(tmp_path):
+    with pytest.raises(AstroCNNError, match=r"'[^']*out\.xlsx'.*suffix '\.xlsx'.*\.ecsv.*\.parquet"):
+        check_output_format(tmp_path / "out.xlsx")
+    with pytest.raises(AstroCNNError, match="'[^']*out'.*no suffix"):
+        check_output_format(tmp_path / "out")
+    assert check_output_format(tmp_path / "out", format="ascii.ecsv") == "ascii.ecsv"
+    with pytest.raises(AstroCNNError, match="format 'nonsense'"):
+        check_output_format(tmp_path / "out.ecsv", format="nonsense")
+
+
+@pytest.mark.parametrize("name, package", [("o.parquet", "pyarrow"), ("o.hdf5", "h5py"), ("o.h5", "h5py")])
+def test_check_output_format_names_the_missing_package(tmp_path, monkeypatch, name, package):
+    monkeypatch.setitem(sys.modules, package, None)  # as if not installed
+    with pytest.raises(AstroCNNError, match=f"{name}'.*pip install {package}"):
+        check_output_format(tmp_path / name)
