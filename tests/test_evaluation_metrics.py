@@ -61,3 +61,23 @@ def test_binned_metrics_by_any_column():
 def test_missing_column_is_named():
     with pytest.raises(ColumnError, match="'cnn' is not in the table"):
         evaluate(Table({"a": [1.0]}), "a", "cnn")
+
+
+def test_text_columns_are_refused_naming_the_column():
+    table = Table({"true": [8.9, 9.0], "pred": ["a.jpg", "b.jpg"]})
+    with pytest.raises(ColumnError, match="column 'pred' holds text"):
+        evaluate(table, "true", "pred")
+
+
+@pytest.mark.parametrize("bins", [0, -2, [1.0], [9.0, 8.0]])
+def test_bad_bins_are_refused(bins):
+    table = Table({"t": np.linspace(8, 9, 20), "p": np.linspace(8, 9, 20)})
+    with pytest.raises(ValueError, match="bins must be"):
+        binned_metrics(table, "t", "p", bins=bins)
+
+
+@pytest.mark.parametrize("threshold", [-0.1, np.nan, "abc"])
+def test_bad_outlier_threshold_is_refused(threshold):
+    table = Table({"t": [8.0, 9.0], "p": [8.1, 9.1]})
+    with pytest.raises(ValueError, match="outlier_threshold must be"):
+        evaluate(table, "t", "p", outlier_threshold=threshold)

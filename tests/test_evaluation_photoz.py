@@ -85,3 +85,12 @@ def test_evaluate_command_photoz(tmp_path, capsys):
                  "--outlier-threshold", "rail"]) == 0
     out = capsys.readouterr().out
     assert "sigma_mad" in out and "crps" in out and "pit_ks" in out
+
+
+@pytest.mark.parametrize("options, message", [({"outlier_threshold": "abc"}, "outlier_threshold must be"),
+                                              ({"outlier_threshold": -1.0}, "outlier_threshold must be"),
+                                              ({"remove_widest": 1.0}, "remove_widest must be")])
+def test_bad_photoz_options_are_refused(options, message):
+    z = np.linspace(0.1, 0.3, 10)
+    with pytest.raises(ValueError, match=message):
+        photoz_metrics(z, z + 0.01, width=np.full(10, 0.02), **options)

@@ -46,12 +46,16 @@ def column_values(table: Table, name: str) -> np.ndarray:
     Raises
     ------
     ColumnError
-        The column is not in the table.
+        The column is not in the table, or does not hold numbers.
     """
     if name not in table.colnames:
         raise ColumnError(f"column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
     column = table[name]
     values = getattr(column, "value", column)
+    kind = getattr(values, "dtype", np.dtype(object)).kind
+    if kind not in "biuf":
+        what = "text" if kind in "US" else f"{values.dtype} values"
+        raise ColumnError(f"column {name!r} holds {what}, not numbers")
     values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
     if "flag" in table.colnames:
         values = np.where(np.asarray(table["flag"], dtype=bool), np.nan, values)
@@ -80,6 +84,7 @@ def evaluate(table: Table, true: str, pred: str | Sequence[str], *, outlier_thre
         Columns ``method``, ``n``, ``n_excluded``, ``rmse``, ``nmad``, ``bias_mean``, ``bias_median``,
         ``outlier_fraction``; error columns carry the unit of the true column (dex for log quantities).
     """
+    outlier_threshold = check_threshold(outlier_threshold)
     names = [pred] if isinstance(pred, str) else list(pred)
     truth = column_values(table, true)
     rows = [{"method": name, **regression_metrics(truth, column_values(table, name), outlier_threshold)}
@@ -108,7 +113,19 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
         Column to bin on (e.g. stellar mass); default ``true``.
     bins : int or sequence of float
         Number of equal-count bins, or bin edges.
+
+    Raises
+    ------
+    ValueError
+        ``bins`` is not a positive number of bins nor increasing edges, or ``outlier_threshold``
+        is not a non-negative number.
     """
+    outlier_threshold = check_threshold(outlier_threshold)
+    if np.isscalar(bins):
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"bins must be a positive number of bins or a sequence of edges, got {bins!r}")
+    elif len(bins) < 2 or np.any(np.diff(np.asarray(bins, dtype=float)) <= 0):
+        raise ValueError(f"bins must be at least two increasing edges, got {list(bins)}")
     truth, values = column_values(table, true), column_values(table, pred)
     key = column_values(table, by or true)
     good = np.isfinite(key)
@@ -122,6 +139,23 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
     out = QTable(rows=rows)
     out.meta.update({"true": true, "pred": pred, "by": by or true})
     return out
+
+
+def check_threshold(value: object) -> float:
+    """Return an outlier threshold as a float; refuse one that is not a finite, non-negative number.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is text, negative, NaN or infinite.
+    """
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        threshold = np.nan
+    if not np.isfinite(threshold) or threshold < 0:
+        raise ValueError(f"outlier_threshold must be a non-negative number, got {value!r}")
+    return threshold
 
 
 def _difference_unit(column) -> u.UnitBase | None:

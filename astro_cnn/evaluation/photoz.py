@@ -6,7 +6,7 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from ..pdf import pdf_cdf_at
-from .metrics import column_values
+from .metrics import check_threshold, column_values
 
 __all__ = ["delta_z", "sigma_mad", "outlier_threshold_rail", "crps_binned", "pit", "pit_histogram",
            "photoz_metrics", "evaluate_photoz"]
@@ -104,7 +104,17 @@ def photoz_metrics(z_spec: np.ndarray, z_phot: np.ndarray, pdf: np.ndarray | Non
         Fraction (0–1) of objects with the widest PDFs (``width``) to leave out first.
     width : ndarray, optional
         PDF widths (e.g. the 68 % interval), needed with ``remove_widest``.
+
+    Raises
+    ------
+    ValueError
+        ``outlier_threshold`` is neither a non-negative number nor "rail", ``remove_widest`` is not
+        in [0, 1), or it is given without ``width``.
     """
+    if outlier_threshold != "rail":
+        check_threshold(outlier_threshold)
+    if not 0 <= remove_widest < 1:
+        raise ValueError(f"remove_widest must be a fraction in [0, 1), got {remove_widest!r}")
     z_spec, z_phot = np.asarray(z_spec, dtype=float), np.asarray(z_phot, dtype=float)
     keep = np.isfinite(z_spec) & np.isfinite(z_phot)
     if remove_widest:
