@@ -42,7 +42,17 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     tmp.unlink()
     try:
         yield tmp
+        _fsync(tmp)  # the data reach the disk before the rename makes them the file
         os.replace(tmp, path)
+        _fsync(path.parent)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -9,7 +9,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from astro_cnn.engine import NetworkPredictor
-from astro_cnn.engine.trainer import TrainingData, fit_network
+from astro_cnn.engine.trainer import fit_network
 
 # SGD: Adam's normalised steps would amplify the rounding differences of summing gradients in another order
 SETTINGS = {"optimizer": "sgd", "lr": 1e-2, "lr_ratios": (1.0,), "weight_decay": 0.0, "batch_size": 8,
@@ -24,7 +24,7 @@ def _setup():
     predictor = NetworkPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, backbone="pasquet2019",
                                  head_options={"hidden": (32, 32)}, extras=())
     predictor.learn_normalisation(images, z, None)
-    data = TrainingData(predictor.prepare(images), predictor.encode_labels(z))
+    data = predictor.training_data(images, z)
     torch.manual_seed(0)
     return predictor.new_network(), data
 

@@ -10,7 +10,7 @@ import astro_cnn
 from astro_cnn import ColumnError, IncompatibleImagesError, registry
 from astro_cnn.engine import NetworkPredictor, cross_validate
 from astro_cnn.engine.augment import ALL_TRANSFORMS, dihedral
-from astro_cnn.engine.trainer import TrainingData, fit_network
+from astro_cnn.engine.trainer import fit_network
 
 torch.set_num_threads(1)
 
@@ -101,7 +101,7 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path):
     def run(run_dir, stop_after=None, resume=False):
         predictor = _predictor()
         predictor.learn_normalisation(images, labels, None)
-        data = TrainingData(predictor.prepare(images), predictor.encode_labels(labels))
+        data = predictor.training_data(images, labels)
         torch.manual_seed(3)
         network = predictor.new_network()
 

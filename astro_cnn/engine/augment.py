@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import torch
 
-__all__ = ["dihedral", "random_dihedral", "ALL_TRANSFORMS"]
+__all__ = ["dihedral", "random_dihedral", "apply_dihedral", "ALL_TRANSFORMS"]
 
 #: Indices of the 8 dihedral transforms: k quarter turns, then a horizontal flip for 4..7.
 ALL_TRANSFORMS = tuple(range(8))
@@ -22,9 +22,19 @@ def random_dihedral(images: torch.Tensor, generator: torch.Generator,
                     transforms: Sequence[int] = ALL_TRANSFORMS) -> torch.Tensor:
     """Apply an independently drawn dihedral transform to each image (vectorised per transform)."""
     choice = torch.randint(len(transforms), (images.shape[0],), generator=generator)
+    return apply_dihedral(images, choice, transforms)
+
+
+def apply_dihedral(images: torch.Tensor, choice: torch.Tensor,
+                   transforms: Sequence[int] = ALL_TRANSFORMS) -> torch.Tensor:
+    """Apply transform ``transforms[choice[i]]`` to image ``i``, on the images' device.
+
+    The choices are drawn on the CPU (so training is reproducible on any device) and only
+    applied here; squares transform in place, so the output keeps the input's shape.
+    """
+    choice = choice.to(images.device, non_blocking=True)
     out = images.clone()
     for index, k in enumerate(transforms):
         selected = choice == index
-        if selected.any():
-            out[selected] = dihedral(images[selected], k)
+        out = torch.where(selected.view(-1, 1, 1, 1), dihedral(images, k), out) if k else out
     return out

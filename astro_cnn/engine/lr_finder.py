@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from astropy.table import QTable
 from torch import nn
 
-from .predictor import NetworkPredictor
+from .normalisation import sample_rows
 from .trainer import _optimizer
+
+if TYPE_CHECKING:
+    from .predictor import NetworkPredictor
 
 __all__ = ["lr_range_test"]
 
 
-def lr_range_test(predictor: NetworkPredictor, images: np.ndarray, labels: np.ndarray,
+def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
                   extras: Mapping[str, np.ndarray] | None = None, *, recipe_settings: Mapping, lr_min: float = 1e-6,
                   lr_max: float = 1.0, steps: int = 60, seed: int = 0) -> QTable:
     """Loss against learning rate for one pass of increasing learning rates (all layers trainable).
@@ -26,7 +30,7 @@ def lr_range_test(predictor: NetworkPredictor, images: np.ndarray, labels: np.nd
     predictor : NetworkPredictor
         Untrained predictor (its architecture is built afresh).
     images, labels, extras
-        Training data.
+        Training data (images as :meth:`NetworkPredictor.fit` takes them).
     recipe_settings : mapping
         Optimiser settings (``optimizer``, ``weight_decay``, ``batch_size``).
     lr_min, lr_max : float
@@ -42,9 +46,9 @@ def lr_range_test(predictor: NetworkPredictor, images: np.ndarray, labels: np.nd
         rate of the steepest fall of the smoothed loss.  Stops early when the loss diverges.
     """
     torch.manual_seed(seed)
-    predictor.learn_normalisation(images, labels, extras)
-    x, y = predictor.prepare(images), predictor.encode_labels(labels)
-    e = predictor.prepare_extras(extras, len(x))
+    predictor.learn_normalisation(images[sample_rows(len(images))], labels, extras)
+    data = predictor.training_data(images, labels, extras, 0.0, seed)
+    normaliser = data.normaliser
     network = predictor.new_network().train()
     optimizer = _optimizer(network, {**recipe_settings, "lr": lr_min, "lr_ratios": (1.0,)}, "all")
     loss_fn = nn.MSELoss() if predictor.quantity.kind == "regression" else nn.CrossEntropyLoss()
@@ -55,9 +59,10 @@ def lr_range_test(predictor: NetworkPredictor, images: np.ndarray, labels: np.nd
         lr = lr_min * (lr_max / lr_min) ** (step / max(1, steps - 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index = torch.randint(len(x), (min(batch, len(x)),), generator=generator)
+        index = torch.randint(len(labels), (min(batch, len(labels)),), generator=generator).numpy()
+        pixels, targets, extra_inputs = data.batch(index)
         optimizer.zero_grad(set_to_none=True)
-        loss = loss_fn(network(x[index], None if e is None else e[index]), y[index])
+        loss = loss_fn(network(normaliser(pixels), extra_inputs), targets)
         loss.backward()
         optimizer.step()
         value = float(loss.detach())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import io
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -11,18 +13,19 @@ import astropy.units as u
 import numpy as np
 import torch
 
+from .. import registry
+from ..exceptions import AstroCNNError
 from ..predictor import Predictor
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
+from .batches import TrainingData
+from .devices import resolve_device
 from .network import Network, build_network
+from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
 from .speed import autocast, prepare_input, prepare_network
+from .trainer import fit_network
 
-__all__ = ["NetworkPredictor", "default_device"]
-
-
-def default_device() -> torch.device:
-    """CUDA when a GPU is visible, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+__all__ = ["NetworkPredictor"]
 
 
 class NetworkPredictor(Predictor):
@@ -67,22 +70,117 @@ class NetworkPredictor(Predictor):
         self.tta = tta
         self.members_: list[dict[str, torch.Tensor]] = []
         self.half_precision_storage = False
-        self.device = default_device()
+        #: Where the networks run: "auto" (a GPU when one is visible, resolved in the process that
+        #: predicts), "cpu", "cuda" or "cuda:N".
+        self.device = "auto"
         #: Speed settings for prediction (see :mod:`astro_cnn.engine.speed`); all off by default.
         self.channels_last = False
         self.bf16 = False
         self.normalisation_: dict[str, Any] = {}
         self._networks: list[Network] = []
         self._networks_key: tuple | None = None
+        self._device_normaliser: ImageNormaliser | None = None
 
     # --- fitting --------------------------------------------------------------------------------------
-    def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
-            **options: Any) -> NetworkPredictor:
-        """Train (see :func:`astro_cnn.engine.train.fit_predictor` for ``options``: recipe, epochs, run_dir,
-        seed, resume, ensemble, progress, ...)."""
-        from .train import fit_predictor
+    def fit(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None, *,
+            recipe: str | None = None, epochs: int | None = None, ensemble: int = 1,
+            run_dir: str | Path | None = None, resume: bool = False, seed: int = 0, progress: bool = True,
+            log=print, data_summary: Mapping[str, Any] | None = None, workers: int | None = None,
+            **overrides: Any) -> NetworkPredictor:
+        """Train on images and labels; records recipe, weights origin and training summary in :attr:`info`.
 
-        return fit_predictor(self, images, labels, extras, **options)
+        Parameters
+        ----------
+        images : ndarray or StoreImages, shape (N, C, H, W)
+            Float32 pixels, uint8 colour values, or the images of a
+            :class:`~astro_cnn.engine.store.TrainingStore` (read a batch at a time).
+        labels : ndarray, shape (N,)
+        extras : mapping of str to ndarray, optional
+        recipe : str, optional
+            Registered recipe name (default: the quantity's).
+        epochs : int, optional
+            All-layer epochs, overriding the recipe.
+        ensemble : int
+            Number of networks (seeds ``seed``, ``seed + 1``, ...).
+        run_dir : path, optional
+            Checkpoints, ``history.ecsv`` and ``loss_curve.png``; members of an ensemble use
+            ``run_dir/member_<i>``.
+        resume : bool
+            Continue an interrupted run from ``run_dir``.
+        seed : int
+        progress : bool
+        log : callable
+        data_summary : mapping, optional
+            Recorded in the model's metadata.
+        workers : int, optional
+            Processes reading batches ahead of the training step (default: none on a CPU, where
+            reading costs little next to the step; up to 8 on a GPU).
+        **overrides
+            Recipe settings to override (``batch_size``, ``lr``, ...).
+
+        Returns
+        -------
+        NetworkPredictor
+            ``self``.
+        """
+        recipe_name = recipe or self.quantity.default_recipe
+        settings = {**registry.get("recipe", recipe_name).settings, **overrides}
+        if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
+            images = np.asarray(images, dtype=np.float32)
+        labels = np.asarray(labels, dtype=float)
+        if len(images) != len(labels):
+            raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
+        self._check_shape(images.shape)
+        device = resolve_device(self.device)
+        weights = self.architecture.get("weights")
+        origin = (f"pretrained weights from {weights}" if weights
+                  else "random initial weights (no pretrained file given)")
+        log(f"training {self.name}: {self.architecture['backbone']} + {self.architecture['head']}, "
+            f"recipe {recipe_name}, {len(images)} images, on {device}, starting from {origin}")
+        self.learn_normalisation(images[sample_rows(len(images))], labels, extras)
+        data = self.training_data(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed)
+        workers = (min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0) \
+            if workers is None else int(workers)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        members, histories = [], []
+        for member in range(ensemble):
+            torch.manual_seed(seed + member)
+            np.random.seed(seed + member)
+            network = self.new_network()
+            member_dir = None
+            if run_dir is not None:
+                member_dir = Path(run_dir) / f"member_{member}" if ensemble > 1 else Path(run_dir)
+            history = fit_network(network, data, settings, self.quantity.kind, seed=seed + member, epochs=epochs,
+                                  run_dir=member_dir, resume=resume, progress=progress, log=log, device=device,
+                                  workers=workers)
+            members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
+            histories.append(history)
+        self.members_ = members
+        self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta
+        self.info.update({
+            "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
+                                                       for k, v in settings.items()},
+            "weights_origin": weights or "random", "seed": seed, "ensemble_size": ensemble,
+            "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
+            "training_data": dict(data_summary or {"rows": len(images)}),
+            "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
+            "label_range": [float(labels.min()), float(labels.max())],
+            "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        })
+        return self
+
+    def training_data(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
+                      val_fraction: float = 0.0, seed: int = 0) -> TrainingData:
+        """What the training loop reads: ``images`` as given, encoded labels, the normaliser, standardised
+        extras, and a random validation split of ``val_fraction`` (none below 20 rows).
+
+        :meth:`learn_normalisation` must have run.
+        """
+        n = len(labels)
+        order = np.random.default_rng(seed).permutation(n)
+        n_val = int(round(val_fraction * n)) if n >= 20 else 0
+        return TrainingData(images, self.encode_labels(labels), self.normaliser(), self.prepare_extras(extras, n),
+                            fit_rows=order[n_val:], val_rows=order[:n_val] if n_val else None)
 
     def new_network(self) -> Network:
         """Build an untrained network of this predictor's architecture."""
@@ -91,37 +189,23 @@ class NetworkPredictor(Predictor):
     # --- normalisation --------------------------------------------------------------------------------
     def learn_normalisation(self, images: np.ndarray, labels: np.ndarray | None,
                             extras: Mapping[str, np.ndarray] | None) -> None:
-        """Learn per-band input statistics (and label and extra-input statistics) from training data.
-
-        Colour images in [0, 1] are standardised per band; flux images (any negative pixel) first get
-        an asinh stretch with a per-band noise scale (1.4826 × MAD), as sky-subtracted fluxes have
-        heavy tails.
-        """
-        images = np.asarray(images, dtype=np.float32)
-        stretch = "asinh" if images.min() < 0 else "linear"
-        per_band = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1)
-        scale = np.ones(images.shape[1], np.float32)
-        if stretch == "asinh":
-            median = np.median(per_band, axis=1, keepdims=True)
-            scale = np.maximum(1.4826 * np.median(np.abs(per_band - median), axis=1), 1e-6).astype(np.float32)
-            per_band = np.arcsinh(per_band / scale[:, None])
-        norm: dict[str, Any] = {"stretch": stretch, "scale": scale.tolist(),
-                                "mean": per_band.mean(axis=1).tolist(),
-                                "std": np.maximum(per_band.std(axis=1), 1e-6).tolist()}
+        """Learn per-band input statistics (see :func:`~astro_cnn.engine.normalisation.image_statistics`)
+        from ``images`` (a sample of the training set is enough), and label and extra-input statistics."""
+        norm = image_statistics(images)
         if labels is not None and self.quantity.kind == "regression":
             norm["label_mean"] = float(np.mean(labels))
             norm["label_std"] = float(max(np.std(labels), 1e-6))
-        norm["extras_mean"] = [float(np.mean(extras[e])) for e in self.extras] if extras else []
-        norm["extras_std"] = [float(max(np.std(extras[e]), 1e-6)) for e in self.extras] if extras else []
+        norm["extras_mean"], norm["extras_std"] = scalar_statistics(extras, self.extras)
         self.normalisation_ = norm
 
+    def normaliser(self) -> ImageNormaliser:
+        """The learned input normalisation as a module (raw pixels → network input, on any device)."""
+        return ImageNormaliser(self.normalisation_)
+
     def prepare(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """Images ``(N, C, H, W)`` → normalised float32 tensor."""
-        x = torch.as_tensor(np.asarray(images, dtype=np.float32))
-        norm = self.normalisation_
-        if norm["stretch"] == "asinh":
-            x = torch.asinh(x / torch.tensor(norm["scale"]).view(1, -1, 1, 1))
-        return (x - torch.tensor(norm["mean"]).view(1, -1, 1, 1)) / torch.tensor(norm["std"]).view(1, -1, 1, 1)
+        """Images ``(N, C, H, W)`` → normalised float32 tensor (on the CPU)."""
+        with torch.no_grad():
+            return self.normaliser()(torch.as_tensor(as_float_images(images)))
 
     def prepare_extras(self, extras: Mapping[str, np.ndarray] | None, n: int) -> torch.Tensor | None:
         """Extra inputs → standardised tensor ``(N, E)``, or None when the model takes none."""
@@ -162,12 +246,15 @@ class NetworkPredictor(Predictor):
 
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
         """Outputs for every (member, transform): shape (M·T, N) in label units, or (M·T, N, bins) PDFs."""
-        x = prepare_input(self.prepare(images).to(self.device), channels_last=self.channels_last)
+        device = resolve_device(self.device)
+        with torch.inference_mode():
+            pixels = torch.as_tensor(np.asarray(images)).to(device, non_blocking=True)
+            x = prepare_input(self._normaliser_on(device)(pixels), channels_last=self.channels_last)
         e = self.prepare_extras(extras, len(x))
-        e = None if e is None else e.to(self.device)
+        e = None if e is None else e.to(device)
         transforms = self._transforms()
         results = []
-        with torch.inference_mode(), autocast(self.device, self.bf16):
+        with torch.inference_mode(), autocast(device, self.bf16):
             for network in self.networks():
                 for k in transforms:
                     out = network(dihedral(x, k), e)
@@ -180,16 +267,22 @@ class NetworkPredictor(Predictor):
 
     def networks(self) -> list[Network]:
         """The trained networks in evaluation mode (built once from :attr:`members_`)."""
-        key = (id(self.members_), len(self.members_), self.channels_last, str(self.device))
+        device = resolve_device(self.device)
+        key = (id(self.members_), len(self.members_), self.channels_last, str(device))
         if self._networks_key != key:
             self._networks_key = key
             self._networks = []
             for state in self.members_:
                 network = self.new_network()
                 network.load_state_dict(state)
-                network.to(self.device).eval()
+                network.to(device).eval()
                 self._networks.append(prepare_network(network, channels_last=self.channels_last))
+            self._device_normaliser = self.normaliser().to(device)
         return self._networks
+
+    def _normaliser_on(self, device: torch.device) -> ImageNormaliser:
+        self.networks()
+        return self._device_normaliser
 
     def _transforms(self) -> tuple[int, ...]:
         if self.tta is True:
@@ -229,3 +322,7 @@ class NetworkPredictor(Predictor):
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
         return predictor
+
+
+def _device_name(device: torch.device) -> str:
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)

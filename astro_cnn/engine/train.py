@@ -1,30 +1,28 @@
-"""Training entry points: :func:`train` (Table in, model out), :func:`fit_predictor`, :func:`cross_validate`."""
+"""Training entry points: :func:`train` (Table or store in, model out), :func:`build_store`, :func:`cross_validate`."""
 
 from __future__ import annotations
 
-import datetime
-import warnings
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import astropy.units as u
 import numpy as np
-import torch
-from astropy.table import QTable, Table
+from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError
 from ..image_files import read_image
 from ..quantity import Prediction
 from .predictor import NetworkPredictor
-from .trainer import TrainingData, fit_network
+from .store import TrainingStore, write_store
 
-__all__ = ["train", "lr_find", "fit_predictor", "cross_validate", "load_training_images"]
+__all__ = ["train", "lr_find", "build_store", "cross_validate"]
 
 
 def train(
-    table: Table,
+    table: Table | TrainingStore | str | Path,
     quantity: str,
     *,
     label_column: str | None = None,
@@ -43,19 +41,22 @@ def train(
     ensemble: int = 1,
     weights: str | Path | None = None,
     run_dir: str | Path | None = None,
+    store: str | Path | None = None,
     resume: bool = False,
     seed: int = 0,
     name: str | None = None,
+    device: str = "auto",
+    workers: int | None = None,
     progress: bool = True,
     log=print,
 ) -> NetworkPredictor:
-    """Train a network predictor from a table of labelled galaxies.
+    """Train a network predictor on labelled galaxies, reading the images a batch at a time from disk.
 
     Parameters
     ----------
-    table : Table
-        One row per training galaxy, with a label column and either an image-file column
-        (JPEG, PNG, FITS) or coordinates (images then come from ``survey``).
+    table : Table, TrainingStore or path of a store directory
+        One row per training galaxy, with a label column and an image-file column (JPEG, PNG,
+        FITS); or a store written by :func:`build_store` (its labels and extras are used).
     quantity : str
         What to predict (a registered quantity).
     label_column : str, optional
@@ -80,12 +81,20 @@ def train(
         (stated in the log and the saved model).
     run_dir : path, optional
         Checkpoints (every epoch), ``history.ecsv`` and ``loss_curve.png``.
+    store : path, optional
+        Where to keep the training store built from ``table`` (default: ``run_dir/store`` with a
+        ``run_dir``, else a temporary directory removed after training).  An existing store there
+        is reused when resuming.
     resume : bool
         Continue an interrupted run from ``run_dir``.
     seed : int
         Random seed (CPU training is deterministic for a given seed).
     name : str, optional
         Model name.
+    device : str
+        ``"auto"`` (a GPU when one is visible), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    workers : int, optional
+        Processes reading batches ahead of the training step (see :meth:`NetworkPredictor.fit`).
     progress : bool
         Progress bars.
     log : callable
@@ -98,20 +107,74 @@ def train(
     Raises
     ------
     ColumnError
-        Label or image columns are missing; labels are missing or outside the quantity's valid range.
+        Label, extra or image columns are missing; labels or extras are missing (masked, NaN) or
+        labels lie outside the quantity's valid range.
+    AstroCNNError
+        The images do not all have one shape (the message names the first odd file).
     """
-    predictor, images, labels, extra_values, summary = _prepare(
-        table, quantity, label_column=label_column, image_column=image_column, image_dir=image_dir, extras=extras,
-        survey=survey, bands=bands, pixel_scale=pixel_scale, backbone=backbone, head=head, weights=weights,
-        name=name)
+    q = registry.get("quantity", quantity)
     overrides = {k: v for k, v in {"batch_size": batch_size, "lr": lr}.items() if v is not None}
-    return fit_predictor(predictor, images, labels, extra_values, recipe=recipe, epochs=epochs, ensemble=ensemble,
-                         run_dir=run_dir, resume=resume, seed=seed, progress=progress, log=log, data_summary=summary,
-                         **overrides)
+    with _opened_store(table, q, label_column=label_column, image_column=image_column, image_dir=image_dir,
+                       extras=extras, survey=survey, bands=bands, pixel_scale=pixel_scale, store=store,
+                       run_dir=run_dir, resume=resume, log=log) as opened:
+        predictor = _untrained(opened, q, backbone=backbone, head=head, weights=weights, name=name)
+        predictor.device = device
+        labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
+        predictor.fit(opened.images, labels, extra_values, recipe=recipe, epochs=epochs, ensemble=ensemble,
+                      run_dir=run_dir, resume=resume, seed=seed, progress=progress, log=log, workers=workers,
+                      data_summary={"rows": len(opened), "label_column": opened.info["label_column"]},
+                      **overrides)
+    return predictor
+
+
+def build_store(directory: str | Path, table: Table, quantity: str, *, image_column: str,
+                label_column: str | None = None, image_dir: str | Path | None = None,
+                extras: Sequence[str] | None = None, survey: str | None = None, bands: Sequence[str] | None = None,
+                pixel_scale: u.Quantity | None = None, overwrite: bool = False, log=print) -> TrainingStore:
+    """Write the training store of a table of labelled image files (see :mod:`astro_cnn.engine.store`).
+
+    Labels and extra inputs are checked first; then each file is read once and appended, so memory
+    does not grow with the number of rows.  Rows whose file cannot be read are left out (counted
+    in a warning and in ``store.json``); a file of another shape than the first is an error.
+
+    Parameters
+    ----------
+    directory : path
+        The store directory to write.
+    table, quantity, image_column, label_column, image_dir, extras, survey, bands, pixel_scale
+        As :func:`train`.
+    overwrite : bool
+        Replace an existing store.
+    log : callable
+
+    Returns
+    -------
+    TrainingStore
+    """
+    q = registry.get("quantity", quantity)
+    label_column = label_column or next((c for c in q.label_columns if c in table.colnames), None)
+    if label_column is None or label_column not in table.colnames:
+        raise ColumnError(f"no label column for {q.name!r}: give label_column (looked for "
+                          f"{', '.join(q.label_columns)}); the table's columns are: {', '.join(table.colnames)}")
+    extras = tuple(q.extras if extras is None else extras)
+    columns = {label_column: _finite_column(table, label_column, "label")}
+    _check_labels(columns[label_column], q, label_column)
+    for column in extras:
+        columns[column] = _finite_column(table, column, "extra input")
+    if image_column not in table.colnames:
+        raise ColumnError(f"image column {image_column!r} is not in the table; its columns are: "
+                          f"{', '.join(table.colnames)}")
+    bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
+    sources = [str(name) for name in table[image_column]]
+    kept = Table({**columns, "source": sources})
+    return write_store(directory, _read_files(sources, image_dir), kept, bands=bands, pixel_scale=pixel_scale,
+                       overwrite=overwrite, log=log,
+                       info={"label_column": label_column, "extras": list(extras), "quantity": q.name,
+                             "survey": survey or q.default_survey})
 
 
 def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0, **columns: Any) -> QTable:
-    """The learning-rate range test (Smith 2015) on a table, as :func:`train` takes it.
+    """The learning-rate range test (Smith 2015) on a table or store, as :func:`train` takes it.
 
     Returns
     -------
@@ -120,75 +183,13 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
     """
     from .lr_finder import lr_range_test
 
-    predictor, images, labels, extras, _ = _prepare(table, quantity, **columns)
-    settings = registry.get("recipe", recipe or predictor.quantity.default_recipe).settings
-    return lr_range_test(predictor, images, labels, extras, recipe_settings=settings, seed=seed)
-
-
-def fit_predictor(predictor: NetworkPredictor, images: np.ndarray, labels: np.ndarray,
-                  extras: Mapping[str, np.ndarray] | None = None, *, recipe: str | None = None,
-                  epochs: int | None = None, ensemble: int = 1, run_dir: str | Path | None = None,
-                  resume: bool = False, seed: int = 0, progress: bool = True, log=print,
-                  data_summary: Mapping[str, Any] | None = None, **overrides: Any) -> NetworkPredictor:
-    """Train ``predictor`` on arrays; records recipe, weights origin and training summary in ``predictor.info``.
-
-    Parameters
-    ----------
-    predictor : NetworkPredictor
-    images : ndarray, shape (N, C, H, W)
-    labels : ndarray, shape (N,)
-    extras : mapping of str to ndarray, optional
-    recipe : str, optional
-        Registered recipe name (default: the quantity's).
-    epochs : int, optional
-        All-layer epochs, overriding the recipe.
-    ensemble : int
-        Number of networks (seeds ``seed``, ``seed + 1``, ...).
-    run_dir, resume, seed, progress, log
-        As :func:`train`; members of an ensemble use ``run_dir/member_<i>``.
-    data_summary : mapping, optional
-        Recorded in the model's metadata.
-    **overrides
-        Recipe settings to override (``batch_size``, ``lr``, ...).
-    """
-    recipe_name = recipe or predictor.quantity.default_recipe
-    settings = {**registry.get("recipe", recipe_name).settings, **overrides}
-    images = np.asarray(images, dtype=np.float32)
-    labels = np.asarray(labels, dtype=float)
-    if len(images) != len(labels):
-        raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
-    predictor._check_shape(images.shape)
-    weights = predictor.architecture.get("weights")
-    origin = f"pretrained weights from {weights}" if weights else "random initial weights (no pretrained file given)"
-    log(f"training {predictor.name}: {predictor.architecture['backbone']} + {predictor.architecture['head']}, "
-        f"recipe {recipe_name}, {len(images)} images, starting from {origin}")
-    predictor.learn_normalisation(images, labels, extras)
-    data = _split(predictor, images, labels, extras, settings, seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    members, histories = [], []
-    for member in range(ensemble):
-        torch.manual_seed(seed + member)
-        np.random.seed(seed + member)
-        network = predictor.new_network()
-        member_dir = None
-        if run_dir is not None:
-            member_dir = Path(run_dir) / f"member_{member}" if ensemble > 1 else Path(run_dir)
-        history = fit_network(network, data, settings, predictor.quantity.kind, seed=seed + member, epochs=epochs,
-                              run_dir=member_dir, resume=resume, progress=progress, log=log, device=predictor.device)
-        members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
-        histories.append(history)
-    predictor.members_ = members
-    predictor.tta = bool(settings.get("tta", True)) if predictor.tta is True else predictor.tta
-    predictor.info.update({
-        "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
-                                                   for k, v in settings.items()},
-        "weights_origin": weights or "random", "seed": seed, "ensemble_size": ensemble,
-        "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
-        "training_data": dict(data_summary or {"rows": len(images)}),
-        "label_range": [float(labels.min()), float(labels.max())],
-        "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    })
-    return predictor
+    q = registry.get("quantity", quantity)
+    model_options = {k: columns.pop(k) for k in ("backbone", "head", "weights", "name") if k in columns}
+    with _opened_store(table, q, **columns, store=None, run_dir=None, resume=False, log=lambda line: None) as opened:
+        predictor = _untrained(opened, q, **model_options)
+        labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
+        settings = registry.get("recipe", recipe or q.default_recipe).settings
+        return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed)
 
 
 def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
@@ -207,7 +208,7 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     seed : int
         Seeds the fold assignment and the training.
     **fit_options
-        Passed to :func:`fit_predictor`.
+        Passed to :meth:`NetworkPredictor.fit`.
 
     Returns
     -------
@@ -224,8 +225,7 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     for fold in range(folds):
         test = fold_of == fold
         predictor = predictor_factory()
-        fit_predictor(predictor, images[~test], labels[~test], _subset(extras, ~test), seed=seed + fold,
-                      **fit_options)
+        predictor.fit(images[~test], labels[~test], _subset(extras, ~test), seed=seed + fold, **fit_options)
         prediction = predictor.predict_images(images[test], _subset(extras, test))
         value[test], error[test] = prediction.value, prediction.error
         if prediction.pdf is not None:
@@ -240,79 +240,83 @@ def _subset(extras: Mapping[str, np.ndarray] | None, mask: np.ndarray) -> dict[s
     return None if extras is None else {k: np.asarray(v)[mask] for k, v in extras.items()}
 
 
-def load_training_images(table: Table, image_column: str, image_dir: str | Path | None = None
-                         ) -> tuple[np.ndarray, np.ndarray]:
-    """Read every row's image file; returns the images of readable rows and the mask of those rows."""
-    if image_column not in table.colnames:
-        raise ColumnError(f"image column {image_column!r} is not in the table; its columns are: "
-                          f"{', '.join(table.colnames)}")
+class _opened_store:
+    """Context: the store to train from — the one given, one kept from an interrupted run, or one built now."""
+
+    def __init__(self, table, quantity, *, label_column=None, image_column=None, image_dir=None, extras=None,
+                 survey=None, bands=None, pixel_scale=None, store=None, run_dir=None, resume=False, log=print):
+        self.args = dict(label_column=label_column, image_column=image_column, image_dir=image_dir, extras=extras,
+                         survey=survey, bands=bands, pixel_scale=pixel_scale)
+        self.table, self.quantity, self.log = table, quantity, log
+        self.store = Path(store) if store is not None else (Path(run_dir) / "store" if run_dir is not None else None)
+        self.resume = resume
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def __enter__(self) -> TrainingStore:
+        if isinstance(self.table, TrainingStore):
+            return self.table
+        if isinstance(self.table, (str, Path)):
+            return TrainingStore(self.table)
+        if self.args["image_column"] is None:
+            raise ColumnError("give image_column: training reads images from files named in the table")
+        directory = self.store
+        if directory is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="astro_cnn-store-")
+            directory = Path(self._tmp.name) / "store"
+        elif self.resume and (directory / "store.json").is_file():
+            self.log(f"reusing the training store {directory}")
+            return TrainingStore(directory)
+        return build_store(directory, self.table, self.quantity.name, overwrite=not self.resume, log=self.log,
+                           **self.args)
+
+    def __exit__(self, *exc) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def _untrained(store: TrainingStore, quantity, *, backbone=None, head=None, weights=None,
+               name=None) -> NetworkPredictor:
+    """The untrained predictor for a store's images."""
+    survey = store.info.get("survey", quantity.default_survey)
+    extras = tuple(store.info.get("extras", quantity.extras))
+    return NetworkPredictor(quantity, survey, store.bands, store.info["shape"][-1], store.pixel_scale, extras, name,
+                            backbone=backbone, head=head, weights=weights)
+
+
+def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) -> tuple[np.ndarray, dict]:
+    column = store.info["label_column"]
+    labels = _finite_column(store.table, column, "label")
+    _check_labels(labels, quantity, column)
+    return labels, {e: _finite_column(store.table, e, "extra input") for e in extras}
+
+
+def _finite_column(table: Table, name: str, role: str) -> np.ndarray:
+    """A numeric column as float, refusing missing (masked) or non-finite values with the rows named."""
+    if name not in table.colnames:
+        raise ColumnError(f"{role} column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
+    column = table[name]
+    if column.dtype.kind not in "biuf":
+        raise ColumnError(f"{role} column {name!r} is not numeric (dtype {column.dtype})")
+    values = np.asarray(getattr(column, "value", column), dtype=float)
+    mask = np.asarray(column.mask, bool) if isinstance(column, MaskedColumn) or hasattr(column, "mask") \
+        else np.zeros(len(values), bool)
+    bad = np.flatnonzero(np.broadcast_to(mask, values.shape) | ~np.isfinite(values))
+    if len(bad):
+        raise ColumnError(f"{role} column {name!r} has missing or non-finite values in rows {bad[:10].tolist()}"
+                          f"{' and more' if len(bad) > 10 else ''}: fill them or leave those rows out")
+    return values
+
+
+def _read_files(sources: Sequence[str], image_dir: str | Path | None) -> Iterator[tuple[int, Any, str]]:
     base = Path(image_dir) if image_dir is not None else None
-    images, keep, shape = [], np.zeros(len(table), bool), None
-    for i, name in enumerate(table[image_column]):
-        path = Path(str(name))
+    for row, name in enumerate(sources):
+        path = Path(name)
         if base is not None and not path.is_absolute():
             path = base / path
         try:
-            image = read_image(path)
+            yield row, read_image(path), str(path)
         except (OSError, ValueError):
-            continue
-        if shape is None:
-            shape = image.shape
-        if image.shape != shape:
-            continue
-        images.append(image)
-        keep[i] = True
-    if not images:
-        raise AstroCNNError(f"no readable image in column {image_column!r}")
-    return np.stack(images), keep
-
-
-def _prepare(table: Table, quantity: str, *, label_column=None, image_column=None, image_dir=None, extras=None,
-             survey=None, bands=None, pixel_scale=None, backbone=None, head=None, weights=None, name=None):
-    """Check a training table and read its images: (untrained predictor, images, labels, extras, summary)."""
-    q = registry.get("quantity", quantity)
-    survey_name = survey or q.default_survey
-    bands, pixel_scale = _survey_geometry(survey_name, bands, pixel_scale)
-    label_column = label_column or next((c for c in q.label_columns if c in table.colnames), None)
-    if label_column is None or label_column not in table.colnames:
-        raise ColumnError(f"no label column for {quantity!r}: give label_column (looked for "
-                          f"{', '.join(q.label_columns)}); the table's columns are: {', '.join(table.colnames)}")
-    labels = np.asarray(getattr(table[label_column], "value", table[label_column]), dtype=float)
-    _check_labels(labels, q, label_column)
-    extras = tuple(q.extras if extras is None else extras)
-    extra_values = {}
-    for column in extras:
-        if column not in table.colnames:
-            raise ColumnError(f"extra input column {column!r} is not in the table")
-        extra_values[column] = np.asarray(table[column], dtype=float)
-    if image_column is None:
-        raise ColumnError("give image_column: training reads images from files named in the table")
-    images, keep = load_training_images(table, image_column, image_dir)
-    if not keep.all():
-        warnings.warn(f"{int((~keep).sum())} training rows have no readable image and are left out "
-                      f"(rows {np.flatnonzero(~keep)[:10].tolist()}...)", stacklevel=2)
-    predictor = NetworkPredictor(q, survey_name, bands, images.shape[-1], pixel_scale, extras, name,
-                                 backbone=backbone, head=head, weights=weights)
-    summary = {"rows": int(keep.sum()), "label_column": label_column}
-    return predictor, images, labels[keep], {k: v[keep] for k, v in extra_values.items()}, summary
-
-
-def _split(predictor, images, labels, extras, settings, seed) -> TrainingData:
-    n = len(images)
-    fraction = float(settings.get("val_fraction", 0.0))
-    order = np.random.default_rng(seed).permutation(n)
-    n_val = int(round(fraction * n)) if n >= 20 else 0
-    val, fit = order[:n_val], order[n_val:]
-    x = predictor.prepare(images)
-    y = predictor.encode_labels(labels)
-    e = predictor.prepare_extras(extras, n)
-    return TrainingData(_rows(x, fit), _rows(y, fit), _rows(e, fit),
-                        _rows(x, val) if n_val else None, _rows(y, val) if n_val else None,
-                        _rows(e, val) if n_val else None)
-
-
-def _rows(tensor: torch.Tensor | None, index: np.ndarray) -> torch.Tensor | None:
-    return None if tensor is None else tensor[torch.as_tensor(index)]
+            yield row, None, str(path)
 
 
 def _survey_geometry(survey: str, bands, pixel_scale):
@@ -328,9 +332,6 @@ def _survey_geometry(survey: str, bands, pixel_scale):
 
 
 def _check_labels(labels: np.ndarray, quantity, column: str) -> None:
-    bad = np.flatnonzero(~np.isfinite(labels))
-    if len(bad):
-        raise ColumnError(f"label column {column!r} has missing or non-finite values in rows {bad[:10].tolist()}")
     lo, hi = quantity.valid_range
     outside = np.flatnonzero((labels < lo) | (labels > hi))
     if len(outside):

@@ -15,23 +15,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
-from .augment import random_dihedral
+from .augment import ALL_TRANSFORMS, apply_dihedral
+from .batches import TrainingData, batch_loader
 from .network import Network
 from .speed import autocast, prepare_input, prepare_network
 
-__all__ = ["TrainingData", "Schedule", "fit_network"]
+__all__ = ["TrainingData", "Schedule", "fit_network", "distributed_rank"]
 
-
-@dataclass
-class TrainingData:
-    """Normalised tensors for training (and optional validation)."""
-
-    images: torch.Tensor
-    targets: torch.Tensor
-    extras: torch.Tensor | None = None
-    val_images: torch.Tensor | None = None
-    val_targets: torch.Tensor | None = None
-    val_extras: torch.Tensor | None = None
+#: Steps between updates of the progress bar's loss (each update waits for the device).
+PROGRESS_EVERY = 25
 
 
 @dataclass
@@ -75,19 +67,22 @@ class Schedule:
 
 def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any], loss_kind: str, *,
                 seed: int = 0, epochs: int | None = None, run_dir: Path | None = None, resume: bool = False,
-                progress: bool = True, log=print, device: str | torch.device = "cpu") -> list[dict[str, float]]:
+                progress: bool = True, log=print, device: str | torch.device = "cpu",
+                workers: int = 0) -> list[dict[str, float]]:
     """Train ``network`` in place following a recipe; returns the per-epoch history.
 
     Parameters
     ----------
     network : Network
     data : TrainingData
+        Raw images (in memory or a store on disk), encoded targets, the normaliser and the
+        train/validation rows.
     settings : mapping
         Recipe settings (see :mod:`astro_cnn_nets.recipes` for the keys).
     loss_kind : {"regression", "pdf"}
         Mean squared error on standardised labels, or cross-entropy over bins.
     seed : int
-        Seeds weight initialisation order, batch order, augmentation and dropout.
+        Seeds batch order and augmentation (dropout uses the global torch generator).
     epochs : int, optional
         Override the recipe's all-layer epochs (one cosine cycle).
     run_dir : Path, optional
@@ -99,14 +94,22 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     log : callable
         Receives one line per epoch.
     device : str or torch.device
+    workers : int
+        ``DataLoader`` worker processes reading batches ahead of the step.
 
     Notes
     -----
+    Batches are read as stored (uint8 or float32), copied to the device (pinned and asynchronous on
+    a GPU), normalised and augmented there; the running loss stays on the device and is read once
+    per epoch (and every :data:`PROGRESS_EVERY` steps when a progress bar is shown), so the host never
+    waits for the device inside an epoch.
+
     Under ``torch.distributed`` (e.g. launched by ``torchrun``) the network is wrapped in
-    ``DistributedDataParallel``: every process draws the same batch and augmentation from the seed and
-    trains on its share of the batch, so N processes follow the single-process run up to floating
-    point (exactly so for networks without batch normalisation or dropout, whose statistics are per
-    process).  Only rank 0 logs and writes checkpoints.
+    ``DistributedDataParallel``, wrapped again whenever a stage changes which layers train (so
+    head-only stages work): every process draws the same batch order and augmentation from the seed
+    and reads only its share of each batch, so N processes follow the single-process run up to
+    floating point (exactly so for networks without batch normalisation or dropout).  Only rank 0
+    logs and writes checkpoints.
 
     Returns
     -------
@@ -117,63 +120,69 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     network.to(device)
     rank, world = distributed_rank()
     channels_last, bf16 = bool(settings.get("channels_last")), bool(settings.get("bf16"))
-    model = prepare_network(network, channels_last=channels_last, compile=bool(settings.get("compile")))
-    model = _data_parallel(model) if world > 1 else model
+    prepared = prepare_network(network, channels_last=channels_last, compile=bool(settings.get("compile")))
+    normaliser = data.normaliser.to(device)
     loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
     batch_size = int(settings["batch_size"])
-    n = len(data.images)
+    augment = bool(settings.get("augment", True))
+    pin = device.type == "cuda"
+    fit_rows = np.asarray(data.fit_rows)
+    n = len(fit_rows)
     steps = max(1, math.ceil(n / batch_size))
     history: list[dict[str, float]] = []
-    start_epoch, stage, optimizer = 0, None, None
+    start_epoch, stage, optimizer, model = 0, None, None, prepared
     checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
     if resume and checkpoint_path is not None and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
+        state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
         network.load_state_dict(state["model"])
         start_epoch, history = state["epoch"], state["history"]
         if start_epoch < len(schedule.stages):
             stage = schedule.stages[start_epoch]
             _set_trainable(network, stage)
             optimizer = _optimizer(network, settings, stage)
+            model = _data_parallel(prepared, device) if world > 1 else prepared
             if state["stage"] == stage:
                 optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        np.random.set_state(state["numpy_rng"])
-        random.setstate(state["python_rng"])
+        _set_rng_states(state["rng"])
         log(f"resumed from {checkpoint_path} after epoch {start_epoch}")
     for epoch in range(start_epoch, len(schedule.stages)):
         if schedule.stages[epoch] != stage:
             stage = schedule.stages[epoch]
             _set_trainable(network, stage)
             optimizer = _optimizer(network, settings, stage)
+            model = _data_parallel(prepared, device) if world > 1 else prepared
         network.train()
         generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=generator)
-        total = 0.0
-        bar = tqdm(range(steps), disable=not progress, desc=f"epoch {epoch + 1}/{len(schedule.stages)} ({stage})",
-                   leave=False, unit="batch")
-        for step in bar:
-            index = order[step * batch_size:(step + 1) * batch_size]
-            images = data.images[index]
-            if settings.get("augment", True):
-                images = random_dihedral(images, generator)
-            # every process draws the whole batch (same seed), then keeps its share of it
-            index, images = index[rank::world], images[rank::world]
-            extras = data.extras[index].to(device) if data.extras is not None else None
+        order = fit_rows[torch.randperm(n, generator=generator).numpy()]
+        batches = [order[step * batch_size:(step + 1) * batch_size] for step in range(steps)]
+        # every process draws the whole batch's augmentation (same seed), then keeps its share
+        choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
+                   for rows in batches]
+        shares = [rows[rank::world] for rows in batches]
+        total = torch.zeros((), device=device, dtype=torch.float64)
+        bar = tqdm(batch_loader(data, shares, workers=workers, pin_memory=pin), total=steps, disable=not progress,
+                   desc=f"epoch {epoch + 1}/{len(schedule.stages)} ({stage})", leave=False, unit="batch")
+        for step, (images, targets, extras) in enumerate(bar):
+            x = normaliser(images.to(device, non_blocking=pin))
+            if choices[step] is not None:
+                x = apply_dihedral(x, choices[step][rank::world])
+            extras = extras.to(device, non_blocking=pin) if extras is not None else None
             factor = schedule.factor(epoch, step, steps)
             for group in optimizer.param_groups:
                 group["lr"] = group["initial_lr"] * factor
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, bf16):
-                output = model(prepare_input(images.to(device), channels_last=channels_last), extras)
-            loss = loss_fn(output.float(), data.targets[index].to(device))
+                output = model(prepare_input(x, channels_last=channels_last), extras)
+            loss = loss_fn(output.float(), targets.to(device, non_blocking=pin))
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(index) * world
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            total += loss.detach() * len(targets)
+            if progress and step % PROGRESS_EVERY == 0:
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
-                  "train_loss": total / n}
-        if data.val_images is not None and len(data.val_images):
-            record["val_loss"] = _evaluate(network, data, loss_fn, batch_size, device)
+                  "train_loss": _sum_over_processes(total, world) / n}
+        if data.val_rows is not None and len(data.val_rows):
+            record["val_loss"] = _evaluate(network, data, normaliser, loss_fn, batch_size, device, workers)
         history.append(record)
         if rank == 0:
             log("  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
@@ -195,10 +204,21 @@ def distributed_rank() -> tuple[int, int]:
     return 0, 1
 
 
-def _data_parallel(network: Network) -> nn.Module:
+def _sum_over_processes(total: torch.Tensor, world: int) -> float:
+    if world > 1:
+        import torch.distributed as dist
+
+        total = total.clone()
+        dist.all_reduce(total)
+    return float(total)
+
+
+def _data_parallel(network: nn.Module, device: torch.device) -> nn.Module:
+    """Wrap for data-parallel training; only parameters that train in this stage are synchronised."""
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(network, find_unused_parameters=False)
+    device_ids = [device] if device.type == "cuda" else None
+    return DistributedDataParallel(network, device_ids=device_ids, find_unused_parameters=False)
 
 
 def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
@@ -255,22 +275,41 @@ def _optimizer(network: Network, settings: Mapping[str, Any], stage: str) -> tor
     raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw', 'adam' or 'sgd')")
 
 
-def _evaluate(network: Network, data: TrainingData, loss_fn, batch_size: int, device) -> float:
+def _evaluate(network: Network, data: TrainingData, normaliser: nn.Module, loss_fn, batch_size: int, device,
+              workers: int) -> float:
     network.eval()
-    total = 0.0
+    rows = np.asarray(data.val_rows)
+    batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+    total = torch.zeros((), device=device, dtype=torch.float64)
     with torch.inference_mode():
-        for i in range(0, len(data.val_images), batch_size):
-            extras = data.val_extras[i:i + batch_size].to(device) if data.val_extras is not None else None
-            out = network(data.val_images[i:i + batch_size].to(device), extras)
-            total += float(loss_fn(out, data.val_targets[i:i + batch_size].to(device))) * len(out)
+        for images, targets, extras in batch_loader(data, batches, workers=workers):
+            extras = extras.to(device) if extras is not None else None
+            out = network(normaliser(images.to(device)), extras)
+            total += loss_fn(out.float(), targets.to(device)) * len(targets)
     network.train()
-    return total / len(data.val_images)
+    return float(total) / len(rows)
+
+
+def _rng_states() -> dict[str, Any]:
+    """The global generators' states as tensors, lists and numbers (loadable with ``weights_only=True``)."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, python_state, python_gauss = random.getstate()
+    return {"torch": torch.get_rng_state(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos,
+                                                      has_gauss, gauss],
+            "python": [version, list(python_state), python_gauss]}
+
+
+def _set_rng_states(states: Mapping[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
+    kind, keys, pos, has_gauss, gauss = states["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, python_state, python_gauss = states["python"]
+    random.setstate((version, tuple(python_state), python_gauss))
 
 
 def _save_checkpoint(path: Path, network: Network, optimizer, stage: str, epoch: int, history) -> None:
     state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(), "stage": stage, "epoch": epoch,
-             "history": history, "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
-             "python_rng": random.getstate()}
+             "history": history, "rng": _rng_states()}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, overwrite=True) as tmp:
         torch.save(state, tmp)

@@ -25,7 +25,6 @@ from astropy.io import fits
 from astropy.table import QTable, Table
 
 from astro_cnn.engine.predictor import NetworkPredictor
-from astro_cnn.engine.train import fit_predictor
 from astro_cnn.evaluation.baselines import mean_predictor, photometry_forest
 from astro_cnn.evaluation.metrics import regression_metrics
 from astro_cnn.evaluation.photoz import photoz_metrics
@@ -71,7 +70,7 @@ def train_and_score(plan: Table, images: np.ndarray, quantity: str, log=print) -
     predictor = NetworkPredictor(quantity, "sdss-stack", BANDS, images.shape[-1], 0.396 * u.arcsec, (),
                                  settings["name"], backbone=settings["backbone"], head=settings["head"])
     start = time.perf_counter()
-    fit_predictor(predictor, images[train], labels[train], recipe=settings["recipe"], epochs=settings["epochs"],
+    predictor.fit(images[train], labels[train], recipe=settings["recipe"], epochs=settings["epochs"],
                   seed=SEED, progress=False, log=log,
                   data_summary={"rows": len(train), "label_column": settings["label"],
                                 "source": "catalogue galaxies injected into real SDSS frames (astro_cnn_injection)"})

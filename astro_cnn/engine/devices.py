@@ -1,0 +1,55 @@
+"""Which device a network runs on: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, resolved in the process that runs it."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from ..exceptions import AstroCNNError
+
+__all__ = ["resolve_device", "check_device", "DEVICE_CHOICES"]
+
+#: What ``device`` arguments accept.
+DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
+
+
+def check_device(spec: str | torch.device) -> str:
+    """Check the form of a device request without resolving it (a Dask worker may resolve it later).
+
+    Raises
+    ------
+    AstroCNNError
+        ``spec`` is not ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+    """
+    text = str(spec).strip().lower()
+    kind, _, index = text.partition(":")
+    if text in {"auto", "cpu", "cuda"} or (kind == "cuda" and index.isdigit()):
+        return text
+    raise AstroCNNError(f"device {str(spec)!r} is not one of {DEVICE_CHOICES}")
+
+
+def resolve_device(spec: str | torch.device = "auto") -> torch.device:
+    """The device a request names, here and now.
+
+    ``auto`` is the GPU of this process when one is visible (``cuda:LOCAL_RANK`` under ``torchrun``,
+    so that each rank has its own), else the CPU.
+
+    Raises
+    ------
+    AstroCNNError
+        The request is malformed, or names a GPU this process cannot see.
+    """
+    text = check_device(spec)
+    if text == "auto":
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
+    device = torch.device(text)
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise AstroCNNError(f"device {text!r} was asked for but no CUDA GPU is visible to this process")
+        if device.index is not None and device.index >= count:
+            raise AstroCNNError(f"device {text!r} was asked for but this process sees {count} GPU(s)")
+    return device

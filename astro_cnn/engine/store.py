@@ -1,0 +1,241 @@
+"""A training set on disk: images written once, read back a batch at a time with constant memory.
+
+Layout of a store directory::
+
+    store.json    what the images are (shape, dtype, bands, pixel scale) and where they came from
+    images.bin    the images, row after row, C×H×W each, C-ordered (uint8 or float32)
+    table.ecsv    one row per image: label, extra inputs, source file (or id), in the same order
+
+Why a flat binary file: a training epoch reads random rows, so the format must give any row at
+the cost of one read without decompressing neighbours (chunked Zarr/HDF5 would decompress a chunk
+per row, and HDF5 handles are not safe to share with the forked workers of a ``DataLoader``).
+Rows are read with ``os.pread`` into a fresh array rather than through ``numpy.memmap``: the file's
+pages then live in the kernel's page cache, shared and reclaimable, and are never counted in the
+training process's memory, so a 100,000-image epoch needs no more RAM than a 10,000-image one.
+8-bit colour images (JPEG, PNG) are stored as uint8, exactly as decoded; flux images as float32.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from astropy.table import Table
+
+from .._version import __version__
+from ..exceptions import AstroCNNError
+
+__all__ = ["TrainingStore", "StoreImages", "write_store", "is_store"]
+
+_FORMAT = "astro_cnn-training-store"
+_VERSION = 1
+
+
+class StoreImages:
+    """The images of a store, indexable by an array of rows like an ndarray ``(N, C, H, W)``.
+
+    Picklable by path (each process opens its own file handle), so ``DataLoader`` workers can
+    share it without copying the data.
+    """
+
+    def __init__(self, path: str | Path, shape: Sequence[int], dtype: str):
+        self.path = Path(path)
+        self.row_shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.row_bytes = int(np.prod(self.row_shape)) * self.dtype.itemsize
+        self._n = self.path.stat().st_size // self.row_bytes
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(N, C, H, W)``."""
+        return (self._n,) + self.row_shape
+
+    def __getitem__(self, rows: Any) -> np.ndarray:
+        """Read ``rows`` (an int, a slice or an integer array) into a new array."""
+        index = np.arange(self._n)[rows]
+        single = np.ndim(index) == 0
+        index = np.atleast_1d(index)
+        out = np.empty((len(index),) + self.row_shape, self.dtype)
+        fd = self._handle()
+        view = out.reshape(len(index), -1).view(np.uint8)
+        for i, row in enumerate(index):
+            got = os.preadv(fd, [view[i]], int(row) * self.row_bytes)
+            if got != self.row_bytes:
+                raise AstroCNNError(f"training store file {str(self.path)!r} is truncated at row {int(row)}")
+        return out[0] if single else out
+
+    def _handle(self) -> int:
+        if self._fd is None or self._pid != os.getpid():  # a forked worker opens its own handle
+            self._fd, self._pid = os.open(self.path, os.O_RDONLY), os.getpid()
+        return self._fd
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_fd": None, "_pid": None}
+
+    def __del__(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            os.close(self._fd)
+
+
+class TrainingStore:
+    """An opened training-set store (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    directory : path
+        A directory written by :func:`write_store`.
+
+    Attributes
+    ----------
+    images : StoreImages
+        The images, read on demand.
+    table : Table
+        Labels, extras and sources, row-aligned with ``images``.
+    info : dict
+        The contents of ``store.json``.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        if not is_store(self.directory):
+            raise AstroCNNError(f"{str(self.directory)!r} is not an astro_cnn training store "
+                                f"(no store.json); build one with astro_cnn.engine.store.write_store")
+        self.info = json.loads((self.directory / "store.json").read_text())
+        if self.info.get("format") != _FORMAT:
+            raise AstroCNNError(f"{str(self.directory / 'store.json')!r} is not an astro_cnn training store")
+        self.images = StoreImages(self.directory / "images.bin", self.info["shape"], self.info["dtype"])
+        self.table = Table.read(self.directory / "table.ecsv", format="ascii.ecsv")
+        if len(self.images) != len(self.table):
+            raise AstroCNNError(f"training store {str(self.directory)!r} holds {len(self.images)} images but "
+                                f"{len(self.table)} table rows; it is damaged: build it again")
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """Band of each channel."""
+        return tuple(self.info["bands"])
+
+    @property
+    def pixel_scale(self) -> u.Quantity:
+        """Pixel scale of the images."""
+        return self.info["pixel_scale_arcsec"] * u.arcsec
+
+    def __repr__(self) -> str:
+        return (f"<TrainingStore {str(self.directory)!r}: {len(self)} images of shape {tuple(self.info['shape'])} "
+                f"{self.info['dtype']}, bands {''.join(self.bands)}>")
+
+
+def is_store(path: str | Path) -> bool:
+    """True when ``path`` is a directory holding a training store."""
+    return (Path(path) / "store.json").is_file()
+
+
+def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | None, str]], table: Table, *,
+                bands: Sequence[str], pixel_scale: u.Quantity, info: Mapping[str, Any] | None = None,
+                overwrite: bool = False, log=print) -> TrainingStore:
+    """Write a training store from a stream of images, keeping only the rows that have one.
+
+    Parameters
+    ----------
+    directory : path
+        Where the store goes; written beside it first and renamed into place when complete.
+    images : iterable of (row, image or None, source)
+        One entry per row of ``table`` in order: the image ``(C, H, W)`` (float32; colour values
+        in [0, 1] are stored as uint8) or None when it could not be read, and the file or id it
+        came from (named in errors).
+    table : Table
+        Labels and extra inputs, one row per image entry; the rows that have an image are kept.
+    bands, pixel_scale
+        What the channels are and the pixel scale.
+    info : mapping, optional
+        More to record in ``store.json`` (label column, extras, quantity, survey).
+    overwrite : bool
+        Replace an existing store.
+    log : callable
+        Receives the summary line (images written, rows left out).
+
+    Raises
+    ------
+    AstroCNNError
+        An image's shape differs from the first one's (the message names the file), a colour
+        image is mixed with flux images, or no row has an image.
+    """
+    directory = Path(directory)
+    if directory.exists() and not overwrite:
+        raise FileExistsError(f"{str(directory)!r} already exists; pass overwrite=True to replace it")
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    try:
+        keep, shape, dtype, first = [], None, None, None
+        with open(work / "images.bin", "wb") as handle:
+            for row, image, source in images:
+                if image is None:
+                    continue
+                image = np.asarray(image, dtype=np.float32)
+                if shape is None:
+                    shape, dtype, first = image.shape, _storage_dtype(image), source
+                if image.shape != shape:
+                    raise AstroCNNError(f"image {source!r} (row {row}) has shape {image.shape} but the first "
+                                        f"image, {first!r}, has {shape}: a training set needs one shape")
+                handle.write(_encode(image, dtype, source, first).tobytes())
+                keep.append(row)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if not keep:
+            raise AstroCNNError("no training row has a readable image")
+        left_out = len(table) - len(keep)
+        kept = table[np.asarray(keep, dtype=int)]
+        kept.write(work / "table.ecsv", format="ascii.ecsv")
+        info = {"format": _FORMAT, "version": _VERSION, "rows": len(keep), "shape": list(shape),
+                "dtype": dtype.name, "bands": list(bands),
+                "pixel_scale_arcsec": float(u.Quantity(pixel_scale, u.arcsec).value), "rows_left_out": left_out,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "astro_cnn_version": __version__, **dict(info or {})}
+        (work / "store.json").write_text(json.dumps(info, indent=2))
+        if directory.exists():
+            shutil.rmtree(directory)
+        os.replace(work, directory)
+    finally:
+        if work.exists():
+            shutil.rmtree(work)
+    if left_out:
+        warnings.warn(f"{left_out} of {len(table)} training rows have no readable image and are left out",
+                      stacklevel=2)
+    log(f"training store {directory}: {len(keep)} images of shape {shape} ({dtype.name})"
+        + (f", {left_out} rows without a readable image left out" if left_out else ""))
+    return TrainingStore(directory)
+
+
+def _storage_dtype(image: np.ndarray) -> np.dtype:
+    """uint8 for 8-bit colour values in [0, 1] (exact), float32 otherwise."""
+    return np.dtype(np.uint8) if _is_colour(image) else np.dtype(np.float32)
+
+
+def _is_colour(image: np.ndarray) -> bool:
+    scaled = image * np.float32(255.0)  # decoded as v / 255 in float32, so within 1e-4 of an integer
+    return bool(image.min() >= 0 and image.max() <= 1 and np.abs(scaled - np.rint(scaled)).max() < 1e-3)
+
+
+def _encode(image: np.ndarray, dtype: np.dtype, source: str, first: str) -> np.ndarray:
+    if dtype == np.uint8:
+        if not _is_colour(image):
+            raise AstroCNNError(f"image {source!r} is not an 8-bit colour image like the first, {first!r}: "
+                                f"a training set cannot mix colour and flux images")
+        return np.rint(image * np.float32(255.0)).astype(np.uint8)
+    return image
