@@ -11,8 +11,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 from tqdm.auto import tqdm
 
-from .chunks import dask_chunks, empty_columns, kept_columns, local_chunks, make_survey, make_targets, output_table
-from .models import resolve_predictor
+from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .predictor import Predictor
 from .survey import Survey
 
@@ -36,6 +35,8 @@ def predict(
     progress: bool = False,
     client: Any = None,
     keep_columns: Sequence[str] = (),
+    device: str = "auto",
+    workers: int | None = None,
 ) -> QTable:
     """Predict a galaxy property for every row of a table.
 
@@ -68,19 +69,30 @@ def predict(
         Map chunks over the client's workers; results are identical to a local run.
     keep_columns : sequence of str
         Input columns to copy into the output (e.g. spectroscopic values to compare with).
+    device : str
+        Where the model runs: ``"auto"`` (a GPU when one is visible), ``"cpu"``, ``"cuda"`` or
+        ``"cuda:N"``; recorded in ``meta["astro_cnn"]["device"]``.
+    workers : int, optional
+        Processes that read images (decode files, build stacks) ahead of the model; default none
+        (a background thread) on a CPU, up to 8 with a GPU.
 
     Returns
     -------
     QTable
         Same rows in the same order: the id column (if any), ``ra``/``dec``, the predicted
         quantity with its unit, its uncertainty, PDF summaries for PDF quantities,
-        ``status`` (``"ok"`` or why the row failed) and ``flag`` (True where it failed).
+        ``status`` (``"ok"`` or why the row failed) and ``flag`` (True where it failed).  Rows
+        whose image is blank or not finite, or whose prediction is not finite or outside the
+        quantity's valid range, are flagged too.
         ``meta["astro_cnn"]`` records model, survey, bands, date and version.
 
     Raises
     ------
+    AstroCNNError
+        ``batch_size``, ``workers`` or ``device`` is not valid.
     ColumnError
-        Coordinate/id/extra columns are missing or ambiguous.
+        Coordinate/id/extra columns are missing or ambiguous, or a kept column has the name of
+        an output column.
     UnknownNameError
         Unknown quantity, survey or model; the message lists the known names.
     IncompatibleImagesError
@@ -90,22 +102,21 @@ def predict(
     --------
     astro_cnn.predict_to_file : the same, streamed to disk and resumable, for large catalogues.
     """
-    predictor = resolve_predictor(model, quantity)
-    carried = kept_columns(table, keep_columns)
-    source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir,
-                         options=survey_options)
-    targets = make_targets(table, predictor, source, ra=ra, dec=dec, coord=coord, id_column=id_column,
+    setup = prediction_setup(model, quantity, survey, image_column=image_column, image_dir=image_dir,
+                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers)
+    predictor = setup.predictor
+    carried = kept_columns(table, keep_columns, predictor)
+    targets = make_targets(table, predictor, setup.survey, ra=ra, dec=dec, coord=coord, id_column=id_column,
                            image_column=image_column)
     columns = empty_columns(predictor, len(targets))
     status = np.array(targets.status, dtype=object)
-    runner = dask_chunks if client is not None else local_chunks
     failures = 0
     with tqdm(total=len(targets), disable=not progress, unit="row", desc=f"predict {predictor.quantity.name}") as bar:
-        for rows, values, chunk_status in runner(targets, predictor, source, batch_size, 0, client=client):
+        for rows, values, chunk_status in predict_chunks(targets, setup, client=client):
             for name, column in values.items():
                 columns[name][rows] = column
             status[rows] = chunk_status
             failures += int(np.sum(chunk_status != "ok"))
             bar.update(len(rows))
             bar.set_postfix(failed=failures)
-    return output_table(targets, predictor, source, columns, status, carried)
+    return output_table(targets, setup, columns, status, carried)

@@ -1,16 +1,24 @@
-"""The chunked prediction loop shared by :func:`astro_cnn.predict` and :func:`astro_cnn.predict_to_file`.
+"""The one prediction pipeline behind :func:`astro_cnn.predict` and :func:`astro_cnn.predict_to_file`.
 
 A chunk is a run of consecutive rows: its images are fetched in one call to the survey and
-predicted in one call to the model.  :func:`local_chunks` overlaps fetching the next chunk with
-predicting the current one; :func:`dask_chunks` maps chunks over the workers of a Dask cluster.
-Both yield chunks in row order.
+predicted in one call to the model, through :meth:`Predictor.predict` (the same input guard a user
+calling the model directly meets).  Images are read ahead of the model: by a background thread, or
+by ``workers`` processes (a ``torch.utils.data.DataLoader`` over chunks) that decode files or
+build stacks in parallel while the model works; :func:`dask_chunks` maps chunks over the workers of
+a Dask cluster instead.  Every path yields chunks in row order.
+
+Before and after the model, every row is checked: an image that is blank, constant or has
+non-finite pixels, and a prediction that is not finite or lies outside the quantity's valid range,
+flags the row with the reason instead of returning a number marked "ok".
 """
 
 from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +31,65 @@ from . import registry
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_files import ImageFileSurvey
+from .models import resolve_predictor
 from .predictor import Predictor
 from .quantity import Prediction
-from .survey import Survey
+from .survey import ImageBatch, Survey
 from .target import TargetList
 
-__all__ = ["kept_columns", "make_targets", "make_survey", "iter_predictions", "local_chunks", "dask_chunks",
-           "empty_columns", "output_table"]
+__all__ = ["PredictionSetup", "prediction_setup", "kept_columns", "make_targets", "make_survey", "predict_chunks",
+           "dask_chunks", "predict_batch", "empty_columns", "output_table"]
 
 
-def kept_columns(table: Table | SkyCoord, names: Sequence[str]) -> Table | None:
-    """The input columns to carry into the output, checked to exist."""
+@dataclass
+class PredictionSetup:
+    """What one prediction run uses: the model (a private copy, on its device), the image source and options."""
+
+    predictor: Predictor
+    survey: Survey
+    batch_size: int
+    workers: int
+    device: str
+
+    def fingerprint(self) -> dict[str, Any]:
+        """What decides the value of a row, for checking that a resumed run continues the same run."""
+        return {"model": self.predictor.name, "model_saved": self.predictor.saved, "survey": self.survey.name,
+                "survey_settings": repr(sorted(self.survey.describe().items())), "batch_size": self.batch_size}
+
+
+def prediction_setup(model: Predictor | str | Path | None, quantity: str | None, survey: str | Survey | None, *,
+                     image_column: str | None = None, image_dir: str | Path | None = None,
+                     survey_options: Mapping[str, Any] | None = None, batch_size: int = 256,
+                     device: str = "auto", workers: int | None = None) -> PredictionSetup:
+    """Check the run's arguments and resolve the model and survey (see :func:`astro_cnn.predict`).
+
+    Raises
+    ------
+    AstroCNNError
+        ``batch_size`` or ``workers`` is not a valid count, ``device`` is malformed, or the survey
+        does not take one of ``survey_options``.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise AstroCNNError(f"batch_size must be a positive integer, not {batch_size!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
+                                or workers < 0):
+        raise AstroCNNError(f"workers must be a non-negative integer, not {workers!r}")
+    predictor = resolve_predictor(model, quantity)
+    if hasattr(predictor, "device"):
+        from .engine.devices import check_device, resolve_device
+
+        predictor.device = check_device(device)
+        resolved = resolve_device(device)  # a GPU asked for and not visible is an error now, not per chunk
+    else:
+        resolved = "cpu"
+    source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir, options=survey_options)
+    if workers is None:
+        workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if str(resolved).startswith("cuda") else 0
+    return PredictionSetup(predictor, source, int(batch_size), int(workers), str(resolved))
+
+
+def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None) -> Table | None:
+    """The input columns to carry into the output, checked to exist and not to clash with an output column."""
     if not names:
         return None
     if not isinstance(table, Table):
@@ -42,6 +98,12 @@ def kept_columns(table: Table | SkyCoord, names: Sequence[str]) -> Table | None:
     if missing:
         raise ColumnError(f"columns {missing} to keep are not in the table; its columns are: "
                           f"{', '.join(table.colnames)}")
+    if predictor is not None:
+        produced = set(empty_columns(predictor, 0)) | {"status", "flag"}
+        clash = [n for n in names if n in produced]
+        if clash:
+            raise ColumnError(f"columns {clash} to keep have the names of output columns of {predictor.name!r}; "
+                              f"rename them in the input table first")
     return table[list(names)]
 
 
@@ -52,6 +114,9 @@ def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey |
     Positions may be missing (an id-only table) when ``survey`` finds images by id.
     """
     if isinstance(table, SkyCoord):
+        if predictor.extras:
+            raise ColumnError(f"model {predictor.name!r} needs the extra input columns {list(predictor.extras)} "
+                              f"besides positions; a SkyCoord carries none: pass a Table with those columns")
         return TargetList.from_skycoord(table)
     if not isinstance(table, Table):
         raise TypeError(f"predict takes an astropy Table, QTable or SkyCoord, not {type(table).__name__}")
@@ -66,7 +131,11 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
         return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
     if not isinstance(survey, Survey):
         spec = registry.get("survey", survey or predictor.survey)
-        survey = spec.factory(**dict(options or {}))
+        try:
+            survey = spec.factory(**dict(options or {}))
+        except TypeError as exc:
+            raise AstroCNNError(f"survey {spec.name!r} does not take the options {sorted(options or {})}: {exc}") \
+                from None
     if tuple(survey.bands) != predictor.bands:
         raise IncompatibleImagesError(
             f"model {predictor.name!r} takes bands {''.join(predictor.bands)} but survey {survey.name!r} "
@@ -75,32 +144,56 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     return survey
 
 
-def iter_predictions(targets: TargetList, predictor: Predictor, survey: Survey,
-                     batch_size: int = 256) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
-    """Fetch images and predict chunk by chunk.
+def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) -> tuple[dict[str, Any], np.ndarray]:
+    """Predict for the rows of ``batch`` that have a usable image; check images and predictions.
 
-    Yields
-    ------
-    rows : ndarray of int
-        Row indices of the chunk.
+    Returns
+    -------
     values : dict of str to array
-        Output columns for those rows (NaN where a row failed).
+        Output columns (NaN where a row is flagged).
     status : ndarray of str
-        ``"ok"`` or why the row failed.
+        ``"ok"`` or why the row has no value.
     """
-    for start in range(0, len(targets), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(targets)))
-        chunk = targets.subset(rows)
-        batch = survey.cutouts(chunk, size=predictor.image_size)
-        predictor.check_images(batch)
-        ok = batch.ok
-        values = empty_columns(predictor, len(rows))
-        if ok.any():
-            extras = {k: v[ok] for k, v in chunk.extras.items()}
-            prediction = predictor.predict_images(batch.images[ok], extras)
-            for name, column in predictor.quantity.output_columns(prediction).items():
-                values[name][ok] = column
-        yield rows, values, np.where(ok, "ok", batch.status)
+    status = np.asarray(batch.status, dtype=object).copy()
+    status[status == ""] = [image_problem(image) for image in batch.images[status == ""]]
+    ok = status == ""
+    values = empty_columns(predictor, len(batch))
+    if ok.any():
+        usable = ImageBatch(batch.images[ok], batch.bands, batch.pixel_scale, np.full(int(ok.sum()), ""))
+        prediction = predictor.predict(usable, {k: v[ok] for k, v in targets.extras.items()})
+        rows = np.flatnonzero(ok)
+        status[rows] = prediction_problems(prediction, predictor)
+        for name, column in predictor.quantity.output_columns(prediction).items():
+            values[name][rows] = column
+        failed = rows[status[rows] != ""]
+        for name in values:
+            values[name][failed] = np.nan
+    return values, np.where(status == "", "ok", status).astype(str)
+
+
+def image_problem(image: np.ndarray) -> str:
+    """Why an image cannot be measured ("" when it can): non-finite pixels, or a blank or constant image."""
+    finite = np.isfinite(image)
+    if not finite.all():
+        return f"image has {int((~finite).sum())} non-finite pixels"
+    if image.min() == image.max():
+        return f"image is blank (every pixel is {float(image.flat[0]):g})"
+    return ""
+
+
+def prediction_problems(prediction: Prediction, predictor: Predictor) -> np.ndarray:
+    """Per row, why a prediction is not to be trusted ("" when it is): not finite, or outside the valid range."""
+    quantity = predictor.quantity
+    lo, hi = quantity.valid_range
+    value = np.asarray(prediction.value, dtype=float)
+    error = np.asarray(prediction.error, dtype=float)
+    problems = np.full(len(value), "", dtype=object)
+    bad = ~np.isfinite(value) | ~np.isfinite(error)
+    problems[bad] = f"model {predictor.name!r} gave a non-finite prediction"
+    outside = ~bad & ((value < lo) | (value > hi))
+    problems[outside] = [f"prediction {v:.4g} is outside the valid range {lo:g}..{hi:g} of {quantity.name!r}"
+                         for v in value[outside]]
+    return problems
 
 
 def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
@@ -118,18 +211,21 @@ def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
     return columns
 
 
-def output_table(targets: TargetList, predictor: Predictor, survey: Survey, columns: Mapping[str, Any],
-                 status: np.ndarray, carried: Table | None = None) -> QTable:
+def output_table(targets: TargetList, setup: PredictionSetup, columns: Mapping[str, Any], status: np.ndarray,
+                 carried: Table | None = None, *, positions: bool | None = None) -> QTable:
     """Assemble the output QTable (row order and ids of the input) with its metadata.
 
-    ``carried`` holds input columns to copy into the output (same rows, in order).
+    ``carried`` holds input columns to copy into the output (same rows, in order).  ``positions``
+    says whether to write ``ra``/``dec`` (default: when any target has a position); a streamed run
+    decides once, so that every chunk has the same columns.
     """
+    predictor, survey = setup.predictor, setup.survey
     out = QTable()
     if targets.id_column is not None:
         out[targets.id_column] = targets.ids
     if targets.image_paths is not None:
         out["image_path"] = targets.image_paths
-    if np.isfinite(targets.ra).any():
+    if np.isfinite(targets.ra).any() if positions is None else positions:
         out["ra"] = targets.ra * u.deg
         out["dec"] = targets.dec * u.deg
     for name in carried.colnames if carried is not None else ():
@@ -150,6 +246,7 @@ def output_table(targets: TargetList, predictor: Predictor, survey: Survey, colu
         "bands": list(predictor.bands),
         "image_size": predictor.image_size,
         "pixel_scale_arcsec": float(predictor.pixel_scale.to_value(u.arcsec)),
+        "device": setup.device,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "astro_cnn_version": __version__,
     }
@@ -159,47 +256,92 @@ def output_table(targets: TargetList, predictor: Predictor, survey: Survey, colu
     return out
 
 
-def local_chunks(targets: TargetList, predictor: Predictor, survey: Survey, batch_size: int, start: int = 0,
-                 client: Any = None) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
-    """Chunks computed here, fetching the next chunk's images while the model works on the current one.
+def predict_chunks(targets: TargetList, setup: PredictionSetup, start: int = 0,
+                   client: Any = None) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
+    """Predict chunk by chunk, in row order.
 
     Parameters
     ----------
-    targets, predictor, survey
-        What to predict, with which model, from which images.
-    batch_size : int
-        Rows per chunk.
+    targets : TargetList
+    setup : PredictionSetup
     start : int
-        First row (a multiple of ``batch_size``; used when resuming).
-    client : None
-        Present for a signature shared with :func:`dask_chunks`.
+        First row (a multiple of the batch size; used when resuming).
+    client : dask.distributed.Client, optional
+        Compute the chunks on the client's workers.
 
     Yields
     ------
-    rows, values, status
-        As :func:`iter_predictions`.
+    rows : ndarray of int
+        Row indices of the chunk.
+    values : dict of str to array
+        Output columns for those rows (NaN where a row is flagged).
+    status : ndarray of str
+        ``"ok"`` or why the row has no value.
     """
-    starts = _chunk_starts(len(targets), batch_size, start)
-    if not starts:
+    if client is not None:
+        yield from dask_chunks(targets, setup, start, client)
+        return
+    for rows, batch in _images_ahead(targets, setup, start):
+        yield (rows, *predict_batch(targets.subset(rows), batch, setup.predictor))
+
+
+def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> Iterator[tuple[np.ndarray, ImageBatch]]:
+    """Each chunk's images, read while the model works on the one before."""
+    chunks = _ChunkImages(targets, setup.survey, setup.predictor.image_size,
+                          _chunk_starts(len(targets), setup.batch_size, start), setup.batch_size)
+    if not len(chunks):
+        return
+    if setup.workers:
+        from torch.utils.data import DataLoader
+
+        yield from map(_as_batch, DataLoader(chunks, batch_size=None, shuffle=False, num_workers=setup.workers,
+                                             collate_fn=_as_is, prefetch_factor=2))
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pending = pool.submit(_compute_chunk, targets, predictor, survey, starts[0], batch_size)
-        for first in starts[1:]:
-            result = pending.result()
-            pending = pool.submit(_compute_chunk, targets, predictor, survey, first, batch_size)
-            yield result
-        yield pending.result()
+        pending = pool.submit(chunks.__getitem__, 0)
+        for index in range(1, len(chunks) + 1):
+            item = pending.result()
+            if index < len(chunks):
+                pending = pool.submit(chunks.__getitem__, index)
+            yield _as_batch(item)
 
 
-def dask_chunks(targets: TargetList, predictor: Predictor, survey: Survey, batch_size: int, start: int = 0,
-                client: Any = None) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
+class _ChunkImages:
+    """Item ``i``: the rows of chunk ``i`` and their images (plain arrays, cheap to send between processes)."""
+
+    def __init__(self, targets: TargetList, survey: Survey, size: int, starts: list[int], batch_size: int):
+        self.targets, self.survey, self.size, self.starts, self.batch_size = targets, survey, size, starts, batch_size
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int):
+        first = self.starts[i]
+        rows = np.arange(first, min(first + self.batch_size, len(self.targets)))
+        batch = self.survey.cutouts(self.targets.subset(rows), size=self.size)
+        return rows, batch.images, list(batch.status), batch.bands, float(batch.pixel_scale.to_value(u.arcsec))
+
+
+def _as_is(item):
+    return item
+
+
+def _as_batch(item) -> tuple[np.ndarray, ImageBatch]:
+    rows, images, status, bands, scale = item
+    return rows, ImageBatch(images, bands, scale * u.arcsec, status)
+
+
+def dask_chunks(targets: TargetList, setup: PredictionSetup, start: int,
+                client: Any) -> Iterator[tuple[np.ndarray, dict[str, Any], np.ndarray]]:
     """Chunks computed on the workers of a Dask ``client``, yielded in row order.
 
     The model and survey are sent to every worker once; at most two chunks per worker are in
-    flight, so memory stays bounded.  Arguments and yields as :func:`local_chunks`.
+    flight, so memory stays bounded.  A model on ``device="auto"`` runs on each worker's own GPU
+    (see :func:`worker_device`).  Yields as :func:`predict_chunks`.
     """
+    batch_size = setup.batch_size
     starts = _chunk_starts(len(targets), batch_size, start)
-    shared_predictor, shared_survey = client.scatter([predictor, survey], broadcast=True, hash=False)
+    shared_predictor, shared_survey = client.scatter([setup.predictor, setup.survey], broadcast=True, hash=False)
     window = 2 * max(1, len(client.scheduler_info().get("workers", {})))
     futures: list[Any] = []
     for index, first in enumerate(starts):
@@ -220,19 +362,32 @@ def _chunk_starts(n: int, batch_size: int, start: int) -> list[int]:
     return list(range(start, n, batch_size))
 
 
-def _compute_chunk(targets: TargetList, predictor: Predictor, survey: Survey, first: int, batch_size: int):
-    rows = np.arange(first, min(first + batch_size, len(targets)))
-    return _remote_chunk(targets.subset(rows), predictor, survey, rows)
+def worker_device(requested: str) -> str:
+    """The device of a Dask worker: ``auto`` becomes one GPU per worker when the machine has several.
 
+    A worker started by dask-cuda sees one GPU (``CUDA_VISIBLE_DEVICES``), which ``auto`` picks; a
+    plain worker on a machine with N GPUs takes GPU ``index % N``, where ``index`` is the worker's
+    name when it is a number (``LocalCluster`` names workers 0, 1, ...).
+    """
+    if requested != "auto":
+        return requested
+    import torch
 
-def _remote_chunk(chunk: TargetList, predictor: Predictor, survey: Survey, rows: np.ndarray):
-    ((_, values, status),) = iter_predictions(chunk, predictor, survey, batch_size=len(rows))
-    return rows, values, status
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if count <= 1:
+        return requested
+    from distributed import get_worker
+
+    name = get_worker().name
+    index = int(name) if str(name).isdigit() else sum(map(ord, str(name)))
+    return f"cuda:{index % count}"
 
 
 def _worker_chunk(chunk: TargetList, predictor: Predictor, survey: Survey, rows: np.ndarray):
     # Dask serialises ndarray subclasses as plain arrays: send units separately
-    rows, values, status = _remote_chunk(chunk, predictor, survey, rows)
+    if hasattr(predictor, "device"):
+        predictor.device = worker_device(predictor.device)
+    values, status = predict_batch(chunk, survey.cutouts(chunk, size=predictor.image_size), predictor)
     plain = {name: (np.asarray(getattr(v, "value", v)), getattr(v, "unit", None)) for name, v in values.items()}
     return rows, plain, status
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from pathlib import Path
 
@@ -51,6 +52,13 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
     quantity : str, optional
         Needed when ``model`` is None; otherwise checked against the model's quantity.
 
+    Returns
+    -------
+    Predictor
+        ``model`` itself when a predictor was passed; otherwise a private copy of the loaded
+        model (files are read once and cached), so that changing one caller's copy (its ``tta``,
+        device, ...) changes no other.
+
     Raises
     ------
     ModelNotFoundError, UnknownNameError, AstroCNNError
@@ -78,6 +86,10 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
     return predictor
 
 
-@functools.lru_cache(maxsize=8)
 def _load(path: str) -> Predictor:
+    return copy.deepcopy(_cached(path, Path(path).stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: str, mtime_ns: int) -> Predictor:
     return load_predictor(path)

@@ -10,10 +10,14 @@ other formats are converted at the end).
 
 from __future__ import annotations
 
+import collections
+import contextlib
+import fcntl
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +27,42 @@ from tqdm.auto import tqdm
 
 from ._atomic import atomic_path
 from ._version import __version__
-from .chunks import dask_chunks, empty_columns, kept_columns, local_chunks, make_survey, make_targets, output_table
+from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
-from .models import resolve_predictor
 from .partitions import partitions
 from .predictor import Predictor
 from .survey import Survey
-from .table_io import read_table, write_table
+from .table_io import check_output_format, read_table, write_table
 
-__all__ = ["predict_to_file", "partial_paths"]
+__all__ = ["predict_to_file", "partial_paths", "PredictionSummary"]
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    """What :func:`predict_to_file` wrote: the output (usable wherever a path is) and how many rows are flagged.
+
+    Attributes
+    ----------
+    path : Path
+        The output file.
+    rows : int
+        Rows written (every input row).
+    flagged : int
+        Rows without a value (``flag`` True).
+    reasons : dict of str to int
+        How many rows were flagged for each reason (``status``).
+    """
+
+    path: Path
+    rows: int
+    flagged: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def __fspath__(self) -> str:
+        return os.fspath(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
 
 
 def partial_paths(output: str | Path) -> tuple[Path, Path]:
@@ -56,8 +87,10 @@ def predict_to_file(
     survey_options: Mapping[str, Any] | None = None,
     image_dir: str | Path | None = None,
     keep_columns: Sequence[str] = (),
+    device: str = "auto",
+    workers: int | None = None,
     **columns: str | None,
-) -> Path:
+) -> PredictionSummary:
     """Predict for every row of a (large) table, streaming the results to ``output``.
 
     Parameters
@@ -66,13 +99,15 @@ def predict_to_file(
         The targets, or a table file.  FITS and Parquet files are read ``partition_rows`` rows at
         a time; other formats are read whole.
     output : path
-        Output table file; its format comes from the suffix.  ECSV streams straight to disk with
-        memory independent of the number of rows; other formats are converted at the end.
+        Output table file; its format comes from the suffix (checked, with the packages it
+        needs, before any work).  ECSV streams straight to disk with memory independent of the
+        number of rows; other formats are converted at the end.
     quantity, survey, model : optional
         As in :func:`astro_cnn.predict`.
     resume : bool
-        Continue an interrupted run writing the same ``output`` (same input, model and
-        ``batch_size``); without it, a left-over interrupted run is an error.
+        Continue an interrupted run writing the same ``output`` (same input, model, survey and
+        its options, columns, image directory and ``batch_size``); without it, a left-over
+        interrupted run is an error.
     overwrite : bool
         Replace an existing ``output``, or discard a left-over interrupted run.
     batch_size : int
@@ -90,108 +125,158 @@ def predict_to_file(
         Directory relative image paths are in (with ``image_column``).
     keep_columns : sequence of str
         Input columns to copy into the output.
+    device, workers : optional
+        As in :func:`astro_cnn.predict`.
     **columns
         ``ra``, ``dec``, ``coord``, ``id_column``, ``image_column``: as in :func:`astro_cnn.predict`.
 
     Returns
     -------
-    Path
-        ``output``.
+    PredictionSummary
+        The output path (``os.fspath`` gives it) with the number of rows and of flagged rows.
 
     Raises
     ------
     FileExistsError
         ``output`` exists and ``overwrite`` is false.
     AstroCNNError
-        ``resume`` was asked for a run made with another input, model or batch size, or a
-        left-over interrupted run exists and neither ``resume`` nor ``overwrite`` was given.
+        Another run is writing ``output``; ``resume`` was asked for a run made with other
+        settings; a left-over interrupted run exists and neither ``resume`` nor ``overwrite``
+        was given; the output format cannot be written.
     """
     output = Path(output)
+    check_output_format(output)
     if output.exists() and not overwrite:
-        raise FileExistsError(f"{str(output)!r} already exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
+    setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
+                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers)
     partition_rows = batch_size * max(1, -(-partition_rows // batch_size))
     parts = partitions(table, partition_rows)
-    predictor = resolve_predictor(model, quantity)
-    source = make_survey(predictor, survey, image_column=columns.get("image_column"), image_dir=image_dir,
-                         options=survey_options)
     partial, state_path = partial_paths(output)
-    fingerprint = {**parts.fingerprint, "model": predictor.name, "model_saved": predictor.saved,
-                   "survey": source.name, "batch_size": batch_size, "astro_cnn_version": __version__}
-    start = _starting_row(partial, state_path, fingerprint, resume, overwrite)
-    runner = dask_chunks if client is not None else local_chunks
-    failures = 0
-    with tqdm(total=parts.n_rows, initial=start, disable=not progress, unit="row", smoothing=0.1,
-              desc=f"predict {predictor.quantity.name}") as bar:
-        for offset, part in parts:
-            if offset + len(part) <= start and parts.n_rows:
-                continue
-            targets = make_targets(part, predictor, source, **columns)
-            carried = kept_columns(part, keep_columns)
-            if parts.n_rows == 0:
-                empty = output_table(targets, predictor, source, empty_columns(predictor, 0), np.array([]))
-                _append(partial, empty, header=True)
-            for rows, values, status in runner(targets, predictor, source, batch_size, max(0, start - offset),
-                                               client=client):
-                chunk = output_table(targets.subset(rows), predictor, source, values, status,
-                                     None if carried is None else carried[rows])
-                _append(partial, chunk, header=offset + rows[0] == 0)
-                _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size)
-                failures += int(chunk["flag"].sum())
-                bar.update(len(rows))
-                bar.set_postfix(failed=failures)
-    _finish(partial, state_path, output, overwrite)
-    return output
+    fingerprint = {**parts.fingerprint, **setup.fingerprint(),
+                   "columns": {k: v for k, v in sorted(columns.items()) if v is not None},
+                   "image_dir": str(Path(image_dir).resolve()) if image_dir is not None else None,
+                   "survey_options": repr(sorted(dict(survey_options or {}).items())),
+                   "keep_columns": list(keep_columns), "astro_cnn_version": __version__}
+    with _run_lock(output):
+        start, reasons = _starting_row(partial, state_path, fingerprint, resume, overwrite)
+        predictor = setup.predictor
+        positions = None
+        with tqdm(total=parts.n_rows, initial=start, disable=not progress, unit="row", smoothing=0.1,
+                  desc=f"predict {predictor.quantity.name}") as bar:
+            for offset, part in parts:
+                targets = make_targets(part, predictor, setup.survey, **columns)
+                carried = kept_columns(part, keep_columns, predictor)
+                positions = bool(np.isfinite(targets.ra).any()) if positions is None else positions
+                if parts.n_rows == 0:
+                    empty = output_table(targets, setup, empty_columns(predictor, 0), np.array([]), carried,
+                                         positions=positions)
+                    _append(partial, empty, header=True)
+                if offset + len(part) <= start and parts.n_rows:
+                    continue
+                for rows, values, status in predict_chunks(targets, setup, max(0, start - offset), client=client):
+                    chunk = output_table(targets.subset(rows), setup, values, status,
+                                         None if carried is None else carried[rows], positions=positions)
+                    _append(partial, chunk, header=offset + rows[0] == 0)
+                    reasons.update(str(s) for s in status if s != "ok")
+                    _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size,
+                                reasons)
+                    bar.update(len(rows))
+                    bar.set_postfix(failed=sum(reasons.values()))
+        _finish(partial, state_path, output, overwrite)
+    return PredictionSummary(output, parts.n_rows, sum(reasons.values()), dict(reasons.most_common()))
 
 
 # --- private helpers ---------------------------------------------------------------------------
+@contextlib.contextmanager
+def _run_lock(output: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``OUTPUT.lock`` for the run, so that two runs never write one output."""
+    path = output.with_name(output.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise AstroCNNError(f"another run (process {holder}) is writing {str(output)!r}; wait for it to "
+                                f"finish, or write to another output") from None
+        if path.exists() and os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+            break  # the lock file we hold is still the one in place (not removed by a run that just ended)
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
 def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], resume: bool,
-                  overwrite: bool) -> int:
+                  overwrite: bool) -> tuple[int, collections.Counter]:
     if not state_path.exists() or not partial.exists():
         partial.unlink(missing_ok=True)
         state_path.unlink(missing_ok=True)
-        return 0
+        return 0, collections.Counter()
     if not resume:
         if overwrite:
             partial.unlink()
             state_path.unlink()
-            return 0
+            return 0, collections.Counter()
         raise AstroCNNError(
-            f"an interrupted run left {str(partial)!r}; pass --resume to continue it or --overwrite to start again")
+            f"an interrupted run left {str(partial)!r}; pass resume=True to continue it, or overwrite=True to "
+            f"discard it and start again")
     state = json.loads(state_path.read_text())
     differs = [k for k, v in fingerprint.items() if state["fingerprint"].get(k) != v]
     if differs:
         raise AstroCNNError(
             f"cannot resume {str(partial)!r}: the run was made with a different {', '.join(differs)}; "
-            f"pass --overwrite to start again")
+            f"pass overwrite=True to start again")
     with open(partial, "r+b") as handle:  # drop anything written after the last completed chunk
         handle.truncate(state["bytes"])
-    return int(state["rows_done"])
+    return int(state["rows_done"]), collections.Counter(state.get("reasons", {}))
 
 
-def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, size: int) -> None:
+def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, size: int,
+                reasons: collections.Counter) -> None:
     with atomic_path(state_path, overwrite=True) as tmp:
-        tmp.write_text(json.dumps({"fingerprint": fingerprint, "rows_done": rows_done, "bytes": size}))
+        tmp.write_text(json.dumps({"fingerprint": fingerprint, "rows_done": rows_done, "bytes": size,
+                                   "reasons": dict(reasons)}))
 
 
 def _append(partial: Path, chunk: QTable, header: bool) -> None:
     buffer = io.StringIO()
     chunk.write(buffer, format="ascii.ecsv")
     lines = buffer.getvalue().splitlines(keepends=True)
-    if not header:  # ECSV: '#' header lines, then one line of column names, then the data
-        body = [line for line in lines if not line.startswith("#")]
-        lines = body[1:]
+    names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
+    data = [_quoted_first_field(line) for line in lines[names + 1:]]
+    lines = lines[:names + 1] + data if header else data
     with open(partial, "a" if not header else "w", encoding="utf-8") as handle:
         handle.writelines(lines)
         handle.flush()
         os.fsync(handle.fileno())
 
 
+def _quoted_first_field(line: str) -> str:
+    """Quote a data line's first field when it starts with '#', which ECSV readers take for a comment."""
+    if not line.startswith("#"):
+        return line
+    body = line.rstrip("\n")
+    first, sep, rest = body.partition(" ")
+    return f'"{first}"{sep}{rest}' + line[len(body):]
+
+
 def _finish(partial: Path, state_path: Path, output: Path, overwrite: bool) -> None:
     if output.name.lower().endswith(".ecsv"):
         if output.exists() and not overwrite:
-            raise FileExistsError(f"{str(output)!r} already exists; pass --overwrite to replace it")
+            raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
         os.replace(partial, output)
     else:
         write_table(read_table(partial), output, overwrite=overwrite)
         partial.unlink()
-    state_path.unlink()
+    state_path.unlink(missing_ok=True)

@@ -69,7 +69,7 @@ def test_interrupted_run_resumes_to_the_same_table(tmp_path, example_model, exam
     assert not out.exists() and partial.exists()
     done = json.loads(state.read_text())["rows_done"]
     assert 0 < done < len(table) and done % 8 == 0
-    with pytest.raises(AstroCNNError, match="pass --resume to continue it or --overwrite"):
+    with pytest.raises(AstroCNNError, match="pass resume=True to continue it, or overwrite=True"):
         astro_cnn.predict_to_file(table, out, model=example_model, batch_size=8, progress=False)
     with pytest.raises(AstroCNNError, match="different batch_size"):
         astro_cnn.predict_to_file(table, out, model=example_model, batch_size=16, resume=True, progress=False)
@@ -81,7 +81,7 @@ def test_interrupted_run_resumes_to_the_same_table(tmp_path, example_model, exam
 def test_existing_output_is_never_replaced(tmp_path, example_model):
     out = tmp_path / "out.ecsv"
     out.write_text("precious")
-    with pytest.raises(FileExistsError, match="--overwrite"):
+    with pytest.raises(FileExistsError, match="overwrite=True"):
         astro_cnn.predict_to_file(_many(5), out, model=example_model, progress=False)
     assert out.read_text() == "precious"
 
