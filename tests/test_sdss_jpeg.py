@@ -9,6 +9,7 @@ from astro_cnn.image_files import read_image
 from astro_cnn.target import TargetList
 from astro_cnn_sdss.jpeg import cutout_key, cutout_url, decode_jpeg, validate_jpeg
 from astro_cnn_sdss.surveys import SDSSJpegSurvey
+from astro_cnn_sdss.testing import garble
 
 pytest_plugins = ("tests.sdss_fixtures",)
 
@@ -43,6 +44,51 @@ def test_validate_rejects_truncated_and_non_jpeg():
         validate_jpeg(data[: len(data) // 2])
     with pytest.raises(ValueError, match="not a JPEG"):
         validate_jpeg(b"<html>error</html>")
+
+
+def test_validate_rejects_the_test_servers_garbled_body():
+    for path in JPEGS:
+        with pytest.raises(ValueError, match="corrupt JPEG"):
+            validate_jpeg(garble(path.read_bytes()))
+
+
+def test_garbled_download_is_fetched_again(server, options):
+    server.jpeg_at(150.0, 1.0, JPEGS[1].name)
+    server.fail("/dr17/SkyServerWS/ImgCutout", "corrupt")
+    survey = SDSSJpegSurvey(**options)
+    batch = survey.cutouts(_targets(1))
+    assert batch.status[0] == "" and len(server.requests) == 2
+    np.testing.assert_array_equal(batch.images[0], read_image(JPEGS[1]))
+    assert survey.cache.path(cutout_key(150.0, 1.0, 128, 0.296)).read_bytes() == JPEGS[1].read_bytes()
+
+
+def test_garbled_every_time_flags_the_row_and_caches_nothing(server, options):
+    server.fail("/dr17/SkyServerWS/ImgCutout", "corrupt", "corrupt", "corrupt")
+    survey = SDSSJpegSurvey(**options)
+    batch = survey.cutouts(_targets(1))
+    assert "corrupt JPEG" in batch.status[0] and "after 3 attempts" in batch.status[0]
+    assert not np.any(batch.images[0])
+    assert not survey.cache.path(cutout_key(150.0, 1.0, 128, 0.296)).exists()
+
+
+def test_garbled_cached_cutout_is_discarded_and_fetched_again(server, options):
+    server.jpeg_at(150.0, 1.0, JPEGS[2].name)
+    survey = SDSSJpegSurvey(**options)
+    survey.cutouts(_targets(1))
+    cached = survey.cache.path(cutout_key(150.0, 1.0, 128, 0.296))
+    cached.write_bytes(garble(cached.read_bytes()))
+    batch = SDSSJpegSurvey(**options).cutouts(_targets(1))
+    assert batch.status[0] == "" and len(server.requests) == 2
+    np.testing.assert_array_equal(batch.images[0], read_image(JPEGS[2]))
+    assert cached.read_bytes() == JPEGS[2].read_bytes()
+
+
+def test_garbled_local_cutout_is_flagged_naming_the_file(tmp_path, options):
+    (tmp_path / "5.jpg").write_bytes(garble(JPEGS[0].read_bytes()))
+    targets = TargetList([np.nan], [np.nan], [5])
+    batch = SDSSJpegSurvey(jpeg_dir=tmp_path, offline=True, cache_dir=options["cache_dir"]).cutouts(targets)
+    assert "5.jpg" in batch.status[0] and "corrupt JPEG" in batch.status[0]
+    assert not np.any(batch.images[0])
 
 
 def test_survey_fetches_real_jpegs_row_aligned(server, options):

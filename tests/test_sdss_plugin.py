@@ -60,6 +60,15 @@ def test_write_cutouts_jpeg_files_and_index(server, options, tmp_path):
         write_cutouts(table, tmp_path / "out", "sdss-jpeg", progress=False, **options)
 
 
+def test_write_cutouts_never_writes_a_garbled_jpeg(server, options, tmp_path):
+    table = Table({"objid": [21, 22], "ra": [150.0, 150.1], "dec": [2.0, 2.1]})
+    server.fail("/dr17/SkyServerWS/ImgCutout", "corrupt", "corrupt", "corrupt")
+    index = write_cutouts(table, tmp_path / "out", "sdss-jpeg", progress=False, **{**options, "max_workers": 1})
+    assert "corrupt JPEG" in index["status"][0] and index["status"][1] == "ok"
+    assert list(index["file"]) == ["", "22.jpg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["22.jpg", "index.ecsv"]
+
+
 def test_cli_cutouts_stack_writes_fits_with_wcs(server, options, tmp_path):
     table_path = tmp_path / "galaxies.ecsv"
     Table({"objid": [1237662301903192106, 5], "ra": [GALAXY[0], 10.0], "dec": [GALAXY[1], 0.0]}).write(table_path)

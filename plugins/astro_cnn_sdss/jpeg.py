@@ -7,6 +7,7 @@ import numpy as np
 from astro_cnn.image_files import decode_colour
 
 from .http import url_with_query
+from .jpeg_entropy import check_entropy
 
 __all__ = ["cutout_url", "cutout_key", "validate_jpeg", "decode_jpeg"]
 
@@ -39,14 +40,13 @@ def cutout_key(ra: float, dec: float, size: int, scale: float) -> str:
 
 
 def validate_jpeg(data: bytes) -> None:
-    """Raise ``ValueError`` unless ``data`` is a complete, decodable JPEG.
+    """Raise ``ValueError`` unless ``data`` is a complete, uncorrupted, decodable JPEG.
 
-    A body cut short lacks the end-of-image marker; a corrupt one fails to decode.
+    A body cut short lacks its end; a garbled one fails the strict check of its coded data
+    (:func:`astro_cnn_sdss.jpeg_entropy.check_entropy`), which Pillow alone would decode to a
+    plausible but wrong image; anything else must decode completely.
     """
-    if not data.startswith(b"\xff\xd8"):
-        raise ValueError(f"not a JPEG (starts with {data[:16]!r})")
-    if not data.rstrip(b"\x00").endswith(b"\xff\xd9"):
-        raise ValueError(f"truncated JPEG ({len(data)} bytes, no end-of-image marker)")
+    check_entropy(data)
     decode_jpeg(data)
 
 

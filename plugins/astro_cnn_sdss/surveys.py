@@ -176,13 +176,19 @@ class SDSSJpegSurvey(_SDSSSurvey):
         return image, None, data
 
     def _local(self, identifier: Any, size: int) -> bytes | None:
+        """Return the bytes of the local cutout named by ``identifier``, checked; None when there is none."""
         directories = [] if self.jpeg_dir is None else [self.jpeg_dir]
         if self.bundled and size == 128 and abs(self.scale - 0.296) < 1e-9:
             directories.append(BUNDLED_JPEG_DIR)
         for directory in directories:
             path = directory / f"{identifier}.jpg"
             if path.is_file():
-                return path.read_bytes()
+                data = path.read_bytes()
+                try:
+                    jpeg.validate_jpeg(data)
+                except ValueError as exc:
+                    raise ValueError(f"cutout file {str(path)!r}: {exc}") from None
+                return data
         return None
 
     def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:

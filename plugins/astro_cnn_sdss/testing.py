@@ -21,7 +21,7 @@ import zlib
 from collections import deque
 from pathlib import Path
 
-__all__ = ["SDSSTestServer"]
+__all__ = ["SDSSTestServer", "garble"]
 
 
 class SDSSTestServer:
@@ -129,6 +129,17 @@ class SDSSTestServer:
         return 404, f"no such service: {path}".encode(), "text/plain"
 
 
+def garble(body: bytes) -> bytes:
+    """Return ``body`` as the ``"corrupt"`` fault serves it: 64 bytes in the middle XORed with 0x5A.
+
+    The length is kept, so only a check of the content can tell (bodies of 64 bytes or less are kept).
+    """
+    if len(body) <= 64:
+        return body
+    middle = len(body) // 2
+    return body[:middle] + bytes(b ^ 0x5A for b in body[middle:middle + 64]) + body[middle + 64:]
+
+
 def _read_recorded(path: Path) -> tuple[str, bytes]:
     first, _, body = path.read_bytes().partition(b"\n")
     return first.decode().removeprefix("--").strip(), body
@@ -164,9 +175,8 @@ def _handler(server: SDSSTestServer) -> type[http.server.BaseHTTPRequestHandler]
                 self._send(int(fault), b"injected failure", "text/plain")
                 return
             status, body, kind = server._answer(parts.path, urllib.parse.parse_qs(parts.query))
-            if fault == "corrupt" and len(body) > 64:
-                middle = len(body) // 2
-                body = body[:middle] + bytes(b ^ 0x5A for b in body[middle:middle + 64]) + body[middle + 64:]
+            if fault == "corrupt":
+                body = garble(body)
             self._send(status, body, kind, truncate=fault == "truncate")
 
         def _send(self, status: int, body: bytes, kind: str, truncate: bool = False) -> None:
