@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +78,137 @@ def test_predict_with_image_column(tmp_path, example_model, example_plugin):
 def test_models_command(capsys, clean_registry):
     assert main(["models"]) == 0
     assert capsys.readouterr().out.strip()
+
+
+def _one_line_error(capsys, *needles):
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("astro-cnn: error: "), err
+    for needle in needles:
+        assert needle in lines[0], err
+    return lines[0]
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A directory nobody may write in (/sys where the tests run as root, for whom permissions do not apply)."""
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        (directory / "probe").touch()
+    except PermissionError:
+        yield directory
+    else:
+        (directory / "probe").unlink()
+        try:
+            (Path("/sys") / "probe").touch()
+        except PermissionError:
+            yield Path("/sys")
+        else:  # pragma: no cover
+            pytest.skip("no read-only directory available")
+    directory.chmod(0o755)
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--batch-size", "0"], "--batch-size"),
+    (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--batch-size", "-5"], "--batch-size"),
+    (["cutouts", "t.ecsv", "-o", "out", "--batch-size", "0"], "--batch-size"),
+    (["cutouts", "t.ecsv", "-o", "out", "--size", "0"], "--size"),
+    (["evaluate", "t.ecsv", "--true", "a", "--pred", "b", "--outlier-threshold", "abc"], "--outlier-threshold"),
+    (["evaluate", "t.ecsv", "--true", "a", "--pred", "b", "--bins", "0"], "--bins"),
+    (["evaluate", "t.ecsv", "--true", "a", "--pred", "b", "--photoz", "--remove-widest", "1.5"], "--remove-widest"),
+    (["predict", "t.ecsv", "-o", "o.ecsv", "--no-such-flag"], "--no-such-flag"),
+])
+def test_bad_flag_values_are_one_line_usage_errors(capsys, argv, flag):
+    assert main(argv) == 2
+    _one_line_error(capsys, flag)
+
+
+def test_survey_option_typos_list_the_accepted_options(tmp_path, example_model, galaxies, capsys):
+    source = write_table(galaxies, tmp_path / "in.ecsv")
+    out = tmp_path / "o.ecsv"
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(out),
+                 "--survey-option", "delya=1"]) == 2
+    _one_line_error(capsys, "--survey-option", "'delya'", "example-sky", "delay")
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(out),
+                 "--survey-option", "novalue"]) == 2
+    _one_line_error(capsys, "'novalue'", "KEY=VALUE", "delay")
+    assert main(["cutouts", str(source), "-o", str(tmp_path / "cut"), "--survey-option", "cach_dir=x"]) == 2
+    _one_line_error(capsys, "'cach_dir'", "sdss-jpeg", "cache_dir", "jpeg_dir")
+    assert main(["query", "--sql", "SELECT 1", "-o", str(out), "--survey", "sdss-stack",
+                 "--survey-option", "frame_dir=x"]) == 2
+    _one_line_error(capsys, "'frame_dir'", "frames_dir")
+    assert not out.exists() and not (tmp_path / "cut").exists()
+
+
+def test_survey_options_with_image_files_are_refused(tmp_path, example_model, capsys):
+    from astropy.table import Table
+
+    source = write_table(Table({"file": ["g.fits"]}), tmp_path / "t.ecsv")
+    assert main(["predict", str(source), "--model", str(example_model), "--image-column", "file",
+                 "--survey-option", "delay=1", "-o", str(tmp_path / "o.ecsv")]) == 2
+    _one_line_error(capsys, "--survey-option", "--image-column")
+
+
+def test_damaged_model_is_one_line(tmp_path, galaxies, capsys):
+    import zipfile
+
+    source = write_table(galaxies, tmp_path / "in.ecsv")
+    with zipfile.ZipFile(tmp_path / "bad.acnn", "w") as archive:
+        archive.writestr("metadata.json", '{"predictor_type": "band-ratio"}')
+        archive.writestr("state.bin", b"garbage")
+    assert main(["predict", str(source), "--model", str(tmp_path / "bad.acnn"), "-o", str(tmp_path / "o.ecsv")]) == 2
+    _one_line_error(capsys, "bad.acnn")
+
+
+def test_output_format_is_checked_before_any_work(tmp_path, example_model, galaxies, capsys, monkeypatch):
+    source = write_table(galaxies, tmp_path / "in.ecsv")
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.xlsx")]) == 2
+    _one_line_error(capsys, "o.xlsx", ".parquet")
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.parquet")]) == 2
+    _one_line_error(capsys, "o.parquet", "pip install pyarrow")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["example.acnn", "in.ecsv"]
+
+
+def test_read_only_output_directory_is_a_failure_and_debug_shows_the_traceback(
+        tmp_path, example_model, galaxies, capsys, read_only_dir):
+    source = write_table(galaxies, tmp_path / "in.ecsv")
+    out = read_only_dir / "o.ecsv"
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(out)]) == 1
+    _one_line_error(capsys, str(out), "--debug")
+    assert main(["--debug", "predict", str(source), "--model", str(example_model), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "PermissionError" in err
+    assert main(["cutouts", str(source), "-o", str(read_only_dir / "cut"), "--debug"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_dead_scheduler_is_a_one_line_failure(tmp_path, example_model, galaxies, capsys):
+    pytest.importorskip("distributed")
+    import dask
+
+    source = write_table(galaxies, tmp_path / "in.ecsv")
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.ecsv"),
+                     "--scheduler", "tcp://127.0.0.1:1"]) == 1
+    _one_line_error(capsys, "--scheduler", "tcp://127.0.0.1:1")
+
+
+def test_query_without_network_is_a_one_line_failure(tmp_path, capsys):
+    from astroquery.sdss import conf
+
+    with conf.set_temp("skyserver_baseurl", "http://127.0.0.1:9"):  # nothing listens: as offline
+        assert main(["query", "--sql", "SELECT TOP 1 objID FROM PhotoObj", "-o", str(tmp_path / "q.ecsv"),
+                     "--survey-option", f"cache_dir={tmp_path / 'cache'}"]) == 1
+    _one_line_error(capsys, "127.0.0.1")
+    assert not (tmp_path / "q.ecsv").exists()
+
+
+def test_evaluate_text_column_is_named(tmp_path, capsys):
+    from astropy.table import Table
+
+    source = write_table(Table({"t": [8.9, 9.0], "p": ["a.jpg", "b.jpg"]}), tmp_path / "e.ecsv")
+    assert main(["evaluate", str(source), "--true", "t", "--pred", "p"]) == 2
+    _one_line_error(capsys, "'p' holds text")

@@ -46,3 +46,11 @@ def test_missing_image_column_is_named(tmp_path, capsys, column):
     assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", column,
                  "-o", str(tmp_path / "m.acnn")]) == 2
     assert "'nope' is not in the table" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--batch-size", "--epochs", "--ensemble"])
+def test_counts_must_be_positive(tmp_path, capsys, flag):
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", flag, "0",
+                 "-o", str(tmp_path / "m.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and flag in err and "positive" in err

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..cutouts import as_targets, write_cutouts
-from .predict_cmd import parse_options
+from .options import positive_int, survey_options
 
 __all__ = ["add_parser", "run"]
 
@@ -22,14 +22,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
     parser.add_argument("--survey", default="sdss-jpeg", help="survey, e.g. sdss-jpeg or sdss-stack "
                                                               "(default sdss-jpeg)")
-    parser.add_argument("--size", type=int, help="side in pixels (default: the survey's)")
+    parser.add_argument("--size", type=positive_int, help="side in pixels (default: the survey's)")
     parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
                         help="survey option, e.g. cache_dir=DIR, offline=true, jpeg_dir=DIR, frames_dir=DIR "
                              "(repeatable)")
     parser.add_argument("--ra", help="right ascension column (found automatically if omitted)")
     parser.add_argument("--dec", help="declination column")
     parser.add_argument("--id-column", help="identifier column (names the files)")
-    parser.add_argument("--batch-size", type=int, default=256, help="rows fetched together (default 256)")
+    parser.add_argument("--batch-size", type=positive_int, default=256,
+                        help="rows fetched together (default 256)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
@@ -40,11 +41,11 @@ def run(args: argparse.Namespace) -> int:
     """Fetch and write the images."""
     from ..table_io import read_table
 
+    options = survey_options(args.survey_option, args.survey)
     table = read_table(args.table, format=args.format)
     targets = as_targets(table, ra=args.ra, dec=args.dec, id_column=args.id_column)
     index = write_cutouts(targets, args.outdir, args.survey, size=args.size, batch_size=args.batch_size,
-                          overwrite=args.overwrite, progress=not args.no_progress,
-                          **parse_options(args.survey_option))
+                          overwrite=args.overwrite, progress=not args.no_progress, **options)
     failed = int((index["status"] != "ok").sum())
     print(f"wrote {len(index) - failed} images to {args.outdir} ({failed} failed; see {args.outdir / 'index.ecsv'})")
     return 0

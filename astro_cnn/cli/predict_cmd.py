@@ -8,8 +8,9 @@ from typing import Any
 
 from ..exceptions import AstroCNNError
 from ..streaming import predict_to_file
+from .options import positive_int, survey_options
 
-__all__ = ["add_parser", "run", "parse_options"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -38,7 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                        "(default: the input table's directory)")
     parser.add_argument("--keep-column", action="append", default=[], metavar="NAME",
                         help="copy this input column into the output (repeatable), e.g. spectroscopic values")
-    parser.add_argument("--batch-size", type=int, default=256, help="rows per chunk (default 256)")
+    parser.add_argument("--batch-size", type=positive_int, default=256, help="rows per chunk (default 256)")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted run writing OUTPUT")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (e.g. tcp://host:8786): "
                                                                "map chunks over its workers")
@@ -47,28 +48,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def parse_options(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``KEY=VALUE`` strings into keyword arguments (true/false, integers and floats converted)."""
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise AstroCNNError(f"option {pair!r} is not of the form KEY=VALUE")
-        options[key.strip().replace("-", "_")] = _convert(value.strip())
-    return options
-
-
 def run(args: argparse.Namespace) -> int:
     """Predict, streaming to the output file."""
-    from ..table_io import read_table
+    from ..table_io import check_output_format, read_table
 
+    check_output_format(args.output)
+    if args.output.exists() and not args.overwrite:
+        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    options = _survey_options(args)
     table = read_table(args.table, format=args.format) if args.format else args.table
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     client = _client(args.scheduler)
     try:
         output = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
                                  resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
-                                 client=client, survey_options=parse_options(args.survey_option),
+                                 client=client, survey_options=options,
                                  image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
                                  id_column=args.id_column, image_column=args.image_column,
                                  keep_columns=args.keep_column)
@@ -79,6 +73,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _survey_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--survey-option`` values checked against the survey images come from (--survey, else the model's)."""
+    if not args.survey_option:
+        return {}
+    if args.image_column is not None:
+        raise AstroCNNError("--survey-option does not apply with --image-column: the images come from the files")
+    if args.survey is not None:
+        return survey_options(args.survey_option, args.survey)
+    from ..models import resolve_predictor
+
+    return survey_options(args.survey_option, resolve_predictor(args.model, args.quantity).survey)
+
+
 def _client(address: str | None):
     if address is None:
         return None
@@ -86,18 +93,7 @@ def _client(address: str | None):
         from distributed import Client
     except ImportError:
         raise AstroCNNError("--scheduler needs Dask: pip install 'astro_cnn[dask]'") from None
-    return Client(address)
-
-
-def _convert(value: str) -> Any:
-    lowered = value.lower()
-    if lowered in {"true", "yes", "on"}:
-        return True
-    if lowered in {"false", "no", "off"}:
-        return False
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
+    try:
+        return Client(address)
+    except OSError as exc:
+        raise ConnectionError(f"cannot reach the Dask scheduler --scheduler {address}: {exc}") from None

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..exceptions import AstroCNNError
+from .options import positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -27,7 +28,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     what.add_argument("--sql", help="SQL text")
     what.add_argument("--sql-file", type=Path, help="file holding the SQL text")
     parser.add_argument("-o", "--output", type=Path, required=True, help="output table file (format from suffix)")
-    parser.add_argument("--top", type=int, help="with --preset: at most this many rows")
+    parser.add_argument("--top", type=positive_int, help="with --preset: at most this many rows")
     parser.add_argument("--data-release", type=int, help="SDSS data release (default: the preset's or 17)")
     parser.add_argument("--refresh", action="store_true", help="ask the service even if the answer is cached")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
@@ -38,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
     """Query and write the table."""
     from .. import registry
     from ..table_io import write_table
-    from .predict_cmd import parse_options
+    from .options import survey_options
 
     if args.top is not None and args.preset is None:
         raise AstroCNNError("--top goes with --preset; put the row limit in your own SQL")
-    survey = registry.get("survey", args.survey).factory(**parse_options(args.survey_option))
+    survey = registry.get("survey", args.survey).factory(**survey_options(args.survey_option, args.survey))
     sql = args.sql if args.sql_file is None else args.sql_file.read_text()
     options = {"preset": args.preset, "top": args.top, "data_release": args.data_release, "refresh": args.refresh}
     table = survey.query(sql, **{k: v for k, v in options.items() if v not in (None, False)})

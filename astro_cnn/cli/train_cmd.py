@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..exceptions import AstroCNNError
+from .options import positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -28,10 +29,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--backbone", help="backbone (see `astro-cnn plugins --kind backbone`)")
     parser.add_argument("--head", help="head (see `astro-cnn plugins --kind head`)")
     parser.add_argument("--recipe", help="training recipe (see `astro-cnn plugins --kind recipe`)")
-    parser.add_argument("--epochs", type=int, help="all-layer epochs, one cosine cycle (overrides the recipe)")
-    parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    parser.add_argument("--epochs", type=positive_int, help="all-layer epochs, one cosine cycle (overrides the recipe)")
+    parser.add_argument("--batch-size", type=positive_int, help="override the recipe's batch size")
     parser.add_argument("--lr", type=float, help="override the recipe's peak learning rate")
-    parser.add_argument("--ensemble", type=int, default=1, help="number of networks to average (default 1)")
+    parser.add_argument("--ensemble", type=positive_int, default=1, help="number of networks to average (default 1)")
     parser.add_argument("--weights", type=Path, help="local pretrained backbone weights (ImageNet state dict)")
     parser.add_argument("--run-dir", type=Path, help="checkpoints, history.ecsv and loss_curve.png go here")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --run-dir")

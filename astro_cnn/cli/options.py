@@ -1,0 +1,127 @@
+"""Argument types and ``--survey-option`` parsing shared by the sub-commands; errors speak of flags."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .. import registry
+from ..exceptions import AstroCNNError
+
+__all__ = ["positive_int", "fraction", "outlier_threshold", "accepted_options", "survey_options"]
+
+
+def positive_int(text: str) -> int:
+    """Argument type: an integer of at least 1 (a batch size, a count)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """Argument type: a number in [0, 1)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction from 0 up to (not including) 1, got {text!r}")
+    return value
+
+
+def outlier_threshold(text: str) -> float | str:
+    """Argument type: a non-negative number, or ``rail``."""
+    if text == "rail":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a non-negative number or 'rail', got {text!r}")
+    return value
+
+
+def accepted_options(factory: Callable[..., Any]) -> list[str] | None:
+    """The keyword options a survey factory accepts, following ``**options`` up a class's bases.
+
+    Returns
+    -------
+    list of str or None
+        Sorted option names; None when the factory takes any keyword.
+    """
+    signatures = [inspect.signature(factory)]
+    if isinstance(factory, type):
+        signatures += [inspect.signature(base.__init__) for base in factory.__mro__[1:]
+                       if "__init__" in vars(base) and base is not object]
+    names: set[str] = set()
+    for signature in signatures:
+        parameters = signature.parameters.values()
+        names.update(p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+            names.discard("self")
+            return sorted(names)
+    return None
+
+
+def survey_options(pairs: Sequence[str], survey: str) -> dict[str, Any]:
+    """Turn ``--survey-option KEY=VALUE`` strings into keyword arguments for ``survey``'s factory.
+
+    Values ``true``/``false`` (also yes/no, on/off), integers and floats are converted; dashes in
+    keys become underscores.
+
+    Raises
+    ------
+    AstroCNNError
+        A string is not ``KEY=VALUE``, or the survey has no such option; the message lists the
+        options it accepts.
+    UnknownNameError
+        No installed plugin provides ``survey``.
+    """
+    factory = registry.get("survey", survey).factory
+    if not pairs:
+        return {}
+    accepted = accepted_options(factory)
+    if accepted is None:  # e.g. a plugin's lazy ``def factory(**options)``: ask the survey it builds
+        accepted = _options_of_built_survey(factory)
+    listing = f"survey {survey!r} accepts: {', '.join(accepted) or 'no options'}" if accepted is not None else ""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key:
+            raise AstroCNNError(f"--survey-option {pair!r} is not of the form KEY=VALUE"
+                                + (f"; {listing}" if listing else ""))
+        if accepted is not None and key not in accepted:
+            raise AstroCNNError(f"--survey-option {pair!r}: survey {survey!r} has no option {key!r}; {listing}")
+        options[key] = _convert(value.strip())
+    return options
+
+
+def _options_of_built_survey(factory: Callable[..., Any]) -> list[str] | None:
+    """The options of the class of the survey ``factory()`` builds; None when it cannot build one without options."""
+    try:
+        survey = factory()
+    except Exception:  # a survey that needs options cannot be inspected this way; the factory will check them
+        return None
+    return accepted_options(type(survey))
+
+
+def _convert(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
