@@ -94,3 +94,22 @@ def test_bad_photoz_options_are_refused(options, message):
     z = np.linspace(0.1, 0.3, 10)
     with pytest.raises(ValueError, match=message):
         photoz_metrics(z, z + 0.01, width=np.full(10, 0.02), **options)
+
+
+def test_evaluate_command_photoz_report(tmp_path, capsys):
+    from astro_cnn import read_table, write_table
+    from astro_cnn.cli import main
+
+    pdfs, rng = _pdfs(40, seed=4)
+    z = rng.uniform(0.05, 0.3, 40)
+    table = QTable({"z_spec": z, "z_phot": z + 0.002, "z_pdf": pdfs, "z_width68": np.full(40, 0.02)})
+    table.meta["astro_cnn"] = {"pdf_bin_edges": [float(e) for e in EDGES]}
+    path = write_table(table, tmp_path / "pz.ecsv")
+    report = tmp_path / "report"
+    assert main(["evaluate", str(path), "--true", "z_spec", "--pred", "z_phot", "--photoz",
+                 "--report", str(report)]) == 0
+    for name in ("photoz_metrics.ecsv", "metrics.ecsv", "prediction.png", "summary.md", "pit.png",
+                 "pdf_gallery.png"):
+        assert (report / name).stat().st_size > 0
+    assert read_table(report / "photoz_metrics.ecsv")["crps"][0] > 0
+    assert "report written to" in capsys.readouterr().out

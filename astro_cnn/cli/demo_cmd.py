@@ -11,6 +11,7 @@ from .. import registry
 from ..api import predict
 from ..exceptions import ModelNotFoundError
 from ..table_io import read_table, write_table
+from .pdf_figures import pdf_figures
 
 __all__ = ["add_parser", "run", "run_demo"]
 
@@ -73,24 +74,9 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
             report = write_report(result, output_dir / f"{spec.name}_report", true=spec.demo_truth_column,
                                   pred=quantity.column, overwrite=overwrite)
             if quantity.pdf_column in result.colnames:
-                _pdf_figures(result, spec.demo_truth_column, quantity.pdf_column, report)
+                pdf_figures(result, spec.demo_truth_column, quantity.pdf_column, report)
             table_lines = metrics.pformat(max_lines=-1, max_width=-1)
             lines += ["", *table_lines, "", f"evaluation report (figures, metrics) -> {report}",
                       f"(model card, with held-out numbers: astro-cnn models --card {spec.name})", ""]
     return lines
 
-
-def _pdf_figures(result: QTable, truth: str, pdf_column: str, report: Path) -> None:
-    """Add the PIT histogram and a gallery of PDFs to a demo report."""
-    import numpy as np
-
-    from ..evaluation.figures import pdf_gallery, pit_figure
-    from ..evaluation.metrics import column_values
-    from ..evaluation.photoz import pit
-
-    ok = ~np.asarray(result["flag"], dtype=bool)
-    pdf = np.asarray(result[pdf_column], dtype=float)[ok]
-    edges = np.asarray(result.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
-    true = column_values(result, truth)[ok]
-    pit_figure(pit(pdf, edges, true), report / "pit.png")
-    pdf_gallery(pdf, edges, true, report / "pdf_gallery.png")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import fraction, outlier_threshold, positive_int
+
 __all__ = ["add_parser", "run"]
 
 
@@ -17,43 +19,62 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("table", type=Path, help="table file with the true and predicted columns")
     parser.add_argument("--true", required=True, help="column of true values (e.g. oh_p50)")
     parser.add_argument("--pred", required=True, action="append", help="prediction column (repeatable)")
-    parser.add_argument("--outlier-threshold", default=None,
+    parser.add_argument("--outlier-threshold", type=outlier_threshold, default=None,
                         help="|pred - true| above this is an outlier (default 0.3; with --photoz |dz| > 0.05, "
                              "or 'rail' for max(0.06, 3 sigma_IQR))")
     parser.add_argument("--photoz", action="store_true",
                         help="photo-z metrics on dz = (pred - true)/(1 + true): bias, sigma_MAD, outliers, and "
                              "CRPS and PIT from the z_pdf column when present")
-    parser.add_argument("--remove-widest", type=float, default=0.0, metavar="FRACTION",
+    parser.add_argument("--remove-widest", type=fraction, default=0.0, metavar="FRACTION",
                         help="with --photoz: leave out this fraction of the widest PDFs (z_width68) first")
     parser.add_argument("--by", help="also report metrics in bins of this column (default: the true value)")
-    parser.add_argument("--bins", type=int, default=5, help="number of equal-count bins (default 5)")
+    parser.add_argument("--bins", type=positive_int, default=5, help="number of equal-count bins (default 5)")
     parser.add_argument("--report", type=Path, metavar="DIR",
-                        help="write figures, metrics tables and a summary for the first --pred column here")
+                        help="write figures, metrics tables and a summary for the first --pred column here "
+                             "(with --photoz also photoz_metrics.ecsv, and pit.png and pdf_gallery.png from z_pdf)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier report")
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the metrics; write the report if asked."""
-    from ..evaluation import binned_metrics, evaluate, write_report
+    from ..evaluation import binned_metrics, evaluate
     from ..table_io import read_table
 
     table = read_table(args.table)
+    if args.outlier_threshold == "rail" and not args.photoz:
+        raise ValueError("--outlier-threshold rail goes with --photoz; give a number")
     if args.photoz:
         from ..evaluation import evaluate_photoz
 
-        threshold = "rail" if args.outlier_threshold == "rail" else float(args.outlier_threshold or 0.05)
-        evaluate_photoz(table, args.true, args.pred[0], outlier_threshold=threshold,
-                        remove_widest=args.remove_widest).pprint(max_lines=-1, max_width=-1)
+        threshold = 0.05 if args.outlier_threshold is None else args.outlier_threshold
+        metrics = evaluate_photoz(table, args.true, args.pred[0], outlier_threshold=threshold,
+                                  remove_widest=args.remove_widest)
+        metrics.pprint(max_lines=-1, max_width=-1)
+        if args.report:
+            _report(table, args, photoz_metrics=metrics)
         return 0
-    threshold = float(args.outlier_threshold or 0.3)
+    threshold = 0.3 if args.outlier_threshold is None else args.outlier_threshold
     evaluate(table, args.true, args.pred, outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
     if args.by:
         print()
         binned_metrics(table, args.true, args.pred[0], args.by, args.bins,
                        outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
     if args.report:
-        directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
-                                 outlier_threshold=threshold, overwrite=args.overwrite)
-        print(f"\nreport written to {directory}")
+        _report(table, args, outlier_threshold=threshold)
     return 0
+
+
+def _report(table, args: argparse.Namespace, outlier_threshold: float = 0.3, photoz_metrics=None) -> None:
+    """Write the report; a photo-z one adds its metrics table and, with PDFs, the PIT and a PDF gallery."""
+    from ..evaluation import write_report
+    from ..table_io import write_table
+    from .pdf_figures import pdf_figures
+
+    directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
+                             outlier_threshold=outlier_threshold, overwrite=args.overwrite)
+    if photoz_metrics is not None:
+        write_table(photoz_metrics, directory / "photoz_metrics.ecsv", overwrite=True)
+        if "z_pdf" in table.colnames and "pdf_bin_edges" in table.meta.get("astro_cnn", {}):
+            pdf_figures(table, args.true, "z_pdf", directory)
+    print(f"\nreport written to {directory}")
