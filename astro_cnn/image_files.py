@@ -95,23 +95,40 @@ class ImageFileSurvey(Survey):
 def decode_colour(source: bytes | Path) -> np.ndarray:
     """Decode a colour image (file path or bytes, e.g. a downloaded JPEG) to float32 (3, H, W) in [0, 1].
 
-    Channels are R, G, B as stored (Pillow, ``convert("RGB")``, divided by 255).  Every colour image
-    astro_cnn sees, from a file or from a survey service, goes through this one function, so a
-    model trained on files and one fed by a service see identical pixels.
+    Channels are R, G, B as stored (Pillow, ``convert("RGB")``, divided by 255); a 16-bit
+    greyscale image (PNG, TIFF) is divided by 65535 and repeated in the three channels.  Every
+    colour image astro_cnn sees, from a file or from a survey service, goes through this one
+    function, so a model trained on files and one fed by a service see identical pixels.
 
     Raises
     ------
     ValueError
-        The data are not a decodable image.
+        The data are not a decodable image, are too large to decode safely (Pillow's
+        decompression-bomb limit, :data:`PIL.Image.MAX_IMAGE_PIXELS`), or hold 32-bit integer or
+        float pixels, whose range is unknown.
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            array = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+            array = _unit_rgb(image)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ValueError(f"image too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"not a decodable image ({exc})") from None
     return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def _unit_rgb(image) -> np.ndarray:
+    """Return a Pillow image as float32 (H, W, 3) in [0, 1]."""
+    if image.mode.startswith("I;16"):
+        grey = np.asarray(image, dtype=np.float32) / 65535.0
+        return np.repeat(grey[..., None], 3, axis=2)
+    if image.mode in ("I", "F"):
+        kind = "integer" if image.mode == "I" else "float"
+        raise ValueError(f"32-bit {kind} pixels (mode {image.mode}) have no known range to scale to [0, 1]; "
+                         "save the image as FITS, or as 8- or 16-bit")
+    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def _read_colour(path: Path) -> np.ndarray:
@@ -125,11 +142,13 @@ def _read_fits(path: Path) -> np.ndarray:
     try:
         with fits.open(path) as hdul:
             data = next((h.data for h in hdul if h.data is not None and h.is_image), None)
-    except (OSError, ValueError) as exc:
+            data = None if data is None else np.array(data, dtype=np.float32)
+    except (OSError, EOFError, ValueError) as exc:
         raise ValueError(f"image file {str(path)!r} is not a readable FITS file ({exc})") from None
+    except TypeError as exc:  # numpy's "buffer is too small" when the data are cut short
+        raise ValueError(f"image file {str(path)!r} is a truncated FITS file ({exc})") from None
     if data is None:
         raise ValueError(f"image file {str(path)!r} holds no image HDU")
-    data = np.asarray(data, dtype=np.float32)
     if data.ndim == 2:
         data = data[None]
     if data.ndim != 3:

@@ -1,5 +1,7 @@
 """The user's own image files as a survey: JPEG, PNG and FITS; bad files are flagged."""
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -57,3 +59,63 @@ def test_survey_flags_missing_and_misshapen_files_and_keeps_rows(tmp_path):
     assert "shape (3, 64, 64), expected (3, 128, 128)" in batch.status[2]
     assert "no image file" in batch.status[3]
     assert batch.images[1:].max() == 0.0
+
+
+def test_16_bit_png_is_scaled_not_clipped(tmp_path):
+    grey = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)
+    Image.fromarray(grey).save(tmp_path / "deep.png")
+    image = read_image(tmp_path / "deep.png")
+    assert image.shape == (3, 8, 8) and image.dtype == np.float32
+    for channel in image:
+        np.testing.assert_allclose(channel, grey / 65535.0, rtol=1e-6)
+
+
+def test_integer_and_float_images_of_unknown_range_are_refused(tmp_path):
+    Image.fromarray(np.full((8, 8), 3.5, np.float32)).save(tmp_path / "float.tif")
+    with pytest.raises(ValueError, match=r"float.tif.*32-bit"):
+        read_image(tmp_path / "float.tif")
+
+
+def _huge_jpeg(tmp_path):
+    """A real JPEG whose header declares 15000 x 15000 pixels (Pillow refuses it before decoding)."""
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "small.jpg")
+    data = (tmp_path / "small.jpg").read_bytes()
+    sof = data.index(b"\xff\xc0")
+    path = tmp_path / "huge.jpg"
+    path.write_bytes(data[:sof + 5] + (15000).to_bytes(2, "big") * 2 + data[sof + 9:])
+    return path
+
+
+def test_decompression_bomb_names_the_file(tmp_path):
+    with pytest.raises(ValueError, match=r"huge.jpg.*too large"):
+        read_image(_huge_jpeg(tmp_path))
+
+
+def test_decompression_bomb_warning_as_error_names_the_file(tmp_path, monkeypatch):
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"big.png.*too large"):
+            read_image(tmp_path / "big.png")
+
+
+def test_truncated_fits_names_the_file(tmp_path):
+    fits.writeto(tmp_path / "full.fits", np.ones((3, 64, 64), np.float32))
+    data = (tmp_path / "full.fits").read_bytes()
+    for cut in (len(data) // 2, 2880 + 100):
+        (tmp_path / "cut.fits").write_bytes(data[:cut])
+        with pytest.raises(ValueError, match=r"cut.fits.*truncated|cut.fits.*not a readable FITS"):
+            read_image(tmp_path / "cut.fits")
+
+
+def test_survey_flags_bombs_and_truncated_files_and_keeps_rows(tmp_path):
+    fits.writeto(tmp_path / "full.fits", np.ones((3, 128, 128), np.float32))
+    (tmp_path / "cut.fits").write_bytes((tmp_path / "full.fits").read_bytes()[:5000])
+    from astropy.table import Table
+
+    targets = TargetList.from_table(Table({"file": ["full.fits", "cut.fits", str(_huge_jpeg(tmp_path))]}),
+                                    image_column="file")
+    batch = ImageFileSurvey(("i", "r", "g"), 0.296 * u.arcsec, 128, base_dir=tmp_path).cutouts(targets)
+    assert list(batch.ok) == [True, False, False]
+    assert "cut.fits" in batch.status[1] and "huge.jpg" in batch.status[2]
