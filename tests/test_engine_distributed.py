@@ -50,3 +50,40 @@ def test_two_processes_match_one(tmp_path):
     parallel = torch.load(tmp_path / "ddp.pt", weights_only=True)
     for name, tensor in network.state_dict().items():
         torch.testing.assert_close(parallel[name], tensor, atol=1e-5, rtol=1e-4, msg=name)
+
+
+RECIPES = ("wu2019", "wu2019-small-data", "pasquet2019", "quick")
+
+
+def _recipe_worker(rank, port, out_dir):
+    """Every built-in recipe (head-only stages included) under DDP; each rank saves its final weights."""
+    from astro_cnn import registry
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(24, 3, 16, 16)).astype(np.float32)
+    labels = rng.uniform(8.3, 9.1, 24)
+    for recipe in RECIPES:
+        settings = {**registry.get("recipe", recipe).settings, "batch_size": 8}
+        predictor = NetworkPredictor("metallicity", "sdss-jpeg", "irg", 16, 0.296 * u.arcsec, backbone="small_cnn")
+        predictor.device = "cpu"
+        predictor.learn_normalisation(images, labels, None)
+        data = predictor.training_data(images, labels, val_fraction=settings.get("val_fraction", 0.0))
+        torch.manual_seed(0)
+        network = predictor.new_network()
+        history = fit_network(network, data, settings, "regression", epochs=1, progress=False, log=lambda line: None)
+        assert [r["stage"] for r in history][:settings.get("head_epochs", 0)] == ["head"] * settings["head_epochs"]
+        torch.save(network.state_dict(), out_dir / f"{recipe}-{rank}.pt")
+    dist.destroy_process_group()
+
+
+def test_every_recipe_trains_under_ddp_with_ranks_in_step(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_recipe_worker, args=(port, tmp_path), nprocs=2, join=True)
+    for recipe in RECIPES:
+        ranks = [torch.load(tmp_path / f"{recipe}-{rank}.pt", weights_only=True) for rank in (0, 1)]
+        for name, tensor in ranks[0].items():
+            assert torch.equal(tensor, ranks[1][name]), (recipe, name)

@@ -162,3 +162,97 @@ def test_channels_last_and_bf16_options_train_and_predict():
     reference = predictor.predict_images(images).value
     predictor.channels_last, predictor.bf16 = True, True
     np.testing.assert_allclose(predictor.predict_images(images).value, reference, atol=0.05)
+
+
+def _store(tmp_path, n=24):
+    """A store of real 128-pixel SDSS cutouts, resized to 32 pixels, with labels."""
+    from PIL import Image
+
+    from astro_cnn.engine.train import build_store
+
+    from .conftest import DATA
+
+    names = []
+    for i, path in enumerate(sorted((DATA / "gri_small").glob("*.jpg"))[:n]):
+        Image.open(path).resize((32, 32)).save(tmp_path / f"g{i}.png")
+        names.append(f"g{i}.png")
+    labels = np.linspace(8.3, 9.1, len(names))
+    table = Table({"image": names, "oh_p50": labels})
+    return build_store(tmp_path / "store", table, "metallicity", image_column="image", image_dir=tmp_path,
+                       log=lambda line: None), table
+
+
+def test_streamed_and_in_memory_training_agree_exactly(tmp_path):
+    store, table = _store(tmp_path)
+    in_memory = store.images[np.arange(len(store))].astype(np.float32) / np.float32(255)
+    fitted = []
+    for images in (store.images, in_memory):
+        predictor = _predictor()
+        predictor.fit(images, np.asarray(table["oh_p50"])[:len(store)], recipe="quick", epochs=2, seed=5,
+                      progress=False, log=lambda line: None)
+        fitted.append(predictor)
+    assert fitted[0].normalisation_ == fitted[1].normalisation_
+    for name, tensor in fitted[0].members_[0].items():
+        assert torch.equal(tensor, fitted[1].members_[0][name]), name
+
+
+def test_streamed_training_resumes_bit_identically(tmp_path):
+    store, _ = _store(tmp_path)
+    labels = np.asarray(store.table["oh_p50"])
+
+    def run(run_dir, stop_after=None):
+        def log(line):
+            if stop_after is not None and line.startswith(f"epoch={stop_after + 1} "):
+                raise KeyboardInterrupt
+
+        return _predictor().fit(store.images, labels, recipe="quick", epochs=3, seed=2, run_dir=run_dir,
+                                resume=stop_after is None, progress=False, log=log)
+
+    reference = run(tmp_path / "a")
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path / "b", stop_after=2)
+    resumed = run(tmp_path / "b")
+    for name, tensor in reference.members_[0].items():
+        assert torch.equal(tensor, resumed.members_[0][name]), name
+
+
+def test_a_crafted_checkpoint_cannot_run_code(tmp_path):
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "run").mkdir()
+    with open(tmp_path / "run" / "checkpoint.pt", "wb") as handle:
+        pickle.dump({"model": Exploit()}, handle)
+    images, labels = _data(n=16)
+    with pytest.raises(pickle.UnpicklingError):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, run_dir=tmp_path / "run", resume=True,
+                         progress=False, log=lambda line: None)
+    assert not marker.exists()
+
+
+def test_train_from_a_table_of_files_builds_and_keeps_a_store(tmp_path):
+    (tmp_path / "files").mkdir()
+    _, table = _store(tmp_path / "files")
+    model = astro_cnn.train(table, "metallicity", image_column="image", image_dir=tmp_path / "files",
+                            backbone="small_cnn", recipe="quick", epochs=1, run_dir=tmp_path / "run", device="cpu",
+                            progress=False, log=lambda line: None)
+    assert model.info["training_device"] == "cpu" and model.info["training_data"]["rows"] == len(table)
+    assert (tmp_path / "run" / "store" / "store.json").is_file()
+    again = astro_cnn.train(tmp_path / "run" / "store", "metallicity", backbone="small_cnn", recipe="quick",
+                            epochs=1, device="cpu", progress=False, log=lambda line: None)
+    for name, tensor in model.members_[0].items():
+        assert torch.equal(tensor, again.members_[0][name]), name
+
+
+def test_models_are_handed_out_as_copies(tmp_path):
+    images, labels = _data(n=16)
+    path = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False,
+                            log=lambda line: None).save(tmp_path / "m.acnn")
+    first = astro_cnn.resolve_predictor(str(path))
+    first.tta = (0,)
+    assert first.tta == (0,) and astro_cnn.resolve_predictor(str(path)).tta is False

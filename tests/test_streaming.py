@@ -122,3 +122,70 @@ def test_dask_local_cluster_gives_identical_results(tmp_path, example_model, exa
                                          client=client, progress=False)
     _same(remote, local)
     _same(read_table(path), local)
+
+
+def test_every_chunk_has_the_same_columns_when_a_chunk_has_no_positions(tmp_path, example_model):
+    table = Table({"objid": np.arange(6), "ra": [150.0] * 4 + [np.nan] * 2, "dec": [10.0] * 4 + [np.nan] * 2})
+    summary = astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, batch_size=4,
+                                        progress=False)
+    out = Table.read(summary)
+    assert len(out) == 6 and "ra" in out.colnames and np.isnan(out["ra"][4:]).all()
+    assert summary.rows == 6 and summary.flagged == 2 and list(out["flag"]) == [False] * 4 + [True] * 2
+
+
+def test_ids_starting_with_a_hash_survive_the_streamed_file(tmp_path, example_model):
+    ids = ["#a b", "#c", "d", "#e", "#"]
+    table = Table({"name": ids, "ra": [150.0] * 5, "dec": [10.0] * 5})
+    out = read_table(astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, batch_size=2,
+                                               id_column="name", progress=False))
+    assert list(out["name"]) == ids
+
+
+def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path, example_model):
+    from astro_cnn.streaming import _run_lock
+
+    out = tmp_path / "o.ecsv"
+    with _run_lock(out):
+        with pytest.raises(AstroCNNError, match=r"another run \(process \d+\) is writing"):
+            astro_cnn.predict_to_file(_many(8), out, model=example_model, progress=False)
+    assert not out.exists() and not list(tmp_path.glob("*.partial.ecsv"))
+    astro_cnn.predict_to_file(_many(8), out, model=example_model, progress=False)
+    assert len(Table.read(out)) == 8 and not (tmp_path / "o.ecsv.lock").exists()
+
+
+def test_resume_refuses_a_run_with_another_image_directory_or_kept_columns(tmp_path, example_model):
+    class Interrupting(astro_cnn_example_sky()):
+        def cutouts(self, targets, **kwargs):
+            if targets.dec[0] > 0:
+                raise KeyboardInterrupt
+            return super().cutouts(targets, **kwargs)
+
+    table = _many(20)
+    table["dec"] = np.linspace(-50, 50, 20)
+    table["z"] = 0.1
+    out = tmp_path / "o.ecsv"
+    with pytest.raises(KeyboardInterrupt):
+        astro_cnn.predict_to_file(table, out, model=example_model, survey=Interrupting(), batch_size=4,
+                                  progress=False)
+    with pytest.raises(AstroCNNError, match="different keep_columns"):
+        astro_cnn.predict_to_file(table, out, model=example_model, batch_size=4, resume=True, progress=False,
+                                  keep_columns=["z"])
+    with pytest.raises(AstroCNNError, match="different image_dir"):
+        astro_cnn.predict_to_file(table, out, model=example_model, batch_size=4, resume=True, progress=False,
+                                  image_dir=tmp_path)
+
+
+def test_an_empty_table_gives_an_empty_output(tmp_path, example_model):
+    summary = astro_cnn.predict_to_file(_many(8)[:0], tmp_path / "o.ecsv", model=example_model, progress=False)
+    assert summary.rows == 0 and summary.flagged == 0 and len(Table.read(summary)) == 0
+
+
+def test_the_output_format_is_checked_before_any_work(tmp_path, example_model):
+    with pytest.raises(AstroCNNError, match="not a known table format"):
+        astro_cnn.predict_to_file(_many(4), tmp_path / "o.xyz", model=example_model, progress=False)
+
+
+def astro_cnn_example_sky():
+    from astro_cnn_example.plugin import ExampleSky
+
+    return ExampleSky

@@ -190,6 +190,8 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
                 _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
     _set_trainable(network, "all")
     network.eval()
+    if world > 1:  # the last step updated each rank's batch-norm statistics alone: keep rank 0's, as DDP does
+        _broadcast_buffers(network)
     if run_dir is not None and history and rank == 0:
         write_history(history, run_dir)
     return history
@@ -202,6 +204,13 @@ def distributed_rank() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def _broadcast_buffers(network: nn.Module) -> None:
+    import torch.distributed as dist
+
+    for buffer in network.buffers():
+        dist.broadcast(buffer, 0)
 
 
 def _sum_over_processes(total: torch.Tensor, world: int) -> float:

@@ -1,0 +1,92 @@
+"""The one prediction pipeline: set-up checks, read-ahead (thread or worker processes), row checks."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn import AstroCNNError, ColumnError, ImageBatch, TargetList
+from astro_cnn.chunks import image_problem, predict_batch, prediction_setup
+
+
+def _batch(images):
+    return ImageBatch(np.asarray(images, np.float32), ("a", "b"), 1.0 * u.arcsec, [""] * len(images))
+
+
+def test_blank_constant_and_non_finite_images_are_flagged_not_predicted(example_model):
+    setup = prediction_setup(example_model, None, None)
+    good = setup.survey.cutouts(TargetList([150.0], [10.0])).images[0]
+    nan = good.copy()
+    nan[0, 3, 3] = np.nan
+    images = [good, np.zeros_like(good), np.full_like(good, 7.0), nan]
+    values, status = predict_batch(TargetList(np.full(4, 150.0), np.full(4, 10.0)), _batch(images),
+                                   setup.predictor)
+    assert status[0] == "ok" and np.isfinite(values["colour_ab"][0])
+    assert status[1] == "image is blank (every pixel is 0)" and status[2] == "image is blank (every pixel is 7)"
+    assert status[3] == "image has 1 non-finite pixels"
+    assert np.isnan(values["colour_ab"][1:].value).all()
+
+
+def test_predictions_outside_the_valid_range_or_not_finite_are_flagged(example_model):
+    setup = prediction_setup(example_model, None, None)
+    good = setup.survey.cutouts(TargetList([150.0], [10.0])).images[0]
+    faint_a = good.copy()
+    faint_a[0] *= 1e-4  # a-b colour of about +10 mag: outside -5..5
+    negative = good.copy()
+    negative[0] *= -1  # log of a negative ratio: NaN
+    values, status = predict_batch(TargetList(np.full(3, 150.0), np.full(3, 10.0)),
+                                   _batch([good, faint_a, negative]), setup.predictor)
+    assert status[0] == "ok"
+    assert status[1].startswith("prediction 10.") and "outside the valid range -5..5 of 'example_colour'" in status[1]
+    assert status[2] == "model 'example-model' gave a non-finite prediction"
+    assert np.isnan(values["colour_ab"][1:].value).all()
+
+
+def test_image_problem_accepts_real_images():
+    assert image_problem(np.arange(12, dtype=np.float32).reshape(3, 2, 2)) == ""
+
+
+def test_worker_processes_give_the_same_table_as_the_reading_thread(example_model, galaxies):
+    table = Table({"ra": np.full(30, 150.0), "dec": np.linspace(-20, 85, 30)})
+    threaded = astro_cnn.predict(table, model=example_model, batch_size=4, workers=0)
+    processes = astro_cnn.predict(table, model=example_model, batch_size=4, workers=2)
+    assert list(threaded["status"]) == list(processes["status"])
+    np.testing.assert_array_equal(threaded["colour_ab"].value, processes["colour_ab"].value)
+    assert threaded.meta["astro_cnn"]["device"] == "cpu"
+
+
+@pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
+def test_batch_size_must_be_a_positive_integer(example_model, galaxies, batch_size):
+    with pytest.raises(AstroCNNError, match="batch_size must be a positive integer"):
+        astro_cnn.predict(galaxies, model=example_model, batch_size=batch_size)
+
+
+def test_device_and_workers_are_checked(example_model, galaxies):
+    with pytest.raises(AstroCNNError, match="device 'gpu' is not one of auto, cpu, cuda or cuda:N"):
+        astro_cnn.predict(galaxies, model="metallicity-sdss-gri-v1", device="gpu")
+    with pytest.raises(AstroCNNError, match="workers must be a non-negative integer"):
+        astro_cnn.predict(galaxies, model=example_model, workers=-1)
+
+
+def test_a_model_needing_extras_refuses_a_skycoord(tmp_path):
+    with pytest.raises(ColumnError, match=r"needs the extra input columns \['ebv'\].*SkyCoord carries none"):
+        from astro_cnn.engine import NetworkPredictor
+
+        predictor = NetworkPredictor("photo_z", "sdss-stack", "ugriz", 64, 0.396 * u.arcsec, extras=("ebv",))
+        predictor.members_ = [predictor.new_network().state_dict()]
+        predictor.learn_normalisation(np.random.default_rng(0).normal(size=(2, 5, 64, 64)), None,
+                                      {"ebv": np.array([0.0, 0.1])})
+        astro_cnn.predict(SkyCoord([10.0] * u.deg, [5.0] * u.deg), model=predictor)
+
+
+def test_kept_columns_may_not_replace_output_columns(example_model, galaxies):
+    galaxies["status"] = "mine"
+    with pytest.raises(ColumnError, match=r"columns \['status'\] to keep have the names of output columns"):
+        astro_cnn.predict(galaxies, model=example_model, keep_columns=["status"])
+
+
+def test_unknown_survey_options_are_a_clear_error(example_model, galaxies):
+    with pytest.raises(AstroCNNError, match=r"survey 'example-sky' does not take the options \['dealy'\]"):
+        astro_cnn.predict(galaxies, model=example_model, survey_options={"dealy": 1})
