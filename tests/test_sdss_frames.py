@@ -1,6 +1,7 @@
 """SDSS frame names, SAS URLs, the SkyServer field search, frame validation and local frame directories."""
 
 import bz2
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from astro_cnn_sdss.frames import (
     FrameStore,
     LocalFrameIndex,
     frames_sql,
+    parse_fields,
     parse_frame_name,
     parse_sql_csv,
     read_frame,
@@ -97,3 +99,41 @@ def test_frame_store_decodes_once():
     store.get("other", load)
     store.get("g", load)
     assert len(calls) == 3
+
+
+def test_frame_of_another_band_is_refused_by_name():
+    data = (FRAMES / "frame-g-003918-3-0213.fits.bz2").read_bytes()
+    validate_frame(data, "frames/301/3918/3/frame-g-003918-3-0213.fits.bz2")
+    with pytest.raises(ValueError, match=r"frame-r-003918-3-0213.*band g, not r"):
+        validate_frame(data, "frames/301/3918/3/frame-r-003918-3-0213.fits.bz2")
+    with pytest.raises(ValueError, match="band g, not r"):
+        read_frame(data, "/x/frame-r-003918-3-0213.fits.bz2")
+
+
+def test_parse_fields_refuses_answers_without_usable_fields():
+    assert parse_fields(b"#Table1\nrun,rerun,camcol,field\n3918,301,3,213\n") == [FrameId(3918, 3, 213)]
+    assert parse_fields(b"#Table1\nrun,rerun,camcol,field\n") == []
+    with pytest.raises(ValueError, match="lacks column run"):
+        parse_fields(b"#Table1\nobjID,ra,dec\n1,2.0,3.0\n")
+    with pytest.raises(ValueError, match="empty or non-integer"):
+        parse_fields(b"#Table1\nrun,rerun,camcol,field\n3918,,3,213\n")
+    with pytest.raises(ValueError, match="empty or non-integer"):
+        parse_fields(b"#Table1\nrun,rerun,camcol,field\n3918,301,3,2.5\n")
+
+
+def _frames_copy(tmp_path, broken_band, content):
+    for path in FRAMES.glob("*.fits.bz2"):
+        shutil.copy(path, tmp_path / path.name)
+    (tmp_path / f"frame-{broken_band}-003918-3-0213.fits.bz2").write_bytes(content)
+    return tmp_path
+
+
+@pytest.mark.parametrize("content", [b"not a FITS file", (FRAMES / "frame-g-003918-3-0213.fits.bz2").read_bytes()],
+                         ids=["corrupt", "another band"])
+def test_local_index_keeps_bad_files_for_the_positions_that_need_them(tmp_path, content):
+    index = LocalFrameIndex(_frames_copy(tmp_path, "u", content))
+    assert len(index) == 4 and FrameId(3918, 3, 213) in index.fields()
+    assert [p.name for p in index.covering(*GALAXY, "r")] == ["frame-r-003918-3-0213.fits.bz2"]
+    with pytest.raises(ValueError, match=r"frame-u-003918-3-0213.fits.bz2"):
+        index.covering(*GALAXY, "u")
+    assert index.covering(10.0, 0.0, "u") == []

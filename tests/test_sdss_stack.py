@@ -1,5 +1,6 @@
 """Five-band stacks from real SDSS frames (committed crops): centring, flux conservation, coverage, service."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,49 @@ def test_corrupt_and_failed_frames(server, options):
     fresh = {**options, "cache_dir": options["cache_dir"].parent / "other"}
     status = SDSSStackSurvey(**fresh).cutouts(targets).status[0]
     assert "HTTP 500" in status and "after 3 attempts" in status and "frame-u-003918-3-0213" in status
+
+
+def test_wrong_band_frame_in_the_cache_is_fetched_again(server, options):
+    targets = TargetList([GALAXY[0]], [GALAXY[1]])
+    first = SDSSStackSurvey(**options).cutouts(targets, size=16)
+    cached = options["cache_dir"] / "frames" / "301" / "3918" / "3"
+    shutil.copy(cached / "frame-g-003918-3-0213.fits.bz2", cached / "frame-r-003918-3-0213.fits.bz2")
+    n = len(server.requests)
+    again = SDSSStackSurvey(**options).cutouts(targets, size=16)
+    assert again.status[0] == "" and server.requests[n:] == [
+        "/sas/dr17/eboss/photoObj/frames/301/3918/3/frame-r-003918-3-0213.fits.bz2"]
+    np.testing.assert_array_equal(again.images, first.images)
+    assert (cached / "frame-r-003918-3-0213.fits.bz2").read_bytes() == (FRAMES / "frame-r-003918-3-0213.fits.bz2"
+                                                                        ).read_bytes()
+
+
+@pytest.mark.parametrize("answer", [b"#Table1\nobjID,ra,dec\n1,2.0,3.0\n",
+                                    b"#Table1\nrun,rerun,camcol,field\n3918,,3,213\n"], ids=["columns", "masked"])
+def test_unusable_cached_field_search_is_fetched_again(server, options, answer):
+    targets = TargetList([GALAXY[0]], [GALAXY[1]])
+    first = SDSSStackSurvey(**options).cutouts(targets, size=16)
+    (cached,) = (options["cache_dir"] / "sql").glob("*.csv")
+    cached.write_bytes(answer)
+    n = len(server.requests)
+    again = SDSSStackSurvey(**options).cutouts(targets, size=16)
+    assert again.status[0] == "" and len(server.requests) == n + 1 and "SqlSearch" in server.requests[n]
+    np.testing.assert_array_equal(again.images, first.images)
+    assert b"3918,301,3,213" in cached.read_bytes()
+
+
+@pytest.mark.parametrize("content", [b"SIMPLE  = garbage", (FRAMES / "frame-g-003918-3-0213.fits.bz2").read_bytes()],
+                         ids=["corrupt", "another band"])
+def test_bad_file_in_frames_dir_flags_only_the_rows_that_need_it(tmp_path, options, content):
+    frames_dir = tmp_path / "frames"
+    shutil.copytree(FRAMES, frames_dir)
+    (frames_dir / "frame-u-003918-3-0213.fits.bz2").write_bytes(content)
+    local = {"frames_dir": frames_dir, "offline": True, "cache_dir": options["cache_dir"]}
+    targets = TargetList([GALAXY[0], GALAXY[0]], [GALAXY[1], 0.0])
+    batch = SDSSStackSurvey(**local).cutouts(targets, size=16)
+    assert "frame-u-003918-3-0213.fits.bz2" in batch.status[0] and not np.any(batch.images[0])
+    assert "frame-u" not in batch.status[1] and batch.status[1]
+    without_u = SDSSStackSurvey(bands=("g", "r", "i", "z"), **local).cutouts(targets, size=16)
+    assert without_u.status[0] == ""
 
 
 def test_local_frames_directory_needs_no_network(server, options):

@@ -21,7 +21,7 @@ from astropy.wcs import WCS, FITSFixedWarning
 from .http import url_with_query
 
 __all__ = ["FrameId", "Frame", "FrameStore", "LocalFrameIndex", "parse_frame_name", "frames_sql",
-           "parse_sql_csv", "sql_url", "validate_sql_csv", "validate_frame", "read_frame"]
+           "parse_sql_csv", "parse_fields", "sql_url", "validate_fields", "validate_frame", "read_frame"]
 
 _NAME = re.compile(r"frame-([ugriz])-(\d{6})-(\d)-(\d{4})\.fits(?:\.bz2|\.gz)?$")
 #: Path of the SkyServer SQL service below the SkyServer base URL.
@@ -114,18 +114,45 @@ def parse_sql_csv(data: bytes) -> Table:
     return Table.read("\n".join(lines), format="ascii.csv")
 
 
-def validate_sql_csv(data: bytes) -> None:
-    """Raise ``ValueError`` unless ``data`` parses as a SkyServer CSV answer."""
-    parse_sql_csv(data)
+def parse_fields(data: bytes) -> list[FrameId]:
+    """Return the fields listed by a SkyServer CSV answer to :func:`frames_sql`.
+
+    Raises
+    ------
+    ValueError
+        Not a CSV answer, a column of ``run rerun camcol field`` is missing, or a cell is empty
+        or not an integer; the message says which.
+    """
+    table = parse_sql_csv(data)
+    for name in ("run", "rerun", "camcol", "field"):
+        if name not in table.colnames:
+            raise ValueError(f"field search answer lacks column {name} (columns: {', '.join(table.colnames)})")
+        column = table[name]
+        if getattr(column, "mask", np.False_).any() or column.dtype.kind not in "iu":
+            raise ValueError(f"field search answer has empty or non-integer values in column {name}")
+    return [FrameId(int(r["run"]), int(r["camcol"]), int(r["field"]), int(r["rerun"])) for r in table]
 
 
-def validate_frame(data: bytes) -> None:
-    """Raise ``ValueError`` unless ``data`` is a complete (possibly bz2/gzip-compressed) frame file."""
-    _open(data, "<download>")
+def validate_fields(data: bytes) -> None:
+    """Raise ``ValueError`` unless ``data`` is a usable answer to :func:`frames_sql` (see :func:`parse_fields`)."""
+    parse_fields(data)
+
+
+def validate_frame(data: bytes, name: str = "<download>") -> None:
+    """Raise ``ValueError`` unless ``data`` is a complete (possibly bz2/gzip-compressed) frame file.
+
+    When ``name`` (a path, key or URL) ends in an SDSS frame file name, the header's band
+    (``FILTER``), ``RUN`` and ``CAMCOL`` must match it.
+    """
+    _open(data, name)
 
 
 def read_frame(data: bytes, name: str) -> Frame:
-    """Decode a frame file's bytes (``.fits``, ``.fits.bz2`` or ``.fits.gz``) to a :class:`Frame`."""
+    """Decode a frame file's bytes (``.fits``, ``.fits.bz2`` or ``.fits.gz``) to a :class:`Frame`.
+
+    ``name`` says where the frame came from; when it ends in an SDSS frame file name the header
+    must agree with it (see :func:`validate_frame`).
+    """
     return _open(data, name)
 
 
@@ -180,22 +207,43 @@ class LocalFrameIndex:
         if not self.directory.is_dir():
             raise FileNotFoundError(f"frames directory {str(self.directory)!r} does not exist")
         self._entries: list[tuple[str, FrameId, Path, WCS, tuple[int, int]]] = []
+        self._unusable: list[tuple[str, FrameId, str]] = []
         for path in sorted(self.directory.rglob("frame-*.fits*")):
             parsed = parse_frame_name(path.name)
             if parsed is None:
                 continue
-            header = _header(path)
-            self._entries.append((parsed[0], parsed[1], path, _wcs(header), (header["NAXIS2"], header["NAXIS1"])))
+            try:
+                header = _header(path)
+                _check_identity(header, str(path))
+                entry = (*parsed, path, _wcs(header), (int(header["NAXIS2"]), int(header["NAXIS1"])))
+            except ValueError as exc:  # the message names the file
+                self._unusable.append((*parsed, str(exc)))
+                continue
+            except (KeyError, TypeError) as exc:
+                self._unusable.append((*parsed, f"frame file {str(path)!r} has an unusable header ({exc})"))
+                continue
+            self._entries.append(entry)
 
     def covering(self, ra: float, dec: float, band: str) -> list[Path]:
-        """Return the files in ``band`` whose pixels contain (ra, dec)."""
+        """Return the files in ``band`` whose pixels contain (ra, dec).
+
+        Raises
+        ------
+        ValueError
+            An unreadable file in ``band`` (or one holding another band or field) belongs to a
+            field whose readable frames contain (ra, dec): the position needs it.  The message
+            names the file.
+        """
         out = []
-        for entry_band, _, path, wcs, (ny, nx) in self._entries:
-            if entry_band != band:
-                continue
-            x, y = wcs.all_world2pix([[ra, dec]], 0)[0]
-            if -0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5:
-                out.append(path)
+        fields = set()
+        for entry_band, field_id, path, wcs, shape in self._entries:
+            if _contains(wcs, shape, ra, dec):
+                fields.add(field_id)
+                if entry_band == band:
+                    out.append(path)
+        for entry_band, field_id, reason in self._unusable:
+            if entry_band == band and field_id in fields:
+                raise ValueError(reason)
         return out
 
     def fields(self) -> dict[FrameId, dict[str, tuple[Path, WCS, tuple[int, int]]]]:
@@ -207,6 +255,25 @@ class LocalFrameIndex:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _contains(wcs: WCS, shape: tuple[int, int], ra: float, dec: float) -> bool:
+    x, y = wcs.all_world2pix([[ra, dec]], 0)[0]
+    return bool(-0.5 <= x < shape[1] - 0.5 and -0.5 <= y < shape[0] - 0.5)
+
+
+def _check_identity(header: fits.Header, name: str) -> None:
+    """Raise ``ValueError`` when ``name`` is an SDSS frame file name the header's band, run or camcol contradicts."""
+    parsed = parse_frame_name(name)
+    if parsed is None:
+        return
+    band, field_id = parsed
+    found = str(header.get("FILTER", band)).strip()
+    if found != band:
+        raise ValueError(f"{name}: holds band {found}, not {band} (header FILTER)")
+    for key, expected in (("RUN", field_id.run), ("CAMCOL", field_id.camcol)):
+        if key in header and header[key] != expected:
+            raise ValueError(f"{name}: header {key} is {header[key]}, not {expected}")
 
 
 def _header(path: Path) -> fits.Header:
@@ -239,5 +306,6 @@ def _open(data: bytes, name: str) -> Frame:
         raise ValueError(f"{name}: corrupt or truncated frame file ({exc})") from None
     if pixels.ndim != 2 or pixels.shape != (header.get("NAXIS2"), header.get("NAXIS1")):
         raise ValueError(f"{name}: truncated frame file (image shape {pixels.shape})")
+    _check_identity(header, name)
     nmgy = header.get("NMGY")
     return Frame(pixels, _wcs(header), name, None if nmgy is None else float(nmgy))

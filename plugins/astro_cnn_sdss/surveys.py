@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,10 @@ from .frames import (
     FrameStore,
     LocalFrameIndex,
     frames_sql,
-    parse_sql_csv,
+    parse_fields,
     sql_url,
+    validate_fields,
     validate_frame,
-    validate_sql_csv,
 )
 from .http import Fetcher, map_concurrent
 from .stack import stack
@@ -237,9 +238,8 @@ class SDSSStackSurvey(_SDSSSurvey):
         """Return the SDSS fields whose box covers (ra, dec) and the stack around it (SkyServer SQL, cached)."""
         margin = 0.5 * int(size or self.image_size) * self.scale
         sql = frames_sql(ra, dec, margin)
-        table = parse_sql_csv(self.fetcher.get(sql_url(self.base_url, sql), f"sql/{Cache.hashed(sql)}.csv",
-                                               validate_sql_csv))
-        return [FrameId(int(r["run"]), int(r["camcol"]), int(r["field"]), int(r["rerun"])) for r in table]
+        return parse_fields(self.fetcher.get(sql_url(self.base_url, sql), f"sql/{Cache.hashed(sql)}.csv",
+                                             validate_fields))
 
     def frames_for(self, ra: float, dec: float, size: int | None = None) -> dict[str, list[Frame]]:
         """Return the frames of each band that cover (ra, dec): local files first, else the SAS (cached).
@@ -263,7 +263,7 @@ class SDSSStackSurvey(_SDSSSurvey):
             for band in self.bands:
                 url, key = field.url(self.sas_url, band), field.key(band)
                 frames[band].append(self.store.get(
-                    key, lambda url=url, key=key: self.fetcher.get(url, key, validate_frame)))
+                    key, lambda url=url, key=key: self.fetcher.get(url, key, partial(validate_frame, name=key))))
         return frames
 
     def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
