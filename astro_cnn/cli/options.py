@@ -90,14 +90,14 @@ def survey_options(pairs: Sequence[str], survey: str) -> dict[str, Any]:
     accepted = accepted_options(factory)
     if accepted is None:  # e.g. a plugin's lazy ``def factory(**options)``: ask the survey it builds
         accepted = _options_of_built_survey(factory)
-    listing = f"survey {survey!r} accepts: {', '.join(accepted) or 'no options'}" if accepted is not None else ""
+    listing = f"its options are: {', '.join(accepted) or 'none'}" if accepted is not None else ""
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         key = key.strip().replace("-", "_")
         if not sep or not key:
             raise AstroCNNError(f"--survey-option {pair!r} is not of the form KEY=VALUE"
-                                + (f"; {listing}" if listing else ""))
+                                + (f"; survey {survey!r}: {listing}" if listing else ""))
         if accepted is not None and key not in accepted:
             raise AstroCNNError(f"--survey-option {pair!r}: survey {survey!r} has no option {key!r}; {listing}")
         options[key] = _convert(value.strip())
