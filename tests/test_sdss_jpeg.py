@@ -142,6 +142,32 @@ def test_local_jpeg_dir_by_id_needs_no_position_or_network(server, options):
     assert server.requests == []
 
 
+def _outside(tmp_path):
+    """A jpeg_dir, a valid cutout beside it (outside it) and ids that point at that cutout."""
+    (tmp_path / "jpegs").mkdir()
+    (tmp_path / "secret.jpg").write_bytes(JPEGS[0].read_bytes())
+    return tmp_path / "jpegs", ["../secret", str(tmp_path / "secret"), f"{'../' * 12}{str(tmp_path)[1:]}/secret"]
+
+
+def test_ids_that_are_paths_never_read_outside_the_directories(tmp_path, options):
+    jpeg_dir, ids = _outside(tmp_path)
+    targets = TargetList(np.full(3, np.nan), np.full(3, np.nan), ids)
+    batch = SDSSJpegSurvey(jpeg_dir=jpeg_dir, offline=True, cache_dir=options["cache_dir"]).cutouts(targets)
+    assert not np.any(batch.images)
+    for status, identifier in zip(batch.status, ids):
+        assert "no position" in status and repr(identifier) in status and "not a file name" in status
+
+
+def test_ids_that_are_paths_are_looked_up_by_position(server, options, tmp_path):
+    jpeg_dir, ids = _outside(tmp_path)
+    server.jpeg_at(150.0, 1.0, JPEGS[1].name)
+    targets = TargetList(np.full(3, 150.0), np.full(3, 1.0), ids)
+    batch = SDSSJpegSurvey(jpeg_dir=jpeg_dir, **options).cutouts(targets)
+    assert list(batch.status) == ["", "", ""]
+    for image in batch.images:
+        np.testing.assert_array_equal(image, read_image(JPEGS[1]))
+
+
 def test_size_mismatch_of_local_file_is_flagged(options):
     targets = TargetList([np.nan], [np.nan], [int(JPEGS[0].stem)])
     batch = SDSSJpegSurvey(jpeg_dir=DATA / "jpeg", offline=True).cutouts(targets, size=64)

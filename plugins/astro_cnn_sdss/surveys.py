@@ -163,26 +163,29 @@ class SDSSJpegSurvey(_SDSSSurvey):
                                 jpeg.cutout_key(ra, dec, size, self.scale), jpeg.validate_jpeg)
 
     def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, None, bytes]:
-        data = self._local(targets.ids[i], size)
+        name = _cutout_name(targets.ids[i])
+        data = None if name is None else self._local(name, size)
         if data is None:
             ra, dec = targets.ra[i], targets.dec[i]
             if not (np.isfinite(ra) and np.isfinite(dec)):
+                if name is None:
+                    raise ValueError(f"row {i} has no position, and its id {str(targets.ids[i])!r} is not a file "
+                                     "name (it holds a path separator), so no local cutout is looked up")
                 where = f" in {str(self.jpeg_dir)!r}" if self.jpeg_dir else ""
-                raise ValueError(f"row {i} has no position and no cutout {targets.ids[i]}.jpg{where} or among "
-                                 "the bundled cutouts")
+                raise ValueError(f"row {i} has no position and no cutout {name}{where} or among the bundled cutouts")
             data = self.fetch(float(ra), float(dec), size)
         image = jpeg.decode_jpeg(data)
         if image.shape[1:] != (size, size):
             raise ValueError(f"JPEG of row {i} is {image.shape[2]}x{image.shape[1]} px, not {size}x{size}")
         return image, None, data
 
-    def _local(self, identifier: Any, size: int) -> bytes | None:
-        """Return the bytes of the local cutout named by ``identifier``, checked; None when there is none."""
+    def _local(self, name: str, size: int) -> bytes | None:
+        """Return the bytes of the local cutout file ``name``, checked; None when there is none."""
         directories = [] if self.jpeg_dir is None else [self.jpeg_dir]
         if self.bundled and size == 128 and abs(self.scale - 0.296) < 1e-9:
             directories.append(BUNDLED_JPEG_DIR)
         for directory in directories:
-            path = directory / f"{identifier}.jpg"
+            path = directory / name
             if path.is_file():
                 data = path.read_bytes()
                 try:
@@ -272,6 +275,14 @@ class SDSSStackSurvey(_SDSSSurvey):
 
     def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
         batch.meta["wcs"] = extra
+
+
+def _cutout_name(identifier: Any) -> str | None:
+    """Return ``<id>.jpg``, or None when the id is not a plain file name (it could name a file elsewhere)."""
+    name = f"{identifier}.jpg"
+    if "/" in name or "\\" in name or "\0" in name or Path(name).name != name:
+        return None
+    return name
 
 
 def _position(targets: TargetList, i: int) -> tuple[float, float]:
