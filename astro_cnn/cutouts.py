@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,9 @@ from .survey import ImageBatch, Survey
 from .target import ID_NAMES, TargetList
 
 __all__ = ["write_cutouts", "as_targets"]
+
+#: Errors of writing a file that come from its name (derived from the row's id), not from the directory.
+_NAME_ERRORS = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 
 
 def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
@@ -52,12 +56,18 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     -------
     Table
         The index: ``row``, ``id``, ``ra``, ``dec``, ``file`` (empty for failed rows) and ``status``
-        (``"ok"`` or why the row failed).
+        (``"ok"`` or why the row failed, e.g. an id too long to name a file).
 
     Raises
     ------
     FileExistsError
         A file exists and ``overwrite`` is false.
+
+    Notes
+    -----
+    ``outdir`` never holds a file of this call that its index does not list: files are written
+    atomically, and when the call stops with an error before the index is written, the files
+    it wrote are removed again.
     """
     targets = as_targets(table)
     source = survey if isinstance(survey, Survey) else registry.get("survey", survey).factory(**options)
@@ -69,21 +79,35 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     files = np.full(len(targets), "", dtype=object)
     status = np.full(len(targets), "", dtype=object)
     used: set[str] = set()
-    for start in range(0, len(targets), batch_size):
-        rows = np.arange(start, min(start + batch_size, len(targets)))
-        batch = source.cutouts(targets.subset(rows), size=size, progress=progress)
-        for k, row in enumerate(rows):
-            status[row] = batch.status[k] or "ok"
-            if batch.status[k]:
-                continue
-            name = _file_name(targets.ids[row], row, used)
-            files[row] = _write_one(batch, k, outdir, name, overwrite)
-    index = Table({"row": np.arange(len(targets)), "id": targets.ids, "ra": targets.ra, "dec": targets.dec,
-                   "file": files.astype(str), "status": status.astype(str)})
-    index["ra"].unit = index["dec"].unit = "deg"
-    index.meta["survey"] = source.name
-    with atomic_path(index_path, overwrite=overwrite) as tmp:
-        index.write(tmp, format="ascii.ecsv")
+    written: list[Path] = []
+    try:
+        for start in range(0, len(targets), batch_size):
+            rows = np.arange(start, min(start + batch_size, len(targets)))
+            batch = source.cutouts(targets.subset(rows), size=size, progress=progress)
+            for k, row in enumerate(rows):
+                status[row] = batch.status[k] or "ok"
+                if batch.status[k]:
+                    continue
+                name = _file_name(targets.ids[row], row, used)
+                try:
+                    path = _write_one(batch, k, outdir, name, overwrite)
+                except OSError as exc:
+                    if exc.errno not in _NAME_ERRORS:
+                        raise
+                    status[row] = f"id {str(targets.ids[row])!r} cannot name a file ({exc.strerror})"
+                    continue
+                written.append(path)
+                files[row] = path.name
+        index = Table({"row": np.arange(len(targets)), "id": targets.ids, "ra": targets.ra, "dec": targets.dec,
+                       "file": files.astype(str), "status": status.astype(str)})
+        index["ra"].unit = index["dec"].unit = "deg"
+        index.meta["survey"] = source.name
+        with atomic_path(index_path, overwrite=overwrite) as tmp:
+            index.write(tmp, format="ascii.ecsv")
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
     return index
 
 
@@ -111,13 +135,13 @@ def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | N
         return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
 
 
-def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> str:
+def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> Path:
     encoded = batch.meta.get("jpeg")
     if encoded is not None:
         path = outdir / f"{name}.jpg"
         with atomic_path(path, overwrite=overwrite) as tmp:
             tmp.write_bytes(encoded[k])
-        return path.name
+        return path
     header = fits.Header()
     wcs = batch.meta.get("wcs", [None] * len(batch))[k]
     if wcs is not None:
@@ -130,7 +154,7 @@ def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bo
     path = outdir / f"{name}.fits"
     with atomic_path(path, overwrite=overwrite) as tmp:
         fits.HDUList(hdus).writeto(tmp)
-    return path.name
+    return path
 
 
 def _file_name(identifier: Any, row: int, used: set[str]) -> str:

@@ -1,0 +1,36 @@
+"""write_cutouts: one file per row plus an index that always matches the files written."""
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from astro_cnn.cutouts import write_cutouts
+from astro_cnn.target import TargetList
+
+LONG_ID = "x" * 300
+
+
+def test_id_too_long_for_a_file_name_flags_its_row_and_the_rest_are_written(example_plugin, tmp_path):
+    targets = TargetList(np.full(3, 150.0), np.array([10.0, 20.0, 30.0]), ["a", LONG_ID, "b"])
+    index = write_cutouts(targets, tmp_path, example_plugin.ExampleSky(), progress=False)
+    assert list(index["status"][[0, 2]]) == ["ok", "ok"]
+    assert LONG_ID in index["status"][1] and "name too long" in index["status"][1].lower()
+    assert list(index["file"]) == ["a.fits", "", "b.fits"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.fits", "b.fits", "index.ecsv"]
+    assert list(Table.read(tmp_path / "index.ecsv")["file"].filled("")) == ["a.fits", "", "b.fits"]
+
+
+def test_a_run_that_stops_leaves_no_file_behind(example_plugin, tmp_path):
+    class Failing(example_plugin.ExampleSky):
+        calls = 0
+
+        def cutouts(self, targets, **kwargs):
+            Failing.calls += 1
+            if Failing.calls == 3:
+                raise RuntimeError("archive went away")
+            return super().cutouts(targets, **kwargs)
+
+    targets = TargetList(np.full(4, 150.0), np.linspace(10, 40, 4), ["a", "b", "c", "d"])
+    with pytest.raises(RuntimeError, match="archive went away"):
+        write_cutouts(targets, tmp_path, Failing(), batch_size=1, progress=False)
+    assert list(tmp_path.iterdir()) == []
