@@ -100,6 +100,7 @@ def test_decompression_bomb_warning_as_error_names_the_file(tmp_path, monkeypatc
             read_image(tmp_path / "big.png")
 
 
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_truncated_fits_names_the_file(tmp_path):
     fits.writeto(tmp_path / "full.fits", np.ones((3, 64, 64), np.float32))
     data = (tmp_path / "full.fits").read_bytes()
@@ -109,6 +110,7 @@ def test_truncated_fits_names_the_file(tmp_path):
             read_image(tmp_path / "cut.fits")
 
 
+@pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_survey_flags_bombs_and_truncated_files_and_keeps_rows(tmp_path):
     fits.writeto(tmp_path / "full.fits", np.ones((3, 128, 128), np.float32))
     (tmp_path / "cut.fits").write_bytes((tmp_path / "full.fits").read_bytes()[:5000])
