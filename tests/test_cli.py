@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from astropy.table import Table
 
 from astro_cnn import read_table, write_table
 from astro_cnn.cli import main
@@ -39,7 +40,7 @@ def test_predict_writes_output_and_never_overwrites(tmp_path, example_model, gal
     result = read_table(out)
     assert len(result) == 5 and list(result["objid"]) == [11, 12, 13, 14, 15]
     assert list(result["flag"]) == [False, False, True, True, False]
-    assert "wrote predictions for every row" in capsys.readouterr().out
+    assert "2 of 5 rows flagged (see the status column)" in capsys.readouterr().out
     before = out.read_bytes()
     assert main(["predict", str(source), "--model", str(example_model), "-o", str(out)]) == 2
     assert "already exists; pass --overwrite" in capsys.readouterr().err
@@ -212,3 +213,21 @@ def test_evaluate_text_column_is_named(tmp_path, capsys):
     source = write_table(Table({"t": [8.9, 9.0], "p": ["a.jpg", "b.jpg"]}), tmp_path / "e.ecsv")
     assert main(["evaluate", str(source), "--true", "t", "--pred", "p"]) == 2
     _one_line_error(capsys, "'p' holds text")
+
+
+def test_predict_exits_non_zero_when_no_row_has_a_value(tmp_path, example_model, capsys):
+    source = write_table(Table({"ra": [150.0, 151.0], "dec": [85.0, 86.0]}), tmp_path / "north.ecsv")
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.ecsv")]) == 1
+    captured = capsys.readouterr()
+    assert "2 of 2 rows flagged" in captured.out and "1 x Dec 85.00 deg is outside" in captured.out
+    assert "no row could be measured" in captured.err and (tmp_path / "o.ecsv").exists()
+
+
+def test_predict_device_and_workers_flags(tmp_path, example_model, capsys):
+    source = write_table(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "in.ecsv")
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.ecsv"),
+                 "--device", "cpu", "--workers", "1"]) == 0
+    assert read_table(tmp_path / "o.ecsv").meta["astro_cnn"]["device"] == "cpu"
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "p.ecsv"),
+                 "--workers", "-1"]) == 2
+    assert "must be a non-negative integer" in capsys.readouterr().err

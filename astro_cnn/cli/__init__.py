@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -34,6 +35,8 @@ COMMANDS = (
 
 
 _DEBUG_HELP = "show the full traceback of an error"
+#: Library messages name keyword arguments (``overwrite=True``); the command line names the flag.
+_ARGUMENT_TO_FLAG = re.compile(r"\b(overwrite|resume)=True\b")
 _MAX_MESSAGE = 400
 
 
@@ -101,7 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _message(exc: Exception, hint: bool) -> str:
     """One line: the error's message (with its type unless it is ours or the operating system's), shortened."""
     text = str(exc) if isinstance(exc, (AstroCNNError, OSError)) else f"{type(exc).__name__}: {exc}"
-    text = " ".join(text.split()) or type(exc).__name__
+    text = _ARGUMENT_TO_FLAG.sub(lambda m: "--" + m.group(1).replace("_", "-"), " ".join(text.split())) \
+        or type(exc).__name__
     if len(text) > _MAX_MESSAGE:  # keep the start (what failed) and the end (the cause)
         text = f"{text[:_MAX_MESSAGE // 2]} ... {text[-_MAX_MESSAGE // 2:]}"
     if hint and exit_status(exc) == 1:

@@ -10,7 +10,7 @@ from typing import Any
 from .. import registry
 from ..exceptions import AstroCNNError
 
-__all__ = ["positive_int", "fraction", "outlier_threshold", "accepted_options", "survey_options"]
+__all__ = ["positive_int", "non_negative_int", "fraction", "outlier_threshold", "accepted_options", "survey_options"]
 
 
 def positive_int(text: str) -> int:
@@ -21,6 +21,17 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """Argument type: an integer of at least 0 (a number of worker processes)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
     return value
 
 

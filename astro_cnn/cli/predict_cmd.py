@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
 from ..exceptions import AstroCNNError
-from ..streaming import predict_to_file
-from .options import positive_int, survey_options
+from ..streaming import PredictionSummary, predict_to_file
+from .options import non_negative_int, positive_int, survey_options
 
 __all__ = ["add_parser", "run"]
 
@@ -44,6 +45,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address (e.g. tcp://host:8786): "
                                                                "map chunks over its workers")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
+    parser.add_argument("--device", default="auto", help="where the model runs: auto (a GPU when one is visible), "
+                                                         "cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--workers", type=non_negative_int, help="processes reading images ahead of the model "
+                                                                 "(default: none on a CPU, up to 8 with a GPU)")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
     return parser
 
@@ -60,16 +65,27 @@ def run(args: argparse.Namespace) -> int:
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     client = _client(args.scheduler)
     try:
-        output = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
-                                 resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
-                                 client=client, survey_options=options,
-                                 image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
-                                 id_column=args.id_column, image_column=args.image_column,
-                                 keep_columns=args.keep_column)
+        summary = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
+                                  resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
+                                  client=client, survey_options=options, device=args.device, workers=args.workers,
+                                  image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
+                                  id_column=args.id_column, image_column=args.image_column,
+                                  keep_columns=args.keep_column)
     finally:
         if client is not None:
             client.close()
-    print(f"wrote predictions for every row of {args.table} to {output}")
+    return report(summary, args.table)
+
+
+def report(summary: PredictionSummary, source: Path) -> int:
+    """Print what was written and how many rows are flagged; 1 when no row has a value, else 0."""
+    print(f"wrote {summary.rows} rows of {source} to {summary.path}: {summary.flagged} of {summary.rows} "
+          f"rows flagged (see the status column)")
+    for reason, count in list(summary.reasons.items())[:5]:
+        print(f"  {count} x {reason}")
+    if summary.rows and summary.flagged == summary.rows:
+        print("astro-cnn: error: no row could be measured", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..exceptions import AstroCNNError
-from .options import positive_int
+from .options import non_negative_int, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -16,14 +16,19 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train", help="train a model on a table of labelled galaxy images",
         description="Train a network (backbone + head, a named recipe) on images named in a table column and "
-                    "labels in another; checkpoints every epoch in --run-dir, and --resume continues an "
-                    "interrupted run to the same weights. Launched by torchrun (e.g. torchrun --nproc_per_node=4 "
-                    "-m astro_cnn train ...), it trains with DistributedDataParallel.")
-    parser.add_argument("table", type=Path, help="table with an image-file column and a label column")
+                    "labels in another, or on a training store. The images are first written once to a store "
+                    "on disk (--store, default RUN_DIR/store or a temporary directory) and read back a batch at "
+                    "a time, so memory does not grow with the number of images. Checkpoints every epoch in "
+                    "--run-dir, and --resume continues an interrupted run to the same weights. Launched by "
+                    "torchrun (e.g. torchrun --nproc_per_node=4 -m astro_cnn train ...), it trains with "
+                    "DistributedDataParallel, one GPU per process.")
+    parser.add_argument("table", type=Path, help="table with an image-file column and a label column, or a "
+                                                 "training store directory (written by --store)")
     parser.add_argument("-q", "--quantity", required=True, help="quantity to predict")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.acnn)")
     parser.add_argument("--label-column", help="label column (default: the quantity's usual name)")
-    parser.add_argument("--image-column", required=True, help="column naming image files (JPEG, PNG, FITS)")
+    parser.add_argument("--image-column", help="column naming image files (JPEG, PNG, FITS); needed unless TABLE "
+                                               "is a store")
     parser.add_argument("--image-dir", type=Path, help="directory of relative image paths (default: the table's)")
     parser.add_argument("--survey", help="survey the images come from (default: the quantity's)")
     parser.add_argument("--backbone", help="backbone (see `astro-cnn plugins --kind backbone`)")
@@ -36,6 +41,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--weights", type=Path, help="local pretrained backbone weights (ImageNet state dict)")
     parser.add_argument("--run-dir", type=Path, help="checkpoints, history.ecsv and loss_curve.png go here")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --run-dir")
+    parser.add_argument("--store", type=Path, help="write the training store here (and reuse it with --resume); "
+                                                   "pass it as TABLE to train again without reading the files")
+    parser.add_argument("--device", default="auto", help="auto (a GPU when one is visible; under torchrun the "
+                                                         "rank's own), cpu, cuda or cuda:N (default auto)")
+    parser.add_argument("--workers", type=non_negative_int, help="processes reading batches ahead of the step "
+                                                                 "(default: none on a CPU, up to 8 with a GPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
     parser.add_argument("--lr-find", action="store_true",
@@ -46,6 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Train (or run the range test) and write the output atomically."""
+    from ..engine.store import is_store
     from ..engine.train import train
     from ..table_io import read_table, write_table
 
@@ -53,21 +65,27 @@ def run(args: argparse.Namespace) -> int:
         raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
     if args.resume and args.run_dir is None:
         raise AstroCNNError("--resume needs the --run-dir of the interrupted run")
-    table = read_table(args.table)
+    if is_store(args.table):
+        table = args.table
+    elif args.image_column is None:
+        raise AstroCNNError(f"{str(args.table)!r} is a table, not a training store: give --image-column")
+    else:
+        table = read_table(args.table)
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     options = dict(label_column=args.label_column, image_column=args.image_column, image_dir=image_dir,
-                   survey=args.survey, backbone=args.backbone, head=args.head, recipe=args.recipe)
+                   survey=args.survey, backbone=args.backbone, head=args.head)
     if args.lr_find:
         from ..engine.train import lr_find
 
-        curve = lr_find(table, args.quantity, **options, seed=args.seed)
+        curve = lr_find(table, args.quantity, **options, recipe=args.recipe, seed=args.seed)
         write_table(curve, args.output, overwrite=args.overwrite)
         print(f"suggested learning rate {curve.meta['suggested_lr']:.3g}; curve written to {args.output}")
         return 0
     rank = _join_process_group()
-    model = train(table, args.quantity, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                  ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir, resume=args.resume,
-                  seed=args.seed, progress=rank == 0, log=print if rank == 0 else _silent, **options)
+    model = train(table, args.quantity, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
+                  lr=args.lr, ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir,
+                  store=args.store if rank == 0 else None, resume=args.resume, seed=args.seed, device=args.device,
+                  workers=args.workers, progress=rank == 0, log=print if rank == 0 else _silent, **options)
     if rank == 0:
         model.save(args.output, overwrite=args.overwrite)
         print(f"saved model {model.name!r} to {args.output}")
@@ -84,6 +102,8 @@ def _join_process_group() -> int:
     import torch.distributed as dist
 
     if not dist.is_initialized():
+        if torch.cuda.is_available():  # one GPU per rank, before NCCL picks cuda:0 for everyone
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank()
 
