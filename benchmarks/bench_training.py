@@ -27,7 +27,7 @@ from PIL import Image
 
 import astro_cnn
 from astro_cnn.engine import NetworkPredictor
-from astro_cnn.engine.trainer import TrainingData, _optimizer, fit_network
+from astro_cnn.engine.trainer import _optimizer, fit_network
 
 BATCH, STEPS, PREDICT_BATCHES = 64, 3, 8
 SETTINGS = {"optimizer": "adamw", "lr": 1e-3, "lr_ratios": (1.0,), "weight_decay": 1e-2, "batch_size": BATCH,
@@ -66,8 +66,8 @@ def raw_training_rate(predictor, images, labels) -> float:
 
 def loop_training_rate(predictor, images, labels) -> float:
     network = predictor.new_network()
-    data = TrainingData(predictor.prepare(images), predictor.encode_labels(labels))
-    fit_network(network, TrainingData(data.images[:BATCH], data.targets[:BATCH]), SETTINGS,
+    data = predictor.training_data(images, labels)  # raw pixels, normalised and augmented per batch by the loop
+    fit_network(network, predictor.training_data(images[:BATCH], labels[:BATCH]), SETTINGS,
                 predictor.quantity.kind, progress=False, log=lambda line: None)  # warm-up
     start = time.perf_counter()
     fit_network(network, data, SETTINGS, predictor.quantity.kind, progress=False, log=lambda line: None)
@@ -94,9 +94,11 @@ def prediction_rates(predictor, images, workdir: Path) -> tuple[float, float]:
         for i in range(0, len(x), BATCH):
             network(x[i:i + BATCH])
         raw = len(x) / (time.perf_counter() - start)
-    astro_cnn.predict(table[:BATCH], model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH)
+    astro_cnn.predict(table[:BATCH], model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH,
+                      device="cpu")
     start = time.perf_counter()
-    astro_cnn.predict(table, model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH)
+    astro_cnn.predict(table, model=predictor, image_column="image", image_dir=workdir, batch_size=BATCH,
+                      device="cpu")
     return len(x) / (time.perf_counter() - start), raw
 
 
