@@ -11,6 +11,7 @@ entry-point group; see :mod:`astro_cnn.hookspecs` for what a plugin can provide.
 
 import pluggy
 
+from ._atomic import atomic_path
 from ._version import __version__
 from .api import predict
 from .exceptions import (
@@ -47,6 +48,7 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'astro_cnn' has no attribute {name!r}")
 
 __all__ = [
+    "atomic_path",
     "__version__",
     "hookimpl",
     "predict",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
+
+from astro_cnn import atomic_path
 
 __all__ = ["Cache"]
 
@@ -56,17 +56,10 @@ class Cache:
         return data
 
     def put(self, key: str, data: bytes) -> Path:
-        """Write ``data`` under ``key`` atomically (temporary file, then :func:`os.replace`)."""
+        """Write ``data`` under ``key`` atomically (the package's one atomic writer)."""
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        with atomic_path(path, overwrite=True) as tmp:
+            tmp.write_bytes(data)
         return path
 
     @staticmethod
