@@ -32,7 +32,7 @@ def _predictor(**kw):
 
 def test_networks_are_registered_and_build(clean_registry):
     assert {"resnet18", "resnet34", "pasquet2019", "small_cnn"} <= set(registry.names("backbone"))
-    assert {"regression", "pdf"} <= set(registry.names("head"))
+    assert {"regression", "pdf", "pasquet2019"} <= set(registry.names("head"))
     assert {"wu2019", "pasquet2019", "quick"} <= set(registry.names("recipe"))
     wu = registry.get("recipe", "wu2019").settings
     assert wu["head_epochs"] == 2 and tuple(wu["cycles"]) == (1, 1, 2, 4) and wu["batch_size"] == 256
@@ -42,7 +42,8 @@ def test_networks_are_registered_and_build(clean_registry):
     assert first.kernel_size == (5, 5) and isinstance(pasquet.backbone[1], torch.nn.PReLU)
     logits = pasquet.eval()(torch.zeros(2, 5, 64, 64), torch.zeros(2, 1))
     assert logits.shape == (2, 180)
-    assert pasquet.head.dense[0][0].in_features == 256 + 1 and pasquet.head.dense[1][0].out_features == 1024
+    # the published backbone flattens its 8x8x348 map (tests/test_nets_pasquet.py checks the whole network)
+    assert pasquet.head.dense[0][0].in_features == 348 * 8 * 8 + 1 and pasquet.head.dense[1][0].out_features == 1024
     resnet = _predictor(backbone="resnet34").new_network().eval()
     assert resnet(torch.zeros(2, 3, 32, 32)).shape == (2,)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["RegressionHead", "PDFHead", "build_regression_head", "build_pdf_head"]
+__all__ = ["RegressionHead", "PDFHead", "PasquetHead", "build_regression_head", "build_pdf_head", "build_pasquet_head"]
 
 
 class RegressionHead(nn.Module):
@@ -39,9 +39,9 @@ class RegressionHead(nn.Module):
 
 
 class PDFHead(nn.Module):
-    """A binned-PDF classifier: pooled features and extra scalars through dense PReLU layers to
-    logits over ``n_bins`` bins (softmax gives the PDF).  With ``hidden=(1024, 1024)`` these are the
-    two dense layers of Pasquet et al. (2019), the extra inputs (E(B−V)) joined at each.
+    """A binned-PDF classifier: average-pooled features and extra scalars through dense PReLU layers to
+    logits over ``n_bins`` bins (softmax gives the PDF), the extra inputs joined at every dense layer.
+    (The published Pasquet et al. 2019 layers are :class:`PasquetHead`.)
 
     Parameters
     ----------
@@ -73,6 +73,48 @@ class PDFHead(nn.Module):
         return self.out(x)
 
 
+class PasquetHead(nn.Module):
+    """The dense layers of Pasquet et al. (2019) as in the authors' code (jpasquet/Photoz, ``network.py``):
+    the backbone's features, pooled over its map (for the ``pasquet2019`` backbone, whose map is a single
+    pixel holding the flattened 8×8×348 map, this is the flatten), joined once with the extra scalars
+    (E(B−V)), then dense ReLU layers of 1,096 units and a linear layer to the outputs.  Weights start
+    Glorot-uniform and biases at 0.1, as in the TensorFlow code.
+
+    Parameters
+    ----------
+    in_features : int
+        Channels of the backbone's feature map.
+    n_outputs : int
+        Logits (PDF bins: 180 in the paper), or 1 for a regression, whose output is then squeezed to ``(N,)``.
+    n_extras : int
+        Per-object scalars joined before the first dense layer.
+    hidden : tuple of int
+        Widths of the dense ReLU layers.
+    """
+
+    def __init__(self, in_features: int, n_outputs: int, n_extras: int = 0,
+                 hidden: tuple[int, ...] = (1096, 1096)):
+        super().__init__()
+        widths = [in_features + n_extras, *hidden]
+        layers: list[nn.Module] = []
+        for i in range(len(hidden)):
+            layers += [nn.Linear(widths[i], widths[i + 1]), nn.ReLU(inplace=True)]
+        layers.append(nn.Linear(widths[-1], n_outputs))
+        self.layers = nn.Sequential(*layers)
+        for layer in self.layers:
+            if isinstance(layer, nn.Linear):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.constant_(layer.bias, 0.1)
+
+    def forward(self, features: torch.Tensor, extras: torch.Tensor | None = None) -> torch.Tensor:
+        """Return logits of shape (N, n_outputs), or (N,) predictions when ``n_outputs`` is 1."""
+        x = features.mean(dim=(2, 3))
+        if extras is not None:
+            x = torch.cat([x, extras], dim=1)
+        out = self.layers(x)
+        return out.squeeze(1) if out.shape[1] == 1 else out
+
+
 def build_regression_head(in_features: int, quantity, n_extras: int = 0, **options) -> RegressionHead:
     """Factory registered as the ``regression`` head."""
     return RegressionHead(in_features, n_extras, **options)
@@ -81,3 +123,8 @@ def build_regression_head(in_features: int, quantity, n_extras: int = 0, **optio
 def build_pdf_head(in_features: int, quantity, n_extras: int = 0, **options) -> PDFHead:
     """Factory registered as the ``pdf`` head (bins from the quantity)."""
     return PDFHead(in_features, quantity.pdf_bins, n_extras, **options)
+
+
+def build_pasquet_head(in_features: int, quantity, n_extras: int = 0, **options) -> PasquetHead:
+    """Factory registered as the ``pasquet2019`` head: the quantity's PDF bins, or one output for a regression."""
+    return PasquetHead(in_features, quantity.pdf_bins if quantity.kind == "pdf" else 1, n_extras, **options)

@@ -25,6 +25,12 @@ def _pasquet(in_channels, image_size, weights=None):
     return build_pasquet(in_channels, image_size, weights)
 
 
+def _pasquet_compact(in_channels, image_size, weights=None):
+    from .pasquet import build_pasquet_compact
+
+    return build_pasquet_compact(in_channels, image_size, weights)
+
+
 def _small(in_channels, image_size, weights=None, **options):
     from .small_cnn import build_small_cnn
 
@@ -43,28 +49,41 @@ def _pdf(in_features, quantity, n_extras=0, **options):
     return build_pdf_head(in_features, quantity, n_extras, **options)
 
 
+def _pasquet_head(in_features, quantity, n_extras=0, **options):
+    from .heads import build_pasquet_head
+
+    return build_pasquet_head(in_features, quantity, n_extras, **options)
+
+
 @astro_cnn.hookimpl
 def astro_cnn_backbones():
-    """ResNet-18/34, the Pasquet et al. inception network and a small CNN."""
+    """ResNet-18/34, the Pasquet et al. inception network (as published, and compact) and a small CNN."""
     return [
         astro_cnn.BackboneSpec("resnet18", _resnet18, "torchvision ResNet-18, any band count, optional local "
                                                       "ImageNet weights"),
         astro_cnn.BackboneSpec("resnet34", _resnet34, "torchvision ResNet-34 (Wu & Boada 2019), any band count, "
                                                       "optional local ImageNet weights"),
-        astro_cnn.BackboneSpec("pasquet2019", _pasquet, "inception network of Pasquet et al. (2019): 5x5 conv, "
-                                                        "PReLU, average pooling, 5 inception blocks"),
+        astro_cnn.BackboneSpec("pasquet2019", _pasquet, "Pasquet et al. (2019) as in the authors' code: 5x5 conv, "
+                                                        "PReLU, average pooling, 5 inception blocks, flattened "
+                                                        "8x8x348 map (64x64 input); 1.8 M parameters"),
+        astro_cnn.BackboneSpec("pasquet2019-compact", _pasquet_compact, "a compact inception network (not the "
+                                                                        "published one): about half the widths, "
+                                                                        "8x8x256 map; 0.9 M parameters"),
         astro_cnn.BackboneSpec("small_cnn", _small, "four conv blocks, ~1.2 M parameters, fast on a CPU"),
     ]
 
 
 @astro_cnn.hookimpl
 def astro_cnn_heads():
-    """The Wu & Boada regression head and the binned PDF head."""
+    """The Wu & Boada regression head, a binned PDF head and the Pasquet et al. dense layers."""
     return [
         astro_cnn.HeadSpec("regression", _regression, "Wu & Boada (2019): avg+max pool, BN, dropout 0.25, "
                                                       "linear, ReLU, BN, dropout 0.5, linear; MSE loss"),
-        astro_cnn.HeadSpec("pdf", _pdf, "softmax over the quantity's bins after dense PReLU layers "
-                                        "(Pasquet et al. 2019: 1024, 1024, extras joined); cross-entropy"),
+        astro_cnn.HeadSpec("pdf", _pdf, "softmax over the quantity's bins after average pooling and dense "
+                                        "PReLU layers (1024, 1024, extras joined at each); cross-entropy"),
+        astro_cnn.HeadSpec("pasquet2019", _pasquet_head, "Pasquet et al. (2019) as in the authors' code: "
+                                                         "features and extras (E(B-V)) joined once, dense ReLU "
+                                                         "1096, 1096, softmax over the bins (180 for photo_z)"),
     ]
 
 
