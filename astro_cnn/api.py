@@ -12,6 +12,7 @@ from astropy.table import QTable, Table
 from tqdm.auto import tqdm
 
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
+from .image_checks import MIN_CENTRE_SNR
 from .predictor import Predictor
 from .survey import Survey
 
@@ -37,6 +38,7 @@ def predict(
     keep_columns: Sequence[str] = (),
     device: str = "auto",
     workers: int | None = None,
+    min_centre_snr: float | None = MIN_CENTRE_SNR,
 ) -> QTable:
     """Predict a galaxy property for every row of a table.
 
@@ -75,6 +77,9 @@ def predict(
     workers : int, optional
         Processes that read images (decode files, build stacks) ahead of the model; default none
         (a background thread) on a CPU, up to 8 with a GPU.
+    min_centre_snr : float or None
+        Rows whose image has a lower signal-to-noise ratio in a 1 arcsec aperture at the centre
+        are flagged as showing no source (see :mod:`astro_cnn.image_checks`); None skips the check.
 
     Returns
     -------
@@ -103,7 +108,8 @@ def predict(
     astro_cnn.predict_to_file : the same, streamed to disk and resumable, for large catalogues.
     """
     setup = prediction_setup(model, quantity, survey, image_column=image_column, image_dir=image_dir,
-                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers)
+                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
+                             min_centre_snr=min_centre_snr)
     predictor = setup.predictor
     carried = kept_columns(table, keep_columns, predictor)
     targets = make_targets(table, predictor, setup.survey, ra=ra, dec=dec, coord=coord, id_column=id_column,

@@ -7,9 +7,12 @@ by ``workers`` processes (a ``torch.utils.data.DataLoader`` over chunks) that de
 build stacks in parallel while the model works; :func:`dask_chunks` maps chunks over the workers of
 a Dask cluster instead.  Every path yields chunks in row order.
 
-Before and after the model, every row is checked: an image that is blank, constant or has
-non-finite pixels, and a prediction that is not finite or lies outside the quantity's valid range,
-flags the row with the reason instead of returning a number marked "ok".
+Before and after the model, every row is checked: an image that is blank, constant, has
+non-finite pixels or shows no source at its centre (:mod:`astro_cnn.image_checks`, run where the
+images are read), and a prediction that is not finite or lies outside the quantity's valid range,
+flags the row with the reason instead of returning a number marked "ok"; a prediction outside
+the range of the labels the model was trained on keeps its value but is flagged as an
+extrapolation.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from astropy.table import QTable, Table
 from . import registry
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
+from .image_checks import MIN_CENTRE_SNR, image_problem
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -38,7 +42,7 @@ from .survey import ImageBatch, Survey
 from .target import TargetList
 
 __all__ = ["PredictionSetup", "prediction_setup", "kept_columns", "make_targets", "make_survey", "predict_chunks",
-           "dask_chunks", "predict_batch", "empty_columns", "output_table"]
+           "dask_chunks", "checked_cutouts", "predict_batch", "empty_columns", "output_table"]
 
 
 @dataclass
@@ -50,17 +54,20 @@ class PredictionSetup:
     batch_size: int
     workers: int
     device: str
+    min_centre_snr: float | None = MIN_CENTRE_SNR
 
     def fingerprint(self) -> dict[str, Any]:
         """What decides the value of a row, for checking that a resumed run continues the same run."""
         return {"model": self.predictor.name, "model_saved": self.predictor.saved, "survey": self.survey.name,
-                "survey_settings": repr(sorted(self.survey.describe().items())), "batch_size": self.batch_size}
+                "survey_settings": repr(sorted(self.survey.describe().items())), "batch_size": self.batch_size,
+                "min_centre_snr": self.min_centre_snr}
 
 
 def prediction_setup(model: Predictor | str | Path | None, quantity: str | None, survey: str | Survey | None, *,
                      image_column: str | None = None, image_dir: str | Path | None = None,
                      survey_options: Mapping[str, Any] | None = None, batch_size: int = 256,
-                     device: str = "auto", workers: int | None = None) -> PredictionSetup:
+                     device: str = "auto", workers: int | None = None,
+                     min_centre_snr: float | None = MIN_CENTRE_SNR) -> PredictionSetup:
     """Check the run's arguments and resolve the model and survey (see :func:`astro_cnn.predict`).
 
     Raises
@@ -85,7 +92,10 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
     source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir, options=survey_options)
     if workers is None:
         workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if str(resolved).startswith("cuda") else 0
-    return PredictionSetup(predictor, source, int(batch_size), int(workers), str(resolved))
+    if min_centre_snr is not None and not np.isfinite(min_centre_snr):
+        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_centre_snr!r}")
+    return PredictionSetup(predictor, source, int(batch_size), int(workers), str(resolved),
+                           None if min_centre_snr is None else float(min_centre_snr))
 
 
 def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None) -> Table | None:
@@ -144,45 +154,58 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     return survey
 
 
+def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_snr: float | None) -> ImageBatch:
+    """The survey's images for ``targets``, with rows whose image cannot be measured flagged in ``status``.
+
+    Runs where the images are read (a worker process, a Dask worker), not in the loop that feeds
+    the model; see :mod:`astro_cnn.image_checks`.  ``min_centre_snr`` None skips the presence check.
+    """
+    batch = survey.cutouts(targets, size=size)
+    status = np.asarray(batch.status, dtype=object).copy()
+    for i in np.flatnonzero(status == ""):
+        status[i] = image_problem(batch.images[i], batch.pixel_scale,
+                                  -np.inf if min_centre_snr is None else min_centre_snr)
+    batch.status = status
+    return batch
+
+
 def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) -> tuple[dict[str, Any], np.ndarray]:
-    """Predict for the rows of ``batch`` that have a usable image; check images and predictions.
+    """Predict for the rows of ``batch`` whose status is empty; flag predictions that are not to be trusted.
 
     Returns
     -------
     values : dict of str to array
-        Output columns (NaN where a row is flagged).
+        Output columns (NaN where a row has no usable value).
     status : ndarray of str
-        ``"ok"`` or why the row has no value.
+        ``"ok"``, or why the row has no value or why its value is suspect.
     """
     status = np.asarray(batch.status, dtype=object).copy()
-    status[status == ""] = [image_problem(image) for image in batch.images[status == ""]]
     ok = status == ""
     values = empty_columns(predictor, len(batch))
     if ok.any():
         usable = ImageBatch(batch.images[ok], batch.bands, batch.pixel_scale, np.full(int(ok.sum()), ""))
         prediction = predictor.predict(usable, {k: v[ok] for k, v in targets.extras.items()})
         rows = np.flatnonzero(ok)
-        status[rows] = prediction_problems(prediction, predictor)
+        status[rows], unusable = prediction_problems(prediction, predictor)
         for name, column in predictor.quantity.output_columns(prediction).items():
             values[name][rows] = column
-        failed = rows[status[rows] != ""]
         for name in values:
-            values[name][failed] = np.nan
+            values[name][rows[unusable]] = np.nan
     return values, np.where(status == "", "ok", status).astype(str)
 
 
-def image_problem(image: np.ndarray) -> str:
-    """Why an image cannot be measured ("" when it can): non-finite pixels, or a blank or constant image."""
-    finite = np.isfinite(image)
-    if not finite.all():
-        return f"image has {int((~finite).sum())} non-finite pixels"
-    if image.min() == image.max():
-        return f"image is blank (every pixel is {float(image.flat[0]):g})"
-    return ""
+def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, why a prediction is not to be trusted ("" when it is), and which rows have no usable value.
 
+    A value that is not finite or lies outside the quantity's valid range is unusable (its row gets
+    NaN); a value outside the range of the labels the model was trained on (``info["label_range"]``)
+    is kept but flagged as an extrapolation.
 
-def prediction_problems(prediction: Prediction, predictor: Predictor) -> np.ndarray:
-    """Per row, why a prediction is not to be trusted ("" when it is): not finite, or outside the valid range."""
+    Returns
+    -------
+    problems : ndarray of str
+    unusable : ndarray of bool
+    """
     quantity = predictor.quantity
     lo, hi = quantity.valid_range
     value = np.asarray(prediction.value, dtype=float)
@@ -193,7 +216,13 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> np.ndar
     outside = ~bad & ((value < lo) | (value > hi))
     problems[outside] = [f"prediction {v:.4g} is outside the valid range {lo:g}..{hi:g} of {quantity.name!r}"
                          for v in value[outside]]
-    return problems
+    trained = predictor.info.get("label_range")
+    if trained:
+        low, high = trained
+        beyond = ~bad & ~outside & ((value < low) | (value > high))
+        problems[beyond] = [f"extrapolation: prediction {v:.4g} is outside the range {low:.4g}..{high:.4g} of the "
+                            f"labels model {predictor.name!r} was trained on" for v in value[beyond]]
+    return problems, bad | outside
 
 
 def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
@@ -287,8 +316,7 @@ def predict_chunks(targets: TargetList, setup: PredictionSetup, start: int = 0,
 
 def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> Iterator[tuple[np.ndarray, ImageBatch]]:
     """Each chunk's images, read while the model works on the one before."""
-    chunks = _ChunkImages(targets, setup.survey, setup.predictor.image_size,
-                          _chunk_starts(len(targets), setup.batch_size, start), setup.batch_size)
+    chunks = _ChunkImages(targets, setup, _chunk_starts(len(targets), setup.batch_size, start))
     if not len(chunks):
         return
     if setup.workers:
@@ -309,8 +337,10 @@ def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> It
 class _ChunkImages:
     """Item ``i``: the rows of chunk ``i`` and their images (plain arrays, cheap to send between processes)."""
 
-    def __init__(self, targets: TargetList, survey: Survey, size: int, starts: list[int], batch_size: int):
-        self.targets, self.survey, self.size, self.starts, self.batch_size = targets, survey, size, starts, batch_size
+    def __init__(self, targets: TargetList, setup: PredictionSetup, starts: list[int]):
+        self.targets, self.survey, self.starts = targets, setup.survey, starts
+        self.size, self.batch_size, self.min_centre_snr = setup.predictor.image_size, setup.batch_size, \
+            setup.min_centre_snr
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -318,7 +348,7 @@ class _ChunkImages:
     def __getitem__(self, i: int):
         first = self.starts[i]
         rows = np.arange(first, min(first + self.batch_size, len(self.targets)))
-        batch = self.survey.cutouts(self.targets.subset(rows), size=self.size)
+        batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr)
         return rows, batch.images, list(batch.status), batch.bands, float(batch.pixel_scale.to_value(u.arcsec))
 
 
@@ -347,7 +377,7 @@ def dask_chunks(targets: TargetList, setup: PredictionSetup, start: int,
     for index, first in enumerate(starts):
         rows = np.arange(first, min(first + batch_size, len(targets)))
         futures.append(client.submit(_worker_chunk, targets.subset(rows), shared_predictor, shared_survey, rows,
-                                     pure=False))
+                                     setup.min_centre_snr, pure=False))
         if index >= window:
             yield _with_units(futures[index - window].result())
             futures[index - window] = None
@@ -383,11 +413,13 @@ def worker_device(requested: str) -> str:
     return f"cuda:{index % count}"
 
 
-def _worker_chunk(chunk: TargetList, predictor: Predictor, survey: Survey, rows: np.ndarray):
+def _worker_chunk(chunk: TargetList, predictor: Predictor, survey: Survey, rows: np.ndarray,
+                  min_centre_snr: float | None):
     # Dask serialises ndarray subclasses as plain arrays: send units separately
     if hasattr(predictor, "device"):
         predictor.device = worker_device(predictor.device)
-    values, status = predict_batch(chunk, survey.cutouts(chunk, size=predictor.image_size), predictor)
+    batch = checked_cutouts(survey, chunk, predictor.image_size, min_centre_snr)
+    values, status = predict_batch(chunk, batch, predictor)
     plain = {name: (np.asarray(getattr(v, "value", v)), getattr(v, "unit", None)) for name, v in values.items()}
     return rows, plain, status
 

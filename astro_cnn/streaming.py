@@ -29,6 +29,7 @@ from ._atomic import atomic_path
 from ._version import __version__
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
+from .image_checks import MIN_CENTRE_SNR
 from .partitions import partitions
 from .predictor import Predictor
 from .survey import Survey
@@ -89,6 +90,7 @@ def predict_to_file(
     keep_columns: Sequence[str] = (),
     device: str = "auto",
     workers: int | None = None,
+    min_centre_snr: float | None = MIN_CENTRE_SNR,
     **columns: str | None,
 ) -> PredictionSummary:
     """Predict for every row of a (large) table, streaming the results to ``output``.
@@ -125,7 +127,7 @@ def predict_to_file(
         Directory relative image paths are in (with ``image_column``).
     keep_columns : sequence of str
         Input columns to copy into the output.
-    device, workers : optional
+    device, workers, min_centre_snr : optional
         As in :func:`astro_cnn.predict`.
     **columns
         ``ra``, ``dec``, ``coord``, ``id_column``, ``image_column``: as in :func:`astro_cnn.predict`.
@@ -149,7 +151,8 @@ def predict_to_file(
     if output.exists() and not overwrite:
         raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
     setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
-                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers)
+                             survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
+                             min_centre_snr=min_centre_snr)
     partition_rows = batch_size * max(1, -(-partition_rows // batch_size))
     parts = partitions(table, partition_rows)
     partial, state_path = partial_paths(output)

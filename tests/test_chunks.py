@@ -8,25 +8,42 @@ from astropy.table import Table
 
 import astro_cnn
 from astro_cnn import AstroCNNError, ColumnError, ImageBatch, TargetList
-from astro_cnn.chunks import image_problem, predict_batch, prediction_setup
+from astro_cnn.chunks import predict_batch, prediction_setup
 
 
 def _batch(images):
     return ImageBatch(np.asarray(images, np.float32), ("a", "b"), 1.0 * u.arcsec, [""] * len(images))
 
 
-def test_blank_constant_and_non_finite_images_are_flagged_not_predicted(example_model):
-    setup = prediction_setup(example_model, None, None)
-    good = setup.survey.cutouts(TargetList([150.0], [10.0])).images[0]
+class _FixedImages(astro_cnn.Survey):
+    """A survey that hands out given images, one per row, in order."""
+
+    name, bands, pixel_scale, image_size = "fixed", ("a", "b"), 1.0 * u.arcsec, 16
+
+    def __init__(self, images):
+        self.images = np.asarray(images, np.float32)
+
+    def cutouts(self, targets, *, size=None, progress=False):
+        return ImageBatch(self.images[:len(targets)], self.bands, self.pixel_scale, list(targets.status))
+
+
+def test_blank_constant_non_finite_and_empty_images_are_flagged_not_predicted(example_model):
+    from astro_cnn_example.plugin import ExampleSky
+
+    good = ExampleSky().cutouts(TargetList([150.0], [10.0])).images[0]
     nan = good.copy()
     nan[0, 3, 3] = np.nan
-    images = [good, np.zeros_like(good), np.full_like(good, 7.0), nan]
-    values, status = predict_batch(TargetList(np.full(4, 150.0), np.full(4, 10.0)), _batch(images),
-                                   setup.predictor)
-    assert status[0] == "ok" and np.isfinite(values["colour_ab"][0])
-    assert status[1] == "image is blank (every pixel is 0)" and status[2] == "image is blank (every pixel is 7)"
-    assert status[3] == "image has 1 non-finite pixels"
-    assert np.isnan(values["colour_ab"][1:].value).all()
+    sky = np.random.default_rng(1).normal(1.0, 0.1, good.shape)  # noise, no source
+    table = Table({"ra": np.full(5, 150.0), "dec": np.full(5, 10.0)})
+    out = astro_cnn.predict(table, model=example_model, survey=_FixedImages([good, np.zeros_like(good),
+                                                                              np.full_like(good, 7.0), nan, sky]))
+    assert out["status"][0] == "ok" and np.isfinite(out["colour_ab"][0])
+    assert list(out["status"][1:4]) == ["image is blank (every pixel is 0)", "image is blank (every pixel is 7)",
+                                        "image has 1 non-finite pixels"]
+    assert out["status"][4].startswith("no source at the centre of the image (S/N")
+    assert np.isnan(out["colour_ab"][1:].value).all() and list(out["flag"]) == [False] + [True] * 4
+    kept = astro_cnn.predict(table, model=example_model, survey=_FixedImages([sky] * 5), min_centre_snr=None)
+    assert list(kept["status"]) == ["ok"] * 5
 
 
 def test_predictions_outside_the_valid_range_or_not_finite_are_flagged(example_model):
@@ -36,16 +53,14 @@ def test_predictions_outside_the_valid_range_or_not_finite_are_flagged(example_m
     faint_a[0] *= 1e-4  # a-b colour of about +10 mag: outside -5..5
     negative = good.copy()
     negative[0] *= -1  # log of a negative ratio: NaN
+    setup.predictor.info["label_range"] = [0.0, 0.55]  # trained on colours 0..0.55
     values, status = predict_batch(TargetList(np.full(3, 150.0), np.full(3, 10.0)),
                                    _batch([good, faint_a, negative]), setup.predictor)
-    assert status[0] == "ok"
+    assert status[0].startswith("extrapolation: prediction 0.6 is outside the range 0..0.55 of the labels")
+    assert np.isfinite(values["colour_ab"][0])  # an extrapolation keeps its value, flagged
     assert status[1].startswith("prediction 10.") and "outside the valid range -5..5 of 'example_colour'" in status[1]
     assert status[2] == "model 'example-model' gave a non-finite prediction"
     assert np.isnan(values["colour_ab"][1:].value).all()
-
-
-def test_image_problem_accepts_real_images():
-    assert image_problem(np.arange(12, dtype=np.float32).reshape(3, 2, 2)) == ""
 
 
 def test_worker_processes_give_the_same_table_as_the_reading_thread(example_model, galaxies):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import AstroCNNError
+from ..image_checks import MIN_CENTRE_SNR
 from ..streaming import PredictionSummary, predict_to_file
 from .options import non_negative_int, positive_int, survey_options
 
@@ -49,6 +50,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                          "cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=non_negative_int, help="processes reading images ahead of the model "
                                                                  "(default: none on a CPU, up to 8 with a GPU)")
+    parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
+                        help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
+                             f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
     return parser
 
@@ -68,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         summary = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
                                   resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
                                   client=client, survey_options=options, device=args.device, workers=args.workers,
+                                  min_centre_snr=args.min_centre_snr if args.min_centre_snr > 0 else None,
                                   image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
                                   id_column=args.id_column, image_column=args.image_column,
                                   keep_columns=args.keep_column)

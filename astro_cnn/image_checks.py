@@ -1,0 +1,74 @@
+"""Checks of an image before a model sees it: finite pixels, not blank, a source at the centre.
+
+A model asked about an image with no galaxy in it still returns a number; these checks turn such
+rows into flagged rows with the reason.  The presence check measures the signal-to-noise ratio of
+the light in a small aperture at the centre (photutils), against the sky level and noise of the
+image's border (median and 1.4826 × MAD of the outer 12.5 % on each side, all bands summed).
+On the bundled data every real galaxy has S/N ≥ 38 (injected stacks; SDSS cutouts ≥ 128), while the
+same images shifted by 40 pixels (centre on empty sky) give a median S/N of −2.5, and 150 of 158
+fall below 5 (the others land on a neighbour), so the default threshold of 5 flags empty
+positions and keeps galaxies.
+"""
+
+from __future__ import annotations
+
+import astropy.units as u
+import numpy as np
+
+__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "centre_signal_to_noise"]
+
+#: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
+MIN_CENTRE_SNR = 5.0
+#: Radius of the central aperture.
+APERTURE_RADIUS = 1.0 * u.arcsec
+
+
+def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> str:
+    """Why an image ``(C, H, W)`` cannot be measured, or "" when it can.
+
+    Parameters
+    ----------
+    image : ndarray
+        One image, bands first.
+    pixel_scale : Quantity
+        Its pixel scale (sets the aperture radius in pixels).
+    min_snr : float
+        Lowest signal-to-noise ratio at the centre that counts as a source.
+
+    Returns
+    -------
+    str
+        "" for a usable image; else non-finite pixels, a blank (constant) image, or no source at
+        the centre with its measured S/N.
+    """
+    finite = np.isfinite(image)
+    if not finite.all():
+        return f"image has {int((~finite).sum())} non-finite pixels"
+    if image.min() == image.max():
+        return f"image is blank (every pixel is {float(image.flat[0]):g})"
+    snr = centre_signal_to_noise(image, pixel_scale)
+    if snr < min_snr:
+        return (f"no source at the centre of the image (S/N {snr:.1f} < {min_snr:g} in a "
+                f"{APERTURE_RADIUS.to_value(u.arcsec):g} arcsec aperture)")
+    return ""
+
+
+def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
+    """Signal-to-noise ratio of the sky-subtracted light in the central aperture (all bands summed)."""
+    from photutils.aperture import CircularAperture  # photutils is imported only when images are checked
+
+    total = np.asarray(image, dtype=np.float64).sum(axis=0)
+    height, width = total.shape
+    edge = max(1, min(height, width) // 8)
+    border = np.concatenate([total[:edge].ravel(), total[-edge:].ravel(),
+                             total[edge:-edge, :edge].ravel(), total[edge:-edge, -edge:].ravel()])
+    sky = np.median(border)
+    noise = 1.4826 * np.median(np.abs(border - sky))
+    if noise == 0:
+        noise = np.std(border)
+    radius = max(1.0, float((APERTURE_RADIUS / u.Quantity(pixel_scale, u.arcsec)).decompose()))
+    aperture = CircularAperture([((width - 1) / 2, (height - 1) / 2)], r=radius)
+    signal = float(aperture.do_photometry(total - sky)[0][0])
+    if noise == 0:
+        return np.inf if signal > 0 else 0.0
+    return signal / (noise * np.sqrt(aperture.area))

@@ -1,0 +1,36 @@
+"""Image checks before the model: non-finite, blank, and no source at the centre (photutils aperture S/N)."""
+
+import astropy.units as u
+import numpy as np
+
+from astro_cnn.image_checks import MIN_CENTRE_SNR, centre_signal_to_noise, image_problem
+from astro_cnn.image_files import read_image
+
+from .conftest import DATA
+
+SCALE = 0.296 * u.arcsec
+
+
+def test_real_galaxies_are_sources_and_empty_sky_is_not():
+    for path in sorted((DATA / "gri_small").glob("*.jpg")):
+        image = read_image(path)
+        assert centre_signal_to_noise(image, SCALE) > 20 * MIN_CENTRE_SNR and image_problem(image, SCALE) == ""
+    rng = np.random.default_rng(0)
+    sky = rng.normal(0.1, 0.01, (3, 128, 128)).astype(np.float32)
+    assert abs(centre_signal_to_noise(sky, SCALE)) < MIN_CENTRE_SNR
+    assert image_problem(sky, SCALE).startswith("no source at the centre of the image (S/N ")
+    sky[:, 62:66, 62:66] += 0.2  # a compact source at the centre
+    assert image_problem(sky, SCALE) == ""
+
+
+def test_blank_and_non_finite_images():
+    assert image_problem(np.zeros((3, 8, 8), np.float32), SCALE) == "image is blank (every pixel is 0)"
+    image = np.ones((1, 8, 8), np.float32)
+    image[0, 0, 0] = np.inf
+    assert image_problem(image, SCALE) == "image has 1 non-finite pixels"
+
+
+def test_a_noiseless_source_on_an_empty_sky_is_a_source():
+    image = np.zeros((1, 16, 16), np.float32)
+    image[0, 6:10, 6:10] = 1.0
+    assert centre_signal_to_noise(image, 1.0 * u.arcsec) == np.inf and image_problem(image, 1.0 * u.arcsec) == ""
