@@ -1,5 +1,7 @@
 """Catalogue queries through astroquery.sdss against the local server (recorded answers), presets, caching."""
 
+from urllib.parse import unquote_plus
+
 import astropy.units as u
 import pytest
 from astropy.coordinates import SkyCoord
@@ -9,6 +11,7 @@ from astro_cnn.cli import main
 from astro_cnn.exceptions import NetworkDisabledError
 from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql
 from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey
+from astro_cnn_sdss.testing import SDSSTestServer
 
 pytest_plugins = ("tests.sdss_fixtures",)
 
@@ -24,12 +27,23 @@ def skyserver(server):
         yield server
 
 
-def test_wu2019_preset_has_the_paper_cuts():
+def test_wu2019_preset_is_the_authors_query():
+    """jwuphysics/galaxy-cnns, SDSS_sql_query.sql: the Galaxy view, MPA-JHU tables, DR14, the authors' cuts."""
     sql = preset_sql("wu2019", top=10)
-    assert sql.startswith("SELECT TOP 10 ")
-    for cut in ("g.oh_p50", "g.lgm_tot_p50", "s.rChi2 < 2", "p.u BETWEEN 10 AND 25", "p.z BETWEEN 10 AND 25",
-                "p.u - p.r BETWEEN 0 AND 6", "s.z > 0.02", "s.zErr < 0.01", "p.petroMag_r < 18", "galSpecExtra"):
-        assert cut in sql
+    assert sql.startswith("SELECT TOP 10 ") and PRESETS["wu2019"][1] == 14
+    for clause in ("FROM SpecObj AS S JOIN Galaxy AS G ON G.objID = S.bestObjID",
+                   "JOIN GalSpecLine AS GSL ON GSL.specObjID = S.specObjID",
+                   "JOIN GalSpecInfo AS GSI ON GSI.specObjID = S.specObjID",
+                   "JOIN GalSpecIndx AS GSX ON GSX.specObjID = S.specObjID",
+                   "JOIN GalSpecExtra AS GSE ON GSE.specObjID = S.specObjID",
+                   "(G.petroMag_r > 10 AND G.petroMag_r < 18)", "(S.zErr > 0 AND S.zErr < 0.01)",
+                   "GSE.oh_p50 != -9999", "S.rChi2 < 2", "S.z > 0.02",
+                   "(G.modelMag_u - G.modelMag_r) > 0 AND (G.modelMag_u - G.modelMag_r) < 6",
+                   "(G.modelMag_u > 10 AND G.modelMag_u < 25)", "(G.modelMag_z > 10 AND G.modelMag_z < 25)",
+                   "GSE.oh_p16, GSE.oh_p50, GSE.oh_p84", "GSE.lgm_tot_p50, GSE.sfr_tot_p50", "GSE.bptclass",
+                   "G.run, G.rerun, G.camcol, G.field"):
+        assert clause in sql
+    assert "PhotoObj" not in sql and "INTO" not in sql and "TOP" not in preset_sql("wu2019")
 
 
 def test_pasquet2019_preset_has_the_paper_cuts():
@@ -78,7 +92,7 @@ def test_survey_query_uses_its_cache(skyserver, tmp_path):
     assert len(survey.query(TOP3)) == 3
     assert len(SDSSStackSurvey(cache_dir=tmp_path, offline=True).query(TOP3)) == 3
     assert len(survey.query(preset="wu2019", top=2)) == 0
-    assert "/dr17/" in skyserver.requests[-1] and "TOP+2" in skyserver.requests[-1]
+    assert "/dr14/" in skyserver.requests[-1] and "TOP+2" in skyserver.requests[-1]
     with pytest.raises(ValueError, match="preset"):
         survey.query()
 
@@ -92,6 +106,30 @@ def test_cli_query(skyserver, tmp_path, capsys):
     assert main(["query", "--preset", "nope", "-o", str(tmp_path / "x.ecsv")]) == 2
     assert "known SDSS presets: 'pasquet2019', 'wu2019'" in capsys.readouterr().err
     assert main(["query", "--sql", TOP3, "--top", "3", "-o", str(tmp_path / "y.ecsv")]) == 2
+
+
+def test_cli_query_wu2019_preset(tmp_path, capsys):
+    """``astro-cnn query --preset wu2019`` through the local server, answered with one made-up row (not SDSS
+    data: the values only check that the answer comes back as a table with units)."""
+    from astroquery.sdss import conf as aq_conf
+
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "wu2019.csv").write_text(
+        "-- GSE.oh_p50 != -9999\n#Table1\n"
+        "objID,specObjID,ra,dec,run,rerun,camcol,field,z,zErr,velDisp,modelMag_r,modelMagErr_r,petroMag_r,"
+        "petroR50_r,oh_p16,oh_p50,lgm_tot_p50\n"
+        "1,2,150.0,2.0,752,301,3,323,0.05,1e-5,80.0,16.5,0.01,16.7,2.5,8.8,8.9,10.1\n")
+    out = tmp_path / "wu2019.ecsv"
+    with SDSSTestServer(tmp_path) as local, aq_conf.set_temp("skyserver_baseurl", local.url):
+        code = main(["query", "--preset", "wu2019", "--top", "2", "-o", str(out),
+                     f"--survey-option=cache_dir={tmp_path / 'cache'}"])
+    assert code == 0 and "wrote 1 rows" in capsys.readouterr().out
+    request = unquote_plus(local.requests[0])
+    assert "/dr14/" in request and "SELECT TOP 2 G.objID" in request and "JOIN Galaxy AS G" in request
+    table = Table.read(out)
+    assert table["oh_p50"].unit == u.dex and table["oh_p16"].unit == u.dex and table["modelMag_r"].unit == u.mag
+    assert table["modelMagErr_r"].unit == u.mag and table["petroR50_r"].unit == u.arcsec
+    assert table["velDisp"].unit == u.km / u.s and table["z"].unit is None
 
 
 @pytest.mark.remote_data

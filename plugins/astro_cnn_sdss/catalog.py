@@ -23,20 +23,42 @@ __all__ = ["query_sql", "query_region", "preset_sql", "PRESETS"]
 #: Columns taken as magnitudes; a bare ``z`` is the redshift (select the z magnitude as ``z_mag``).
 _MAGS = ("u", "g", "r", "i", "z_mag")
 
+#: The Wu & Boada (2019) sample: the authors' query (``SDSS_sql_query.sql`` of the GitHub repository
+#: jwuphysics/galaxy-cnns, run on DR14) with its columns, joins and cuts, plus ``run, rerun, camcol, field``
+#: (to fetch the frames) and ``petroMag_r`` (a cut column); without its ``INTO mydb...`` (a CasJobs table,
+#: which SkyServer's SQL search cannot write) and with ``{top}`` for its test limit ``top 100``.
+_WU2019 = (
+    "SELECT {top} G.objID, GSI.specObjID, G.ra, G.dec, G.run, G.rerun, G.camcol, G.field, "
+    "S.z, S.zErr, S.velDisp, S.velDispErr, "
+    "G.modelMag_u, G.modelMagErr_u, G.modelMag_g, G.modelMagErr_g, G.modelMag_r, G.modelMagErr_r, "
+    "G.modelMag_i, G.modelMagErr_i, G.modelMag_z, G.modelMagErr_z, G.petroMag_r, G.petroR50_r, G.petroR90_r, "
+    "GSL.nii_6584_flux, GSL.nii_6584_flux_err, GSL.h_alpha_flux, GSL.h_alpha_flux_err, "
+    "GSL.oiii_5007_flux, GSL.oiii_5007_flux_err, GSL.h_beta_flux, GSL.h_beta_flux_err, "
+    "GSL.h_delta_flux, GSL.h_delta_flux_err, GSX.d4000, GSX.d4000_err, GSE.bptclass, "
+    "GSE.oh_p2p5, GSE.oh_p16, GSE.oh_p50, GSE.oh_p84, GSE.oh_p97p5, GSE.lgm_tot_p50, GSE.sfr_tot_p50 "
+    "FROM SpecObj AS S "
+    "JOIN Galaxy AS G ON G.objID = S.bestObjID "
+    "JOIN GalSpecLine AS GSL ON GSL.specObjID = S.specObjID "
+    "JOIN GalSpecInfo AS GSI ON GSI.specObjID = S.specObjID "
+    "JOIN GalSpecIndx AS GSX ON GSX.specObjID = S.specObjID "
+    "JOIN GalSpecExtra AS GSE ON GSE.specObjID = S.specObjID "
+    "WHERE (G.petroMag_r > 10 AND G.petroMag_r < 18) "
+    "AND (G.modelMag_u - G.modelMag_r) > 0 AND (G.modelMag_u - G.modelMag_r) < 6 "
+    "AND (G.modelMag_u > 10 AND G.modelMag_u < 25) AND (G.modelMag_g > 10 AND G.modelMag_g < 25) "
+    "AND (G.modelMag_r > 10 AND G.modelMag_r < 25) AND (G.modelMag_i > 10 AND G.modelMag_i < 25) "
+    "AND (G.modelMag_z > 10 AND G.modelMag_z < 25) "
+    "AND S.rChi2 < 2 AND (S.zErr > 0 AND S.zErr < 0.01) "
+    "AND S.z > 0.02 AND GSE.oh_p50 != -9999"
+)
+
 #: Named sample selections: name -> (SQL template with ``{top}``, data release, description).
 PRESETS: dict[str, tuple[str, int, str]] = {
     "wu2019": (
-        "SELECT {top} p.objID, p.ra, p.dec, p.run, p.rerun, p.camcol, p.field, "
-        "p.u, p.g, p.r, p.i, p.z AS z_mag, p.petroMag_r, s.specObjID, s.z, s.zErr, s.rChi2, "
-        "g.oh_p50, g.lgm_tot_p50 "
-        "FROM PhotoObj AS p JOIN SpecObj AS s ON s.bestObjID = p.objID "
-        "JOIN galSpecExtra AS g ON g.specObjID = s.specObjID "
-        "WHERE g.oh_p50 > 0 AND s.rChi2 < 2 "
-        "AND p.u BETWEEN 10 AND 25 AND p.g BETWEEN 10 AND 25 AND p.r BETWEEN 10 AND 25 "
-        "AND p.i BETWEEN 10 AND 25 AND p.z BETWEEN 10 AND 25 "
-        "AND p.u - p.r BETWEEN 0 AND 6 AND s.z > 0.02 AND s.zErr < 0.01 AND p.petroMag_r < 18",
-        17,
-        "Wu & Boada (2019): MPA-JHU galaxies with oh_p50 and stellar mass lgm_tot_p50",
+        _WU2019,
+        14,
+        "Wu & Boada (2019), the authors' DR14 query: Galaxy view with MPA-JHU line, index and oh_p50 "
+        "measurements; 10 < petroMag_r < 18, 10 < ugriz model mags < 25, 0 < u-r < 6, rChi2 < 2, "
+        "0 < zErr < 0.01, z > 0.02, oh_p50 != -9999",
     ),
     "pasquet2019": (
         "SELECT {top} p.objID, p.ra, p.dec, p.run, p.rerun, p.camcol, p.field, "
@@ -92,7 +114,8 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
     -------
     Table
         Empty (no rows) when nothing matched; magnitudes (``u g r i z_mag``, ``petroMag_*``,
-        ``extinction_*``, ...) in mag, positions in deg, ``oh_p50`` and ``lgm_tot_p50`` in dex; a
+        ``modelMag*``, ``extinction_*``, ...) in mag, positions in deg, ``oh_p*`` (percentiles of
+        12 + log O/H) and ``lgm_tot_p50`` in dex, ``petroR*`` in arcsec, ``velDisp*`` in km/s; a
         column named ``z`` is the redshift (dimensionless).
     """
     from astroquery.sdss import SDSS
@@ -158,7 +181,11 @@ def _add_units(table: Table) -> None:
         elif low in _MAGS or low.startswith(("petromag", "modelmag", "dered", "extinction_",
                                                                  "psfmag", "cmodelmag", "fibermag")):
             table[name].unit = u.mag
-        elif low in ("oh_p50", "lgm_tot_p50"):
+        elif low.startswith("oh_p") or low == "lgm_tot_p50":
             table[name].unit = u.dex
+        elif low.startswith("petror"):
+            table[name].unit = u.arcsec
+        elif low.startswith("veldisp"):
+            table[name].unit = u.km / u.s
         elif low == "ebv":
             table[name].unit = u.mag
