@@ -12,7 +12,9 @@ from astro_cnn.engine import NetworkPredictor
 
 def _files(tmp_path, bands, n=12):
     rng = np.random.default_rng(0)
-    images = rng.normal(0, 1, (n, bands, 16, 16)).astype(np.float32)
+    yy, xx = np.mgrid[:16, :16] - 7.5
+    galaxy = 20 * np.exp(-(xx**2 + yy**2) / 6.0)  # a source at the centre, as the presence check requires
+    images = (rng.normal(0, 1, (n, bands, 16, 16)) + galaxy).astype(np.float32)
     names = []
     for i, image in enumerate(images):
         fits.writeto(tmp_path / f"g{i}.fits", image)

@@ -19,11 +19,12 @@ PHOTO_Z = astro_cnn.Quantity(
     valid_range=(0.0, 0.4),
     default_survey="sdss-stack",
     default_backbone="pasquet2019",
-    default_head="pdf",
+    default_head="pasquet2019",
     default_recipe="pasquet2019",
     extras=("ebv",),
     pdf_bins=180,
     pdf_range=(0.0, 0.4),
+    ucd="src.redshift.phot",
 )
 
 HERE = Path(__file__).parent
