@@ -265,6 +265,7 @@ def output_table(targets: TargetList, setup: PredictionSetup, columns: Mapping[s
     out["status"] = np.asarray(status, dtype=str)
     out["flag"] = out["status"] != "ok"
     quantity = predictor.quantity
+    quantity.describe(out, targets.id_column)
     meta = {
         "model": predictor.name,
         "model_saved": predictor.saved,

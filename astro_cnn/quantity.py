@@ -7,10 +7,20 @@ from typing import Literal
 
 import astropy.units as u
 import numpy as np
+from astropy.table import Table
 
 from .pdf import pdf_mean, pdf_mode, pdf_quantile
 
-__all__ = ["Quantity", "Prediction"]
+__all__ = ["Quantity", "Prediction", "OUTPUT_COLUMNS"]
+
+#: Description and IVOA UCD of the columns every predictions table may have besides the quantity's own.
+OUTPUT_COLUMNS = {
+    "image_path": ("image file the prediction was made from", "meta.file"),
+    "ra": ("right ascension (ICRS) of the target", "pos.eq.ra;meta.main"),
+    "dec": ("declination (ICRS) of the target", "pos.eq.dec;meta.main"),
+    "status": ("'ok', or why the row has no value", "meta.code.status"),
+    "flag": ("true when the row has no value (see status)", "meta.code.qual"),
+}
 
 
 @dataclass
@@ -67,6 +77,9 @@ class Quantity:
         Number of PDF bins (``kind == "pdf"``).
     pdf_range : tuple of float
         Range covered by the PDF bins.
+    ucd : str
+        IVOA UCD of the output column (e.g. ``"phys.abund.Z"``, ``"phys.mass"``, ``"src.redshift.phot"``); the
+        other output columns' UCDs are built from it.
     """
 
     name: str
@@ -83,6 +96,7 @@ class Quantity:
     extras: tuple[str, ...] = ()
     pdf_bins: int = 180
     pdf_range: tuple[float, float] = (0.0, 0.4)
+    ucd: str = ""
 
     @property
     def error_column(self) -> str:
@@ -139,6 +153,50 @@ class Quantity:
             columns[f"{stem}_width68"] = (hi - lo) * self.error_unit
             columns[self.pdf_column] = np.asarray(pdf, dtype=np.float32)
         return columns
+
+    def column_descriptions(self) -> dict[str, tuple[str, str]]:
+        """Description and IVOA UCD of each output column (see :meth:`output_columns`).
+
+        Returns
+        -------
+        dict of str to (str, str)
+            Column name to ``(description, ucd)``.
+        """
+        ucd = self.ucd
+        columns = {self.column: (f"{self.name}: {self.description}", f"{ucd};meta.main" if ucd else ""),
+                   self.error_column: (f"one-sigma uncertainty of {self.column}", f"stat.error;{ucd}".rstrip(";"))}
+        if self.kind == "pdf":
+            stem = self._stem
+            columns.update({
+                f"{stem}_mode": (f"mode of the PDF of {self.name}", f"{ucd};stat.max".lstrip(";")),
+                f"{stem}_median": (f"median of the PDF of {self.name}", f"{ucd};stat.median".lstrip(";")),
+                f"{stem}_lo68": (f"16th percentile of the PDF of {self.name}", f"stat.min;{ucd}".rstrip(";")),
+                f"{stem}_hi68": (f"84th percentile of the PDF of {self.name}", f"stat.max;{ucd}".rstrip(";")),
+                f"{stem}_width68": (f"width of the 68 % interval of the PDF of {self.name} (hi68 - lo68)",
+                                    f"stat.error;{ucd}".rstrip(";")),
+                self.pdf_column: (f"probability of {self.name} in each bin (edges: pdf_bin_edges in the table's "
+                                  f"astro_cnn metadata)", "stat.probability"),
+            })
+        return columns
+
+    def describe(self, table: Table, id_column: str | None = None) -> None:
+        """Set the ``description`` and ``meta['ucd']`` of the output columns of a predictions table, in place.
+
+        Parameters
+        ----------
+        table : Table or QTable
+            A predictions table of this quantity; columns it does not have are skipped.
+        id_column : str, optional
+            The column of object ids copied from the input.
+        """
+        known = {**OUTPUT_COLUMNS, **self.column_descriptions()}
+        if id_column is not None:
+            known[id_column] = ("identifier of the object in the input table", "meta.id;meta.main")
+        for name, (description, ucd) in known.items():
+            if name in table.colnames:
+                table[name].info.description = description
+                if ucd:
+                    table[name].info.meta = {**(table[name].info.meta or {}), "ucd": ucd}
 
     def summarise_pdf(self, pdf: np.ndarray) -> Prediction:
         """Build a :class:`Prediction` (mean, half 68 % width) from PDFs over this quantity's bins."""

@@ -20,6 +20,7 @@ METALLICITY = astro_cnn.Quantity(
     default_backbone="resnet34",
     default_head="regression",
     default_recipe="wu2019",
+    ucd="phys.abund.Z",
 )
 
 MODEL = astro_cnn.ModelSpec(

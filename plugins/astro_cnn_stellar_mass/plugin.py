@@ -19,6 +19,7 @@ STELLAR_MASS = astro_cnn.Quantity(
     default_backbone="resnet34",
     default_head="regression",
     default_recipe="wu2019",
+    ucd="phys.mass",
 )
 
 HERE = Path(__file__).parent
