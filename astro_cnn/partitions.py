@@ -1,8 +1,13 @@
-"""Reading a (large) input table in partitions of rows: FITS through a memory map, Parquet by row batches."""
+"""Reading a (large) input table in partitions of rows: FITS through a memory map, Parquet by row batches.
+
+Every partition has the units, descriptions and metadata of the file (an RA in hourangle stays in hourangle).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,16 +45,31 @@ class Partitions:
             for start in range(0, max(self.n_rows, 1), self._rows):
                 yield start, self._source[start:start + self._rows]
         elif self._source[0] == "fits":
-            table = QTable.read(self._source[1], memmap=True)
+            table = read_table(self._source[1], memmap=True)
             for start in range(0, max(self.n_rows, 1), self._rows):
                 yield start, QTable(table[start:start + self._rows], copy=True)
         else:
             import pyarrow.parquet as pq
 
+            parquet = pq.ParquetFile(self._source[1])
             start = 0
-            for batch in pq.ParquetFile(self._source[1]).iter_batches(batch_size=self._rows):
-                yield start, Table(batch.to_pydict())
+            for batch in parquet.iter_batches(batch_size=self._rows):
+                yield start, _parquet_part(batch, parquet.schema_arrow.metadata)
                 start += batch.num_rows
+
+
+def _parquet_part(batch: Any, metadata: dict[bytes, bytes] | None) -> QTable:
+    """A batch of Parquet rows as a QTable, read by astropy with the whole file's metadata (units, ...)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from astropy.utils.exceptions import AstropyUserWarning
+
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_batches([batch]).replace_schema_metadata(metadata), buffer)
+    buffer.seek(0)
+    with warnings.catch_warnings():  # a file not written by astropy: string widths come from the data
+        warnings.filterwarnings("ignore", message="No table::len::", category=AstropyUserWarning)
+        return QTable.read(buffer, format="parquet")
 
 
 def partitions(source: Table | str | Path, rows: int) -> Partitions:

@@ -1,15 +1,40 @@
-"""Reading and writing tables in any format astropy's unified I/O knows, atomically."""
+"""Reading and writing tables in any format astropy's unified I/O knows, atomically.
+
+What survives each format
+-------------------------
+ECSV, HDF5 and Parquet carry astropy's own YAML header: units, column descriptions, ``meta['ucd']`` and
+the table metadata (``meta["astro_cnn"]``, with the PDF bin edges) come back exactly.
+
+FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
+:func:`read_table` restores from them what astropy alone would not:
+
+- units in the format's standard syntax: ``dex(X)`` is written ``log(X)`` (the ``log()`` function of the
+  FITS 4.0 and VOUnit 1.0 unit syntaxes), plain ``dex`` as ``dex`` in FITS (as the SDSS and MPA-JHU
+  catalogues write it) and as the quoted VOUnit ``'dex'`` in VOTable; a unit the standard cannot write
+  (``hourangle`` in FITS) keeps astropy's name;
+- column descriptions and UCDs: the FITS ``TCOMMn`` and ``TUCDn`` keywords (which TOPCAT reads), the
+  VOTable ``DESCRIPTION`` and ``ucd``;
+- ``meta["astro_cnn"]`` as one JSON string: the FITS keyword ``ASTROCNN`` (long-string ``CONTINUE`` cards),
+  the VOTable ``PARAM`` named ``astro_cnn``;
+- the PDF bin edges, besides, as plain numbers for other tools: in FITS a second binary table ``PDF_BINS``
+  with columns ``BIN_LO`` and ``BIN_HI`` and one row per bin, so that row k describes element k of the PDF
+  array column (a table every FITS reader lists and TOPCAT opens; a keyword per edge would be 181 keywords
+  that no tool reads as an array); in VOTable an array ``PARAM`` named ``pdf_bin_edges``.
+"""
 
 from __future__ import annotations
 
 import importlib
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
+import astropy.units as u
+import numpy as np
 from astropy.io.fits.verify import VerifyWarning
-from astropy.table import QTable, Table
+from astropy.table import Column, MaskedColumn, QTable, Table
 
 from ._atomic import atomic_path
 from .exceptions import AstroCNNError
@@ -36,6 +61,11 @@ _FORMAT_BY_SUFFIX = {
 
 #: Packages a format needs besides astropy, with the name of the format.
 _FORMAT_PACKAGES = {"parquet": ("Parquet", "pyarrow"), "hdf5": ("HDF5", "h5py")}
+
+#: The table metadata astro_cnn writes, its FITS keyword, and the key of the PDF bin edges in it.
+_META, _FITS_META, _EDGES = "astro_cnn", "ASTROCNN", "pdf_bin_edges"
+_LOG_UNIT = re.compile(r"^log\((.+)\)$")
+_FITS_COLUMN_KEYWORD = re.compile(r"^T(COMM|UCD)(\d+)$")
 
 
 def _format(path: Path, format: str | None) -> str | None:
@@ -95,8 +125,9 @@ def check_output_format(path: str | Path, format: str | None = None) -> str:
     return fmt
 
 
-def read_table(path: str | Path, format: str | None = None) -> QTable:
-    """Read a table file as a QTable.
+def read_table(path: str | Path, format: str | None = None, *, memmap: bool = False) -> QTable:
+    """Read a table file as a QTable, with the units, column descriptions, UCDs and ``meta["astro_cnn"]``
+    that :func:`write_table` wrote (see the module's notes on each format).
 
     Parameters
     ----------
@@ -104,6 +135,8 @@ def read_table(path: str | Path, format: str | None = None) -> QTable:
         ECSV, CSV, FITS, VOTable, Parquet (with pyarrow), HDF5, ... chosen by suffix.
     format : str, optional
         An astropy format name, overriding the suffix.
+    memmap : bool
+        FITS only: map the file's data into memory instead of reading it (to read a large table in parts).
 
     Raises
     ------
@@ -113,10 +146,20 @@ def read_table(path: str | Path, format: str | None = None) -> QTable:
     path = Path(path)
     if not path.is_file():
         raise AstroCNNError(f"table file {str(path)!r} does not exist")
+    fmt = _format(path, format)
     try:
-        return QTable.read(path, format=_format(path, format))
+        if fmt == "fits":
+            table = _read_fits(path, memmap)
+        elif fmt == "votable":
+            table = _read_votable(path)
+        else:
+            return QTable.read(path, format=fmt)
     except Exception as exc:  # astropy raises many types for unreadable files
         raise AstroCNNError(f"cannot read table file {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    for column in table.itercols():
+        if isinstance(getattr(column, "unit", None), u.UnrecognizedUnit):
+            column.unit = _table_unit(column.unit.to_string())
+    return QTable(table, copy=False)
 
 
 def write_table(table: Table, path: str | Path, overwrite: bool = False, format: str | None = None) -> Path:
@@ -141,29 +184,162 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     """
     path = Path(path)
     fmt = _format(path, format)
-    if fmt == "fits":
-        table = table.copy(copy_data=False)
-        table.meta = _header_safe(table.meta)
     with atomic_path(path, overwrite=overwrite) as tmp:
         try:
-            kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
+            if fmt == "fits":
+                _write_fits(table, tmp)
+            elif fmt == "votable":
+                _write_votable(table, tmp)
+            else:
+                kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
                 table.write(tmp, format=fmt, **kwargs)
         except Exception as exc:
             raise AstroCNNError(f"cannot write table file {str(path)!r}: {type(exc).__name__}: {exc}") from None
     return path
 
 
-def _header_safe(meta: dict[str, Any]) -> dict[str, Any]:
-    """Flatten nested metadata into FITS header keywords (HIERARCH ``OUTER INNER``; lists as JSON)."""
-    flat: dict[str, Any] = {}
-    for key, value in meta.items():
-        if isinstance(value, dict):
-            for inner, item in _header_safe(value).items():
-                flat[f"{key} {inner}".upper()] = item
-        elif isinstance(value, (list, tuple)):
-            flat[key.upper()] = json.dumps(list(value))
+def _file_unit(unit: u.UnitBase, standard: str) -> str:
+    """The unit as a string of the FITS or VOUnit ``standard`` (see the module's notes)."""
+    try:
+        return unit.to_string(standard)
+    except (ValueError, u.UnitsError):  # function units, scales the standard cannot write
+        pass
+    if unit == u.dex:
+        return "'dex'" if standard == "vounit" else "dex"
+    if isinstance(unit, u.FunctionUnitBase) and unit.function_unit == u.dex:
+        return f"log({_file_unit(unit.physical_unit, standard)})"
+    return unit.to_string()
+
+
+def _table_unit(text: str) -> u.UnitBase:
+    """The astropy unit of a unit string :func:`_file_unit` wrote (or any astropy can parse)."""
+    text = text.strip()
+    match = _LOG_UNIT.match(text)
+    if match:
+        return u.dex(_table_unit(match.group(1)))
+    return u.Unit(text.strip("'"), parse_strict="silent")
+
+
+def _plain_columns(table: Table, standard: str) -> tuple[Table, dict[str, str]]:
+    """A copy of ``table`` sharing its data, without units, and each column's unit in ``standard``."""
+    plain = Table(table.copy(copy_data=False), copy=False)
+    units = {}
+    for column in plain.itercols():
+        if isinstance(column, Column) and column.unit is not None:
+            units[column.info.name] = _file_unit(column.unit, standard)
+            column.unit = None
+    return plain, units
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=lambda item: item.tolist() if hasattr(item, "tolist") else str(item))
+
+
+def _bin_edges(table: Table) -> np.ndarray | None:
+    meta = table.meta.get(_META)
+    return np.asarray(meta[_EDGES], dtype=float) if isinstance(meta, dict) and _EDGES in meta else None
+
+
+def _write_fits(table: Table, path: Path) -> None:
+    from astropy.io import fits
+
+    plain, units = _plain_columns(table, "fits")
+    plain.meta = {}
+    for key, value in table.meta.items():
+        if key == _META:
+            plain.meta[_FITS_META] = _json(value)
+        elif isinstance(value, (dict, list, tuple)) and key.lower() not in ("comments", "history"):
+            plain.meta[key.upper()] = _json(value)
         else:
-            flat[key.upper()] = value
-    return flat
+            plain.meta[key] = value
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
+        hdu = fits.table_to_hdu(plain)
+    for index, name in enumerate(hdu.columns.names, 1):
+        if name in units:  # '' (dimensionless) too, which read_table tells from no unit
+            hdu.header[f"TUNIT{index}"] = units[name]
+        if name in plain.colnames:
+            description, ucd = plain[name].info.description, (plain[name].info.meta or {}).get("ucd")
+            if description:
+                hdu.header[f"TCOMM{index}"] = description
+            if ucd:
+                hdu.header[f"TUCD{index}"] = ucd
+    hdus = [fits.PrimaryHDU(), hdu]
+    edges = _bin_edges(table)
+    if edges is not None:
+        bins = fits.BinTableHDU.from_columns([fits.Column("BIN_LO", "D", array=edges[:-1]),
+                                              fits.Column("BIN_HI", "D", array=edges[1:])], name="PDF_BINS")
+        bins.header["TCOMM1"] = "lower edge of PDF bin k (element k of the PDF array column)"
+        bins.header["TCOMM2"] = "upper edge of PDF bin k"
+        hdus.append(bins)
+    fits.HDUList(hdus).writeto(path)
+
+
+def _read_fits(path: Path, memmap: bool) -> Table:
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        index = next((i for i, hdu in enumerate(hdul) if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU))), None)
+        if index is None:
+            raise ValueError("the file has no table HDU")
+        header = hdul[index].header.copy()
+    table = Table.read(path, format="fits", hdu=index, memmap=memmap, unit_parse_strict="silent", mask_invalid=False)
+    for number in range(1, header.get("TFIELDS", 0) + 1):
+        name = header.get(f"TTYPE{number}")
+        if header.get(f"TUNIT{number}") == "" and name in table.colnames and table[name].unit is None:
+            table[name].unit = u.dimensionless_unscaled
+    for key in [key for key in table.meta if _FITS_COLUMN_KEYWORD.match(key)]:
+        kind, number = _FITS_COLUMN_KEYWORD.match(key).groups()
+        value = table.meta.pop(key)
+        name = header.get(f"TTYPE{number}")
+        if name in table.colnames:
+            if kind == "COMM":
+                table[name].info.description = value
+            else:
+                table[name].info.meta = {**(table[name].info.meta or {}), "ucd": value}
+    if _FITS_META in table.meta:
+        table.meta[_META] = json.loads(table.meta.pop(_FITS_META))
+    return table
+
+
+def _write_votable(table: Table, path: Path) -> None:
+    from astropy.io import votable
+    from astropy.io.votable.exceptions import W50
+    from astropy.io.votable.tree import Param
+
+    plain, units = _plain_columns(table, "vounit")
+    plain.meta = {}
+    vot = votable.from_table(plain)
+    element = vot.get_first_table()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", W50)  # log(X) is VOUnit, but astropy's parser does not know log()
+        for field in element.fields:
+            if field.name in units:
+                field.unit = units[field.name]
+    if _META in table.meta:
+        # JSON escapes of the XML specials: astropy escapes a PARAM value twice ('&' would read back '&amp;')
+        text = _json(table.meta[_META]).translate({ord(c): f"\\u{ord(c):04x}" for c in "&<>"})
+        element.params.append(Param(vot, name=_META, datatype="char", arraysize="*", value=text))
+    edges = _bin_edges(table)
+    if edges is not None:
+        element.params.append(Param(vot, name=_EDGES, datatype="double", arraysize=str(len(edges)), value=edges))
+    vot.to_xml(str(path))
+
+
+def _read_votable(path: Path) -> Table:
+    from astropy.io import votable
+
+    element = votable.parse(str(path)).get_first_table()
+    table = element.to_table()
+    for column in list(table.itercols()):  # NaN is a float's null in VOTable: back to NaN, as written
+        if isinstance(column, MaskedColumn) and (column.dtype.kind == "f" or not column.mask.any()):
+            table[column.info.name] = column.filled(np.nan if column.dtype.kind == "f" else None)
+    for column in table.itercols():
+        if getattr(column, "unit", None) is not None and column.unit.to_string() == "dex":
+            column.unit = u.dex  # astropy parses the quoted VOUnit 'dex' as a new unit of that name
+        if column.info.description:  # astropy wraps a long DESCRIPTION over several lines
+            column.info.description = " ".join(column.info.description.split())
+    for param in element.params:
+        if param.name == _META:
+            table.meta[_META] = json.loads(param.value)
+    return table

@@ -1,8 +1,9 @@
 """Large inputs read in partitions give the same predictions as the table read whole."""
 
+import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import Table
+from astropy.table import QTable, Table
 
 import astro_cnn
 from astro_cnn import AstroCNNError, read_table, write_table
@@ -42,3 +43,15 @@ def test_partitioned_file_streams_to_the_same_result(tmp_path, example_model):
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(AstroCNNError, match="nope.fits"):
         partitions(tmp_path / "nope.fits", 10)
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".parquet"])
+def test_partitions_keep_units_and_descriptions(tmp_path, suffix):
+    table = QTable({"objid": np.arange(5), "ra": np.arange(5.0) * u.hourangle, "dec": np.zeros(5) * u.deg,
+                    "log_m": np.full(5, 10.5) * u.dex(u.Msun)})
+    table["ra"].info.description = "right ascension"
+    path = write_table(table, tmp_path / f"in{suffix}")
+    for start, part in partitions(path, 2):
+        assert part["ra"].unit == u.hourangle and part["log_m"].unit == u.dex(u.Msun)
+        assert part["ra"].info.description == "right ascension"
+        np.testing.assert_allclose(part["ra"].to_value(u.deg), 15.0 * np.arange(start, start + len(part)))

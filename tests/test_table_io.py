@@ -1,14 +1,18 @@
 """Reading and writing every common table format, atomically."""
 
+import json
 import sys
+import warnings
 
 import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import QTable
 
-from astro_cnn import AstroCNNError, read_table, write_table
+from astro_cnn import AstroCNNError, read_table, registry, write_table
 from astro_cnn.table_io import check_output_format
+
+from .photoz_outputs import FORMATS, predict_photoz
 
 
 def _table():
@@ -28,6 +32,10 @@ def test_round_trip(tmp_path, suffix):
     assert list(back["objid"]) == [1, 2]
     np.testing.assert_allclose(np.asarray(getattr(back["log_oh"], "value", back["log_oh"])), [8.9, 9.1])
     assert list(tmp_path.iterdir()) == [path]  # no temporary file left behind
+
+
+def _ucd(column):
+    return (column.info.meta or {}).get("ucd")
 
 
 def test_existing_output_is_kept_unless_overwrite(tmp_path):
@@ -58,17 +66,115 @@ def test_unreadable_table_names_the_file(tmp_path):
         read_table(tmp_path / "bad.fits")
 
 
-def test_fits_output_keeps_nested_metadata_as_header_keywords(tmp_path):
+def test_fits_output_keeps_nested_metadata_as_one_json_keyword(tmp_path):
     from astropy.io import fits
 
     table = _table()
     table.meta["astro_cnn"] = {"model": "m1", "bands": ["g", "r", "i"], "image_size": 128}
     path = write_table(table, tmp_path / "out.fits")
     header = fits.getheader(path, 1)
-    assert header["ASTRO_CNN MODEL"] == "m1"
-    assert header["ASTRO_CNN BANDS"] == '["g", "r", "i"]'
-    assert header["ASTRO_CNN IMAGE_SIZE"] == 128
+    assert json.loads(header["ASTROCNN"]) == table.meta["astro_cnn"]
+    assert not [key for key in header if key.startswith("ASTRO_CNN")]  # not flattened into HIERARCH keys
+    assert read_table(path).meta["astro_cnn"] == table.meta["astro_cnn"]
     assert table.meta["astro_cnn"]["model"] == "m1"  # the caller's table is untouched
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_units_descriptions_and_ucds_survive_every_format(tmp_path, suffix):
+    table = QTable({"log_oh": [8.9, 9.1] * u.dex, "log_mstar": [10.2, 11.0] * u.dex(u.Msun),
+                    "ra": [10.0, 11.0] * u.hourangle, "n": [1, 2]})
+    table["log_oh"].info.description = "12 + log(O/H)"
+    table["log_oh"].info.meta = {"ucd": "phys.abund.Z"}
+    table["log_mstar"].info.description = "stellar mass"
+    table["log_mstar"].info.meta = {"ucd": "phys.mass"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no W50 'Invalid unit string', no UnitsWarning, no VerifyWarning
+        back = read_table(write_table(table, tmp_path / f"out{suffix}"))
+    for name in table.colnames:
+        assert getattr(back[name], "unit", None) == getattr(table[name], "unit", None), name
+        assert back[name].info.description == table[name].info.description, name
+        assert _ucd(back[name]) == _ucd(table[name]), name
+    np.testing.assert_allclose(back["log_mstar"].to_value(u.dex(u.Msun)), [10.2, 11.0])
+    assert back["ra"][0].to_value(u.deg) == pytest.approx(150.0)
+
+
+def test_fits_and_votable_units_are_standard_strings(tmp_path):
+    from astropy.io import fits
+    from astropy.io.votable import parse_single_table
+
+    table = QTable({"log_oh": [8.9] * u.dex, "log_mstar": [10.2] * u.dex(u.Msun)})
+    table["log_oh"].info.description = "12 + log(O/H)"
+    table["log_oh"].info.meta = {"ucd": "phys.abund.Z"}
+    header = fits.getheader(write_table(table, tmp_path / "out.fits"), 1)
+    assert (header["TUNIT1"], header["TUNIT2"]) == ("dex", "log(solMass)")  # FITS 4.0 unit function log()
+    assert (header["TCOMM1"], header["TUCD1"]) == ("12 + log(O/H)", "phys.abund.Z")  # read by TOPCAT
+    fields = parse_single_table(write_table(table, tmp_path / "out.vot")).fields
+    assert [f.unit.to_string() if hasattr(f.unit, "to_string") else f.unit for f in fields][1] == "log(solMass)"
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_photoz_prediction_round_trips_every_format(tmp_path, suffix):
+    reference = read_table(predict_photoz(tmp_path / "reference.ecsv"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", category=u.UnitsWarning)
+        back = read_table(predict_photoz(tmp_path / f"out{suffix}"))
+    quantity = registry.get("quantity", "photo_z")
+    assert back.colnames == reference.colnames
+    for name in reference.colnames:
+        assert getattr(back[name], "unit", None) == getattr(reference[name], "unit", None), name
+        assert back[name].info.description == reference[name].info.description, name
+        assert _ucd(back[name]) == _ucd(reference[name]), name
+    for name in [quantity.column, quantity.error_column, quantity.pdf_column, "ra", "dec", "flag", "status"]:
+        assert back[name].info.description and _ucd(back[name]), name
+    assert back["z_phot"].info.meta["ucd"].startswith("src.redshift.phot")
+    assert back["flag"].info.meta["ucd"] == "meta.code.qual"
+    np.testing.assert_allclose(back.meta["astro_cnn"]["pdf_bin_edges"], quantity.bin_edges)
+    assert back.meta["astro_cnn"] == reference.meta["astro_cnn"] | {"date": back.meta["astro_cnn"]["date"]}
+    np.testing.assert_allclose(np.asarray(back["z_pdf"]), np.asarray(reference["z_pdf"]), rtol=1e-6)
+
+
+def test_fits_and_votable_carry_the_pdf_bin_edges_for_other_readers(tmp_path):
+    from astropy.io import fits
+    from astropy.io.votable import parse_single_table
+
+    edges = registry.get("quantity", "photo_z").bin_edges
+    with fits.open(predict_photoz(tmp_path / "out.fits", rows=2)) as hdul:
+        bins = hdul["PDF_BINS"].data
+        np.testing.assert_allclose(bins["BIN_LO"], edges[:-1])
+        np.testing.assert_allclose(bins["BIN_HI"], edges[1:])
+    params = {p.name: p for p in parse_single_table(predict_photoz(tmp_path / "out.vot", rows=2)).params}
+    np.testing.assert_allclose(params["pdf_bin_edges"].value, edges)
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_resumed_photoz_run_gives_the_same_table_in_every_format(tmp_path, suffix, monkeypatch):
+    from astro_cnn.image_files import ImageFileSurvey
+    from astro_cnn.streaming import partial_paths
+
+    reference = read_table(predict_photoz(tmp_path / f"reference{suffix}"))
+    cutouts, calls = ImageFileSurvey.cutouts, []
+
+    def interrupted(self, targets, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # like Ctrl-C while the third chunk's images are read
+        return cutouts(self, targets, **kwargs)
+
+    out = tmp_path / f"out{suffix}"
+    monkeypatch.setattr(ImageFileSurvey, "cutouts", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        predict_photoz(out)
+    monkeypatch.setattr(ImageFileSurvey, "cutouts", cutouts)
+    assert not out.exists() and partial_paths(out)[0].exists()
+    back = read_table(predict_photoz(out, resume=True))
+    assert back.colnames == reference.colnames and back["z_phot"].info.description
+    for name in reference.colnames:
+        assert getattr(back[name], "unit", None) == getattr(reference[name], "unit", None), name
+        assert back[name].info.description == reference[name].info.description, name
+        np.testing.assert_array_equal(np.asarray(back[name]), np.asarray(reference[name]))
+    assert back.meta["astro_cnn"] == reference.meta["astro_cnn"] | {"date": back.meta["astro_cnn"]["date"]}
+    np.testing.assert_allclose(back.meta["astro_cnn"]["pdf_bin_edges"],
+                               registry.get("quantity", "photo_z").bin_edges)
 
 
 @pytest.mark.parametrize("name, expected", [("o.ecsv", "ascii.ecsv"), ("o.FITS", "fits"), ("o.vot", "votable"),
