@@ -10,6 +10,7 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 
+from .jpeg_check import check_entropy
 from .survey import ImageBatch, Survey
 from .target import TargetList
 
@@ -23,12 +24,14 @@ def read_image(path: str | Path) -> np.ndarray:
     """Read one image file as a float32 array of shape (C, H, W).
 
     Colour files (JPEG, PNG, ...) give 3 channels in file order scaled to [0, 1]; a FITS file
-    gives its first image HDU, a 2-D image as one channel or a 3-D cube as (C, H, W).
+    gives its first image HDU, a 2-D image as one channel or a 3-D cube as (C, H, W).  A JPEG's
+    coded data are checked first (:func:`astro_cnn.jpeg_check.check_entropy`): a garbled JPEG,
+    which Pillow would decode to a plausible but wrong image, is refused.
 
     Raises
     ------
     FileNotFoundError, ValueError
-        The file is missing or not a readable image; the message names it.
+        The file is missing, not a readable image or a corrupt JPEG; the message names it.
     """
     path = Path(path)
     if not path.is_file():
@@ -133,7 +136,11 @@ def _unit_rgb(image) -> np.ndarray:
 
 def _read_colour(path: Path) -> np.ndarray:
     try:
-        return decode_colour(path)
+        data = path.read_bytes()
+        image = decode_colour(data)  # first, so that an image too large to decode is refused before the walk
+        if data.startswith(b"\xff\xd8"):  # a JPEG, whatever its suffix
+            check_entropy(data)
+        return image
     except ValueError as exc:
         raise ValueError(f"image file {str(path)!r} is not a readable image ({exc})") from None
 

@@ -121,3 +121,23 @@ def test_survey_flags_bombs_and_truncated_files_and_keeps_rows(tmp_path):
     batch = ImageFileSurvey(("i", "r", "g"), 0.296 * u.arcsec, 128, base_dir=tmp_path).cutouts(targets)
     assert list(batch.ok) == [True, False, False]
     assert "cut.fits" in batch.status[1] and "huge.jpg" in batch.status[2]
+
+
+def test_garbled_jpeg_file_names_the_file_and_is_flagged(tmp_path):
+    from astro_cnn_sdss.testing import garble
+
+    (tmp_path / "garbled.jpg").write_bytes(garble(_real_jpeg().read_bytes()))
+    with pytest.raises(ValueError, match=r"garbled\.jpg.*corrupt JPEG"):
+        read_image(tmp_path / "garbled.jpg")
+    from astropy.table import Table
+
+    survey = ImageFileSurvey(("i", "r", "g"), 0.396 * u.arcsec, 128)
+    targets = TargetList.from_table(Table({"image": [str(_real_jpeg()), str(tmp_path / "garbled.jpg")]}),
+                                    image_column="image")
+    batch = survey.cutouts(targets)
+    assert list(batch.ok) == [True, False] and "garbled.jpg" in batch.status[1]
+
+
+def test_every_jpeg_of_the_test_data_reads():
+    for path in sorted(DATA.rglob("*.jpg")):
+        assert read_image(path).shape[0] == 3

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from astro_cnn_sdss.jpeg_entropy import check_entropy
+from astro_cnn.jpeg_check import check_entropy
 from astro_cnn_sdss.surveys import BUNDLED_JPEG_DIR
 from astro_cnn_sdss.testing import garble
 

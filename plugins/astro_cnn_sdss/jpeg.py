@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from astro_cnn.image_files import decode_colour
+from astro_cnn.jpeg_check import check_entropy
 
 from .http import url_with_query
-from .jpeg_entropy import check_entropy
 
 __all__ = ["cutout_url", "cutout_key", "validate_jpeg", "decode_jpeg"]
 
@@ -43,7 +43,7 @@ def validate_jpeg(data: bytes) -> None:
     """Raise ``ValueError`` unless ``data`` is a complete, uncorrupted, decodable JPEG.
 
     A body cut short lacks its end; a garbled one fails the strict check of its coded data
-    (:func:`astro_cnn_sdss.jpeg_entropy.check_entropy`), which Pillow alone would decode to a
+    (:func:`astro_cnn.jpeg_check.check_entropy`), which Pillow alone would decode to a
     plausible but wrong image; anything else must decode completely.
     """
     check_entropy(data)
