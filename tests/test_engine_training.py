@@ -43,7 +43,7 @@ def test_networks_are_registered_and_build(clean_registry):
     logits = pasquet.eval()(torch.zeros(2, 5, 64, 64), torch.zeros(2, 1))
     assert logits.shape == (2, 180)
     # the published backbone flattens its 8x8x348 map (tests/test_nets_pasquet.py checks the whole network)
-    assert pasquet.head.dense[0][0].in_features == 348 * 8 * 8 + 1 and pasquet.head.dense[1][0].out_features == 1024
+    assert pasquet.head.layers[0].in_features == 348 * 8 * 8 + 1 and pasquet.head.layers[2].out_features == 1096
     resnet = _predictor(backbone="resnet34").new_network().eval()
     assert resnet(torch.zeros(2, 3, 32, 32)).shape == (2,)
 
@@ -257,3 +257,35 @@ def test_models_are_handed_out_as_copies(tmp_path):
     first = astro_cnn.resolve_predictor(str(path))
     first.tta = (0,)
     assert first.tta == (0,) and astro_cnn.resolve_predictor(str(path)).tta is False
+
+
+def test_the_default_recipe_fits_the_size_of_the_training_set():
+    from astro_cnn.engine.predictor import default_recipe
+
+    lines = []
+    assert default_recipe("wu2019", 100_000, {}, lines.append) == "wu2019"
+    assert default_recipe("wu2019", 400, {}, lines.append) == "wu2019-small-data"
+    assert lines == ["400 training images give only 2 steps per epoch with recipe 'wu2019' (batch 256): using "
+                     "'wu2019-small-data'"]
+    assert default_recipe("wu2019", 400, {"batch_size": 16}, lines.append) == "wu2019"
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"600 training images give only 10 steps per epoch with "
+                                                      r"recipe 'pasquet2019' \(batch 64\).*batch_size=30"):
+        default_recipe("pasquet2019", 600, {}, lines.append)
+
+
+def test_metallicity_with_no_recipe_on_few_images_trains_with_the_small_data_recipe():
+    images, labels = _data(n=40)
+    predictor = _predictor().fit(images, labels, epochs=1, progress=False, log=lambda line: None)
+    assert predictor.info["recipe"] == "wu2019-small-data"
+
+
+def test_a_diverging_run_is_an_error_and_a_rising_validation_loss_a_warning():
+    images, labels = _data(n=40)
+    with pytest.raises(astro_cnn.AstroCNNError, match="training diverged in epoch 1 .* lower the learning rate"):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, lr=1e30, progress=False, log=lambda line: None)
+    from astro_cnn.engine.predictor import _warn_if_diverging
+
+    lines = []
+    with pytest.warns(RuntimeWarning, match="validation loss ended at 2, above 1.5 x its best 1"):
+        _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": 2.0}]], lines.append)
+    assert lines[0].startswith("warning: validation loss ended at 2")

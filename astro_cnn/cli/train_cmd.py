@@ -33,8 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--survey", help="survey the images come from (default: the quantity's)")
     parser.add_argument("--backbone", help="backbone (see `astro-cnn plugins --kind backbone`)")
     parser.add_argument("--head", help="head (see `astro-cnn plugins --kind head`)")
-    parser.add_argument("--recipe", help="training recipe (see `astro-cnn plugins --kind recipe`)")
-    parser.add_argument("--epochs", type=positive_int, help="all-layer epochs, one cosine cycle (overrides the recipe)")
+    parser.add_argument("--recipe", help="training recipe (see `astro-cnn plugins --kind recipe`; default: the "
+                                         "quantity's, or its small-data variant when the batch size would leave "
+                                         "fewer than 20 steps per epoch)")
+    parser.add_argument("--epochs", type=positive_int,
+                        help="all-layer epochs, as one cosine cycle, run after the recipe's head-only epochs "
+                             "(wu2019: 2); overrides the recipe's cycles")
     parser.add_argument("--batch-size", type=positive_int, help="override the recipe's batch size")
     parser.add_argument("--lr", type=float, help="override the recipe's peak learning rate")
     parser.add_argument("--ensemble", type=positive_int, default=1, help="number of networks to average (default 1)")

@@ -123,13 +123,13 @@ class NetworkPredictor(Predictor):
         NetworkPredictor
             ``self``.
         """
-        recipe_name = recipe or self.quantity.default_recipe
-        settings = {**registry.get("recipe", recipe_name).settings, **overrides}
         if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
             images = np.asarray(images, dtype=np.float32)
         labels = np.asarray(labels, dtype=float)
         if len(images) != len(labels):
             raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
+        recipe_name = recipe or default_recipe(self.quantity.default_recipe, len(labels), overrides, log)
+        settings = {**registry.get("recipe", recipe_name).settings, **overrides}
         self._check_shape(images.shape)
         device = resolve_device(self.device)
         weights = self.architecture.get("weights")
@@ -156,6 +156,7 @@ class NetworkPredictor(Predictor):
             members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
             histories.append(history)
         self.members_ = members
+        _warn_if_diverging(histories, log)
         self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta
         self.info.update({
             "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
@@ -322,6 +323,50 @@ class NetworkPredictor(Predictor):
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
         return predictor
+
+
+#: Fewest optimiser steps per epoch a default recipe is used with (fewer leave the schedule meaningless).
+MIN_STEPS_PER_EPOCH = 20
+
+
+def default_recipe(name: str, rows: int, overrides: Mapping[str, Any], log=print) -> str:
+    """The recipe to train ``rows`` images with when the user named none: the quantity's, or its small-data variant.
+
+    A recipe whose batch size leaves fewer than :data:`MIN_STEPS_PER_EPOCH` steps per epoch does
+    not train (Wu & Boada's batch of 256 on 400 images is 2 steps an epoch); its registered
+    ``<name>-small-data`` variant is used instead, and without one the run is refused with advice.
+
+    Raises
+    ------
+    AstroCNNError
+        The default recipe is too coarse for ``rows`` images and has no small-data variant.
+    """
+    batch = int(overrides.get("batch_size") or registry.get("recipe", name).settings["batch_size"])
+    steps = -(-rows // batch)
+    if steps >= MIN_STEPS_PER_EPOCH or "batch_size" in overrides:
+        return name
+    small = f"{name}-small-data"
+    if small in registry.names("recipe"):
+        log(f"{rows} training images give only {steps} steps per epoch with recipe {name!r} (batch {batch}): "
+            f"using {small!r}")
+        return small
+    raise AstroCNNError(f"{rows} training images give only {steps} steps per epoch with recipe {name!r} "
+                        f"(batch {batch}), too few to train: pass batch_size={max(1, rows // MIN_STEPS_PER_EPOCH)} "
+                        f"or a recipe made for small training sets (recipe='wu2019-small-data')")
+
+
+def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:
+    """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high)."""
+    import warnings
+
+    for member, history in enumerate(histories):
+        losses = [r["val_loss"] for r in history if "val_loss" in r]
+        if len(losses) >= 2 and (not np.isfinite(losses[-1]) or losses[-1] > 1.5 * min(losses)):
+            message = (f"validation loss ended at {losses[-1]:.4g}, above 1.5 x its best {min(losses):.4g} (network "
+                       f"{member}): the model may be overfitting or the learning rate too high; check the loss "
+                       f"curve and consider fewer epochs or a lower lr")
+            log(f"warning: {message}")
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _device_name(device: torch.device) -> str:

@@ -15,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
+from ..exceptions import AstroCNNError
 from .augment import ALL_TRANSFORMS, apply_dihedral
 from .batches import TrainingData, batch_loader
 from .network import Network
@@ -181,6 +182,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
                   "train_loss": _sum_over_processes(total, world) / n}
+        if not math.isfinite(record["train_loss"]):
+            raise AstroCNNError(f"training diverged in epoch {epoch + 1} (the loss is not finite): lower the "
+                                f"learning rate (lr={settings['lr']:g} now)")
         if data.val_rows is not None and len(data.val_rows):
             record["val_loss"] = _evaluate(network, data, normaliser, loss_fn, batch_size, device, workers)
         history.append(record)

@@ -133,7 +133,7 @@ Choices measured on the same 100 galaxies (RMSE, dex), each trained on the 300:
 | ensemble of 3 networks (seeds 0-2), 8-fold TTA | 0.1104 | `--ensemble 3` |
 | ensemble of 3 networks, no TTA | 0.1113 | `--ensemble 3` |
 | `resnet34`, random initial weights, 6 epochs | 0.122 | `astro-cnn train --backbone resnet34 --epochs 4` |
-| `pasquet2019-compact` backbone (the pre-2026-11-30 `pasquet2019`) + regression head, 6 epochs | 0.150 | the same, `--backbone pasquet2019-compact` |
+| `pasquet2019-compact` + regression head, 6 epochs | 0.150 | the same, `--backbone pasquet2019-compact` |
 
 With 300 images a small network is best; an ensemble of three (whose other two members are worse
 than the first) does not help, and TTA helps slightly, so the shipped recipe is one small network
