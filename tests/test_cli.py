@@ -12,6 +12,7 @@ from astro_cnn import read_table, write_table
 from astro_cnn.cli import main
 
 from .conftest import example_installed
+from .photoz_outputs import FORMATS, predict_photoz
 
 
 def test_console_script_lists_builtin_plugins():
@@ -231,3 +232,21 @@ def test_predict_device_and_workers_flags(tmp_path, example_model, capsys):
     assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "p.ecsv"),
                  "--workers", "-1"]) == 2
     assert "must be a non-negative integer" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_evaluate_photoz_reads_a_prediction_in_every_format(tmp_path, suffix, capsys):
+    path = predict_photoz(tmp_path / f"out{suffix}", rows=4)
+    assert main(["evaluate", str(path), "--true", "z_spec", "--pred", "z_phot", "--photoz",
+                 "--report", str(tmp_path / "report")]) == 0
+    out = capsys.readouterr().out
+    assert "crps" in out and "pit_ks" in out  # the PDFs and their bin edges were read back
+    assert (tmp_path / "report" / "pit.png").exists()
+
+
+def test_evaluate_photoz_without_bin_edges_says_what_is_left_out(tmp_path, capsys):
+    z = np.linspace(0.05, 0.3, 8)
+    source = write_table(Table({"z_spec": z, "z_phot": z + 0.01, "z_pdf": np.ones((8, 4))}), tmp_path / "pz.fits")
+    assert main(["evaluate", str(source), "--true", "z_spec", "--pred", "z_phot", "--photoz"]) == 0
+    out = capsys.readouterr().out
+    assert "no PDF bin edges" in out and "sigma_mad" in out and "crps" not in out

@@ -72,6 +72,17 @@ def test_evaluate_photoz_table():
     assert row["n"] == 50 and row["crps"] > 0 and row["outlier_threshold"] >= 0.06
 
 
+def test_evaluate_photoz_without_bin_edges_names_the_argument():
+    from astro_cnn import ColumnError
+
+    pdfs, rng = _pdfs(5, seed=2)
+    z = rng.uniform(0.05, 0.3, 5)
+    table = QTable({"z_spec": z, "z_phot": z, "z_pdf": pdfs})
+    with pytest.raises(ColumnError, match=r"pdf='z_pdf'.*pdf_bin_edges.*pdf=None"):
+        evaluate_photoz(table)
+    assert evaluate_photoz(table, pdf=None)[0]["n"] == 5
+
+
 def test_evaluate_command_photoz(tmp_path, capsys):
     from astro_cnn import write_table
     from astro_cnn.cli import main

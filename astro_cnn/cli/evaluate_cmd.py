@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
         from ..evaluation import evaluate_photoz
 
         threshold = 0.05 if args.outlier_threshold is None else args.outlier_threshold
-        metrics = evaluate_photoz(table, args.true, args.pred[0], outlier_threshold=threshold,
+        pdf = "z_pdf" if "pdf_bin_edges" in table.meta.get("astro_cnn", {}) else None
+        if pdf is None and "z_pdf" in table.colnames:
+            print(f"note: {args.table} has a z_pdf column but no PDF bin edges in its metadata "
+                  f"(astro_cnn.pdf_bin_edges, written by astro-cnn predict); CRPS and PIT are left out")
+        metrics = evaluate_photoz(table, args.true, args.pred[0], pdf=pdf, outlier_threshold=threshold,
                                   remove_widest=args.remove_widest)
         metrics.pprint(max_lines=-1, max_width=-1)
         if args.report:

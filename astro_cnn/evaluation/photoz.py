@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from astropy.table import QTable, Table
 
+from ..exceptions import ColumnError
 from ..pdf import pdf_cdf_at
 from .metrics import check_threshold, column_values
 
@@ -138,11 +139,23 @@ def evaluate_photoz(table: Table, true: str = "z_spec", pred: str = "z_phot", *,
                     width: str | None = "z_width68", outlier_threshold: float | str = 0.05,
                     remove_widest: float = 0.0) -> QTable:
     """Table in, one-row table of photo-z metrics out (PDF columns and bin edges as :func:`astro_cnn.predict`
-    writes them; bin edges from ``meta["astro_cnn"]["pdf_bin_edges"]``)."""
+    writes them; bin edges from ``meta["astro_cnn"]["pdf_bin_edges"]``, which
+    :func:`astro_cnn.read_table` restores from every format the tool writes).
+
+    Raises
+    ------
+    ColumnError
+        The table has the column ``pdf`` but no bin edges.
+    """
     pdfs = edges = widths = None
     if pdf is not None and pdf in table.colnames:
         pdfs = np.asarray(table[pdf], dtype=float)
-        edges = np.asarray(table.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
+        try:
+            edges = np.asarray(table.meta["astro_cnn"]["pdf_bin_edges"], dtype=float)
+        except (KeyError, TypeError):
+            raise ColumnError(f"the table has the PDF column pdf={pdf!r} but its metadata has no "
+                              f"astro_cnn.pdf_bin_edges (the bin edges); pass pdf=None to leave the PDFs out") \
+                from None
     if width is not None and width in table.colnames:
         widths = column_values(table, width)
     metrics = photoz_metrics(column_values(table, true), column_values(table, pred), pdfs, edges,
