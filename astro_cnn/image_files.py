@@ -17,16 +17,19 @@ from .target import TargetList
 __all__ = ["ImageFileSurvey", "read_image", "decode_colour"]
 
 _COLOUR_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
+#: Pillow modes of greyscale images (8-bit, bilevel, with alpha); 16-bit ones are "I;16..." modes.
+_GREY_MODES = {"L", "LA", "La", "1"}
 _FITS_SUFFIXES = {".fits", ".fit", ".fts", ".fits.gz", ".fits.bz2", ".fz"}
 
 
 def read_image(path: str | Path) -> np.ndarray:
     """Read one image file as a float32 array of shape (C, H, W).
 
-    Colour files (JPEG, PNG, ...) give 3 channels in file order scaled to [0, 1]; a FITS file
-    gives its first image HDU, a 2-D image as one channel or a 3-D cube as (C, H, W).  A JPEG's
-    coded data are checked first (:func:`astro_cnn.jpeg_check.check_entropy`): a garbled JPEG,
-    which Pillow would decode to a plausible but wrong image, is refused.
+    Colour files (JPEG, PNG, ...) give 3 channels in file order scaled to [0, 1], greyscale ones
+    (8- or 16-bit) one channel, so that a colour model flags them; a FITS file gives its first
+    image HDU, a 2-D image as one channel or a 3-D cube as (C, H, W).  A JPEG's coded data are
+    checked too (:func:`astro_cnn.jpeg_check.check_entropy`): a garbled JPEG, which Pillow would
+    decode to a plausible but wrong image, is refused.
 
     Raises
     ------
@@ -98,10 +101,10 @@ class ImageFileSurvey(Survey):
 def decode_colour(source: bytes | Path) -> np.ndarray:
     """Decode a colour image (file path or bytes, e.g. a downloaded JPEG) to float32 (3, H, W) in [0, 1].
 
-    Channels are R, G, B as stored (Pillow, ``convert("RGB")``, divided by 255); a 16-bit
-    greyscale image (PNG, TIFF) is divided by 65535 and repeated in the three channels.  Every
-    colour image astro_cnn sees, from a file or from a survey service, goes through this one
-    function, so a model trained on files and one fed by a service see identical pixels.
+    Channels are R, G, B as stored (Pillow, ``convert("RGB")``, divided by 255); a greyscale
+    image is repeated in the three channels (16-bit ones divided by 65535).  Every colour image
+    astro_cnn sees, from a file or from a survey service, is decoded by the same code, so a model
+    trained on files and one fed by a service see identical pixels.
 
     Raises
     ------
@@ -110,11 +113,19 @@ def decode_colour(source: bytes | Path) -> np.ndarray:
         decompression-bomb limit, :data:`PIL.Image.MAX_IMAGE_PIXELS`), or hold 32-bit integer or
         float pixels, whose range is unknown.
     """
+    pixels = _decode(source)
+    if pixels.shape[0] == 1:
+        pixels = np.repeat(pixels, 3, axis=0)
+    return pixels
+
+
+def _decode(source: bytes | Path) -> np.ndarray:
+    """Decode an image to float32 (C, H, W) in [0, 1]: one channel if it is greyscale, else R, G, B."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            array = _unit_rgb(image)
+            array = _unit_pixels(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"image too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
@@ -122,22 +133,23 @@ def decode_colour(source: bytes | Path) -> np.ndarray:
     return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
-def _unit_rgb(image) -> np.ndarray:
-    """Return a Pillow image as float32 (H, W, 3) in [0, 1]."""
+def _unit_pixels(image) -> np.ndarray:
+    """Return a Pillow image as float32 (H, W, C) in [0, 1], C = 1 for greyscale, else 3."""
     if image.mode.startswith("I;16"):
-        grey = np.asarray(image, dtype=np.float32) / 65535.0
-        return np.repeat(grey[..., None], 3, axis=2)
+        return (np.asarray(image, dtype=np.float32) / 65535.0)[..., None]
     if image.mode in ("I", "F"):
         kind = "integer" if image.mode == "I" else "float"
         raise ValueError(f"32-bit {kind} pixels (mode {image.mode}) have no known range to scale to [0, 1]; "
                          "save the image as FITS, or as 8- or 16-bit")
+    if image.mode in _GREY_MODES:
+        return (np.asarray(image.convert("L"), dtype=np.float32) / 255.0)[..., None]
     return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
 
 
 def _read_colour(path: Path) -> np.ndarray:
     try:
         data = path.read_bytes()
-        image = decode_colour(data)  # first, so that an image too large to decode is refused before the walk
+        image = _decode(data)  # first, so that an image too large to decode is refused before the walk
         if data.startswith(b"\xff\xd8"):  # a JPEG, whatever its suffix
             check_entropy(data)
         return image

@@ -65,9 +65,28 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     grey = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)
     Image.fromarray(grey).save(tmp_path / "deep.png")
     image = read_image(tmp_path / "deep.png")
-    assert image.shape == (3, 8, 8) and image.dtype == np.float32
-    for channel in image:
-        np.testing.assert_allclose(channel, grey / 65535.0, rtol=1e-6)
+    assert image.shape == (1, 8, 8) and image.dtype == np.float32
+    np.testing.assert_allclose(image[0], grey / 65535.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "1", "I;16"])
+def test_greyscale_files_are_one_channel_and_flagged_for_a_colour_model(tmp_path, mode):
+    from astropy.table import Table
+
+    rgb = np.asarray(Image.open(_real_jpeg()))
+    deep = Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)
+    grey = deep if mode == "I;16" else Image.fromarray(rgb).convert(mode)
+    grey.save(tmp_path / "grey.png")
+    assert read_image(tmp_path / "grey.png").shape == (1, 128, 128)
+    survey = ImageFileSurvey(("i", "r", "g"), 0.396 * u.arcsec, 128)
+    batch = survey.cutouts(TargetList.from_table(Table({"image": [str(tmp_path / "grey.png")]}), image_column="image"))
+    assert not batch.ok[0] and "shape (1, 128, 128), expected (3, 128, 128)" in batch.status[0]
+
+
+def test_greyscale_jpeg_is_one_channel(tmp_path):
+    Image.open(_real_jpeg()).convert("L").save(tmp_path / "grey.jpg")
+    image = read_image(tmp_path / "grey.jpg")
+    assert image.shape == (1, 128, 128) and 0.0 <= image.min() and image.max() <= 1.0
 
 
 def test_integer_and_float_images_of_unknown_range_are_refused(tmp_path):
