@@ -165,6 +165,10 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
 def write_table(table: Table, path: str | Path, overwrite: bool = False, format: str | None = None) -> Path:
     """Write a table atomically: the destination appears complete or not at all.
 
+    Units, column descriptions, UCDs (``meta['ucd']``) and ``meta["astro_cnn"]`` are written so that
+    :func:`read_table` restores them from every format, and FITS and VOTable readers see them in the
+    formats' own standard forms (see the module's notes).
+
     Parameters
     ----------
     table : Table or QTable

@@ -19,7 +19,8 @@ def to_qp(table: Table, pdf: str = "z_pdf"):
     ----------
     table : Table
         Output of :func:`astro_cnn.predict` for a PDF quantity (bin edges in
-        ``meta["astro_cnn"]["pdf_bin_edges"]``).  Flagged rows (all-NaN PDFs) become flat PDFs so
+        ``meta["astro_cnn"]["pdf_bin_edges"]``), or such a table read back by
+        :func:`astro_cnn.read_table` from any format the tool writes.  Flagged rows (all-NaN PDFs) become flat PDFs so
         that rows stay aligned; check the ``flag`` column.
     pdf : str
         PDF column.
