@@ -6,7 +6,7 @@ import abc
 import datetime
 import json
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +66,7 @@ class Predictor(abc.ABC):
     ):
         self.quantity = quantity if isinstance(quantity, Quantity) else registry.get("quantity", quantity)
         self.survey = survey
-        self.bands = tuple(bands)
-        self.image_size = int(image_size)
-        self.pixel_scale = u.Quantity(pixel_scale, u.arcsec)
+        self.bands, self.image_size, self.pixel_scale = _checked_geometry(bands, image_size, pixel_scale)
         self.extras = tuple(extras)
         self.name = name or f"{self.quantity.name}-{survey}-{self.predictor_type}"
         self.info: dict[str, Any] = {}
@@ -214,15 +212,35 @@ def load_predictor(path: str | Path) -> Predictor:
                             f"provides (installed: {', '.join(exc.known) or 'none'})") from None
     try:
         predictor = spec.resolve()._from_state(metadata, state)
-    except AstroCNNError:
+    except UnknownNameError:
         raise
+    except AstroCNNError as exc:
+        raise AstroCNNError(f"model file {str(path)!r} is damaged: {exc}") from None
     except Exception as exc:  # a predictor type's loader may fail in any way on damaged contents
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise AstroCNNError(f"model file {str(path)!r} is damaged: its metadata or learned state does not load "
-                            f"({type(exc).__name__}: {exc})") from None
+                            f"({type(exc).__name__}: {first_line})") from None
     predictor.info = dict(metadata.get("info", {}))
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)
     return predictor
+
+
+def _checked_geometry(bands: Sequence[str], image_size: int,
+                      pixel_scale: u.Quantity) -> tuple[tuple[str, ...], int, u.Quantity]:
+    """Return bands, image size and pixel scale as a predictor keeps them, refusing impossible ones."""
+    names = () if isinstance(bands, str) or not isinstance(bands, Iterable) else tuple(bands)
+    if not names or not all(isinstance(b, str) and b for b in names):
+        raise AstroCNNError(f"bands must be a non-empty sequence of band names, not {bands!r}")
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1:
+        raise AstroCNNError(f"image_size must be a positive integer, not {image_size!r}")
+    try:
+        scale = u.Quantity(pixel_scale, u.arcsec)
+    except (TypeError, ValueError, u.UnitsError) as exc:
+        raise AstroCNNError(f"pixel_scale must be an angle, not {pixel_scale!r} ({exc})") from None
+    if scale.ndim or not np.isfinite(scale.value) or scale.value <= 0:
+        raise AstroCNNError(f"pixel_scale must be a positive angle, not {pixel_scale!r}")
+    return tuple(str(b) for b in names), int(image_size), scale
 
 
 def _json_default(value: Any) -> Any:

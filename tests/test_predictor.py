@@ -73,3 +73,21 @@ def test_damaged_model_internals_name_the_file(tmp_path, example_model, metadata
     damaged = _rewrite(example_model, tmp_path / "damaged.acnn", metadata, state)
     with pytest.raises(AstroCNNError, match="damaged.acnn"):
         load_predictor(damaged)
+
+
+@pytest.mark.parametrize("field, value", [("bands", "gri"), ("bands", []), ("bands", [1, 2, 3]), ("image_size", -3),
+                                          ("image_size", "big"), ("image_size", 12.5), ("pixel_scale_arcsec", -0.4),
+                                          ("pixel_scale_arcsec", float("nan"))])
+def test_impossible_model_geometry_is_refused_naming_the_file(tmp_path, example_model, field, value):
+    damaged = _rewrite(example_model, tmp_path / "damaged.acnn", lambda m: {**m, field: value})
+    with pytest.raises(AstroCNNError, match=f"damaged.acnn.*{field.split('_')[0]}"):
+        load_predictor(damaged)
+
+
+def test_damaged_network_state_is_one_line(tmp_path):
+    from astro_cnn.models import available_models
+
+    shipped = available_models()["metallicity-sdss-gri-v1"].path
+    with pytest.raises(AstroCNNError) as info:
+        load_predictor(_rewrite(shipped, tmp_path / "damaged.acnn", state=b"x" * 99))
+    assert "damaged.acnn" in str(info.value) and "\n" not in str(info.value)
