@@ -14,7 +14,7 @@ from astropy.table import Table
 from astro_cnn.survey import ImageBatch, Survey, empty_batch
 from astro_cnn.target import TargetList
 
-from . import catalog, jpeg
+from . import catalog, jpeg, options
 from .cache import Cache
 from .config import cache_dir as _cache_dir
 from .config import conf
@@ -46,12 +46,15 @@ class _SDSSSurvey(Survey):
                  timeout: float | None = None, retries: int | None = None, backoff: float | None = None):
         self.base_url = base_url or conf.skyserver_url
         self.sas_url = sas_url or conf.sas_url
-        self.max_workers = int(max_workers if max_workers is not None else conf.max_workers)
+        self.max_workers = options.count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
         self.cache = Cache(_cache_dir(cache_dir))
-        self.fetcher = Fetcher(self.cache, offline=conf.offline if offline is None else offline,
-                               timeout=conf.timeout if timeout is None else timeout,
-                               retries=conf.retries if retries is None else retries,
-                               backoff=conf.backoff if backoff is None else backoff)
+        offline = options.flag("offline", conf.offline if offline is None else offline)
+        self.fetcher = Fetcher(self.cache, offline=offline,
+                               timeout=options.seconds("timeout", conf.timeout if timeout is None else timeout,
+                                                       zero=False),
+                               retries=options.count("retries", conf.retries if retries is None else retries, 0),
+                               backoff=options.seconds("backoff", conf.backoff if backoff is None else backoff,
+                                                       zero=True))
 
     def query(self, sql: str | None = None, *, preset: str | None = None, top: int | None = None,
               **kwargs: Any) -> Table:

@@ -1,0 +1,33 @@
+"""Checks of the SDSS surveys' network options: a wrong value is an error naming the option."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from astro_cnn import AstroCNNError
+
+__all__ = ["flag", "count", "seconds"]
+
+
+def flag(name: str, value: Any) -> bool:
+    """Return ``value`` if it is True or False, else raise :class:`AstroCNNError` naming option ``name``."""
+    if not isinstance(value, bool):
+        raise AstroCNNError(f"option {name} must be true or false, not {value!r}")
+    return value
+
+
+def count(name: str, value: Any, smallest: int) -> int:
+    """Return ``value`` if it is an integer of at least ``smallest``, else raise naming option ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
+        raise AstroCNNError(f"option {name} must be an integer of at least {smallest}, not {value!r}")
+    return value
+
+
+def seconds(name: str, value: Any, *, zero: bool) -> float:
+    """Return ``value`` as float seconds if it is a finite number > 0 (>= 0 with ``zero``), else raise."""
+    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
+        bound = "at least 0" if zero else "more than 0"
+        raise AstroCNNError(f"option {name} must be a number of seconds {bound}, not {value!r}")
+    return number
