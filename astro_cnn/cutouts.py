@@ -61,7 +61,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     Raises
     ------
     FileExistsError
-        A file exists and ``overwrite`` is false.
+        A file exists and ``overwrite`` is false, or ``outdir`` is a file.
 
     Notes
     -----
@@ -69,9 +69,11 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     atomically, and when the call stops with an error before the index is written, the files
     it wrote are removed again.
     """
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise FileExistsError(f"outdir {str(outdir)!r} is a file, not a directory")
     targets = as_targets(table)
     source = survey if isinstance(survey, Survey) else registry.get("survey", survey).factory(**options)
-    outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     index_path = outdir / "index.ecsv"
     if index_path.exists() and not overwrite:

@@ -30,6 +30,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo and print a summary."""
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise FileExistsError(f"--output-dir {str(args.output_dir)!r} is a file, not a directory")
     for line in run_demo(args.output_dir, overwrite=args.overwrite):
         print(line)
     return 0

@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.top is not None and args.preset is None:
         raise AstroCNNError("--top goes with --preset; put the row limit in your own SQL")
+    if args.sql_file is not None and not args.sql_file.is_file():
+        raise FileNotFoundError(f"--sql-file {str(args.sql_file)!r} is not a file")
     survey = registry.get("survey", args.survey).factory(**survey_options(args.survey_option, args.survey))
     sql = args.sql if args.sql_file is None else args.sql_file.read_text()
     options = {"preset": args.preset, "top": args.top, "data_release": args.data_release, "refresh": args.refresh}

@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    if args.weights is not None and not args.weights.is_file():
+        raise FileNotFoundError(f"--weights {str(args.weights)!r} is not a file")
     if args.resume and args.run_dir is None:
         raise AstroCNNError("--resume needs the --run-dir of the interrupted run")
     if is_store(args.table):

@@ -1,0 +1,43 @@
+"""Bad paths given to the sub-commands: one line naming the flag or file, exit 2, before any work."""
+
+import time
+
+from astropy.table import Table
+
+from astro_cnn.cli import main
+
+
+def _one_error_line(capsys):
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("astro-cnn: error:") and "Errno" not in err
+    return err
+
+
+def test_cutouts_outdir_that_is_a_file(tmp_path, capsys):
+    Table({"ra": [10.0], "dec": [1.0]}).write(tmp_path / "t.ecsv")
+    (tmp_path / "taken").write_text("x")
+    code = main(["cutouts", str(tmp_path / "t.ecsv"), "-o", str(tmp_path / "taken"), "--survey", "sdss-jpeg",
+                 "--survey-option", "offline=true", "--no-progress"])
+    assert code == 2 and "is a file, not a directory" in _one_error_line(capsys)
+    assert (tmp_path / "taken").read_text() == "x"
+
+
+def test_demo_output_dir_that_is_a_file_is_refused_before_predicting(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    start = time.perf_counter()
+    assert main(["demo", "-o", str(tmp_path / "taken")]) == 2
+    assert time.perf_counter() - start < 5
+    assert "--output-dir" in _one_error_line(capsys)
+
+
+def test_train_missing_weights_file_names_the_flag(tmp_path, capsys):
+    Table({"image": ["a.jpg"], "oh": [8.5]}).write(tmp_path / "t.ecsv")
+    code = main(["train", str(tmp_path / "t.ecsv"), "-q", "metallicity", "--image-column", "image",
+                 "--label-column", "oh", "-o", str(tmp_path / "m.acnn"), "--weights", str(tmp_path / "none.pt")])
+    assert code == 2 and "--weights" in _one_error_line(capsys)
+
+
+def test_query_missing_sql_file_names_the_flag(tmp_path, capsys):
+    code = main(["query", "--sql-file", str(tmp_path / "none.sql"), "-o", str(tmp_path / "q.ecsv"),
+                 "--survey-option", "offline=true"])
+    assert code == 2 and "--sql-file" in _one_error_line(capsys)
