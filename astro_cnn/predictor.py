@@ -41,7 +41,7 @@ class Predictor(abc.ABC):
     survey : str
         Registry name of the survey whose images it takes.
     bands : sequence of str
-        Bands of the input channels, in order.
+        Bands of the input channels, in order; a string stands for one-letter bands (``"ugriz"``).
     image_size : int
         Side of the input images in pixels.
     pixel_scale : Quantity
@@ -210,6 +210,9 @@ def load_predictor(path: str | Path) -> Predictor:
     except UnknownNameError as exc:
         raise AstroCNNError(f"model file {str(path)!r} needs predictor type {exc.name!r}, which no installed plugin "
                             f"provides (installed: {', '.join(exc.known) or 'none'})") from None
+    if not isinstance(metadata.get("bands"), list):
+        raise AstroCNNError(f"model file {str(path)!r} is damaged: its bands are recorded as "
+                            f"{metadata.get('bands')!r}, not a list of band names")
     try:
         predictor = spec.resolve()._from_state(metadata, state)
     except UnknownNameError:
@@ -229,7 +232,8 @@ def load_predictor(path: str | Path) -> Predictor:
 def _checked_geometry(bands: Sequence[str], image_size: int,
                       pixel_scale: u.Quantity) -> tuple[tuple[str, ...], int, u.Quantity]:
     """Return bands, image size and pixel scale as a predictor keeps them, refusing impossible ones."""
-    names = () if isinstance(bands, str) or not isinstance(bands, Iterable) else tuple(bands)
+    # a string is the usual shorthand for one-letter bands ("ugriz")
+    names = tuple(bands) if isinstance(bands, (str, Iterable)) else ()
     if not names or not all(isinstance(b, str) and b for b in names):
         raise AstroCNNError(f"bands must be a non-empty sequence of band names, not {bands!r}")
     if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1:
