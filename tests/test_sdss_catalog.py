@@ -128,6 +128,7 @@ def test_cli_query_wu2019_preset(tmp_path, capsys):
     assert "/dr14/" in request and "SELECT TOP 2 G.objID" in request and "JOIN Galaxy AS G" in request
     table = Table.read(out)
     assert table["oh_p50"].unit == u.dex and table["oh_p16"].unit == u.dex and table["modelMag_r"].unit == u.mag
+    assert table["lgm_tot_p50"].unit == u.dex(u.Msun)  # as stellar-mass predictions: pred - cat converts
     assert table["modelMagErr_r"].unit == u.mag and table["petroR50_r"].unit == u.arcsec
     assert table["velDisp"].unit == u.km / u.s and table["z"].unit is None
 

@@ -115,8 +115,8 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
     Table
         Empty (no rows) when nothing matched; magnitudes (``u g r i z_mag``, ``petroMag_*``,
         ``modelMag*``, ``extinction_*``, ...) in mag, positions in deg, ``oh_p*`` (percentiles of
-        12 + log O/H) and ``lgm_tot_p50`` in dex, ``petroR*`` in arcsec, ``velDisp*`` in km/s; a
-        column named ``z`` is the redshift (dimensionless).
+        12 + log O/H) in dex, ``lgm_*`` (log stellar mass) in dex(solMass), ``petroR*`` in arcsec,
+        ``velDisp*`` in km/s; a column named ``z`` is the redshift (dimensionless).
     """
     from astroquery.sdss import SDSS
     from astroquery.sdss import conf as aq_conf
@@ -181,8 +181,10 @@ def _add_units(table: Table) -> None:
         elif low in _MAGS or low.startswith(("petromag", "modelmag", "dered", "extinction_",
                                                                  "psfmag", "cmodelmag", "fibermag")):
             table[name].unit = u.mag
-        elif low.startswith("oh_p") or low == "lgm_tot_p50":
+        elif low.startswith("oh_p"):
             table[name].unit = u.dex
+        elif low.startswith("lgm_"):  # log stellar mass: the unit astro_cnn's stellar-mass predictions carry
+            table[name].unit = u.dex(u.Msun)
         elif low.startswith("petror"):
             table[name].unit = u.arcsec
         elif low.startswith("veldisp"):
