@@ -28,7 +28,7 @@ class UnknownNameError(AstroCNNError, KeyError):
     def __init__(self, kind: str, name: str, known: list[str]):
         self.kind, self.name, self.known = kind, name, sorted(known)
         known_text = ", ".join(repr(k) for k in self.known) or "none"
-        super().__init__(f"unknown {kind} {name!r}; known {kind}s: {known_text}")
+        super().__init__(f"unknown {kind} {name!r}; the known ones: {known_text}")
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -250,3 +250,13 @@ def test_evaluate_photoz_without_bin_edges_says_what_is_left_out(tmp_path, capsy
     assert main(["evaluate", str(source), "--true", "z_spec", "--pred", "z_phot", "--photoz"]) == 0
     out = capsys.readouterr().out
     assert "no PDF bin edges" in out and "sigma_mad" in out and "crps" not in out
+
+
+def test_predict_no_progress_and_cutouts_output_dir(tmp_path, example_model, capsys):
+    source = write_table(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "in.ecsv")
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(tmp_path / "o.ecsv"),
+                 "--no-progress"]) == 0
+    assert "predict example_colour" not in capsys.readouterr().err
+    assert main(["cutouts", str(source), "--survey", "example-sky", "--output-dir", str(tmp_path / "cut"),
+                 "--no-progress"]) == 0
+    assert (tmp_path / "cut" / "index.ecsv").is_file()

@@ -104,7 +104,7 @@ def test_cli_query(skyserver, tmp_path, capsys):
     assert "wrote 3 rows" in capsys.readouterr().out
     assert Table.read(out)["r"].unit == u.mag
     assert main(["query", "--preset", "nope", "-o", str(tmp_path / "x.ecsv")]) == 2
-    assert "known SDSS presets: 'pasquet2019', 'wu2019'" in capsys.readouterr().err
+    assert "unknown SDSS preset 'nope'; the known ones: 'pasquet2019', 'wu2019'" in capsys.readouterr().err
     assert main(["query", "--sql", TOP3, "--top", "3", "-o", str(tmp_path / "y.ecsv")]) == 2
 
 

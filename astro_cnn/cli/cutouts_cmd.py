@@ -19,7 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "cutouts, FITS with WCS and a WEIGHT extension for stacks) plus OUTDIR/index.ecsv with a "
                     "status column; failed rows are listed there with the reason.")
     parser.add_argument("table", type=Path, help="input table file (ECSV, FITS, VOTable, CSV, ...)")
-    parser.add_argument("-o", "--outdir", type=Path, required=True, help="output directory")
+    parser.add_argument("-o", "--output-dir", "--outdir", dest="outdir", type=Path, required=True,
+                        help="output directory (as in `astro-cnn demo`; --outdir is the former name)")
     parser.add_argument("--survey", default="sdss-jpeg", help="survey, e.g. sdss-jpeg or sdss-stack "
                                                               "(default sdss-jpeg)")
     parser.add_argument("--size", type=positive_int, help="side in pixels (default: the survey's)")

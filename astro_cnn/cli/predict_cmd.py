@@ -53,6 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
     return parser
 
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = predict_to_file(table, args.output, quantity=args.quantity, survey=args.survey, model=args.model,
                                   resume=args.resume, overwrite=args.overwrite, batch_size=args.batch_size,
+                                  progress=not args.no_progress,
                                   client=client, survey_options=options, device=args.device, workers=args.workers,
                                   min_centre_snr=args.min_centre_snr if args.min_centre_snr > 0 else None,
                                   image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,

@@ -17,7 +17,7 @@ from .trainer import _optimizer
 if TYPE_CHECKING:
     from .predictor import NetworkPredictor
 
-__all__ = ["lr_range_test"]
+__all__ = ["lr_range_test", "suggested_lr"]
 
 
 def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
@@ -43,7 +43,8 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
     -------
     QTable
         Columns ``lr``, ``loss`` and ``smoothed_loss``; ``meta["suggested_lr"]`` is the learning
-        rate of the steepest fall of the smoothed loss.  Stops early when the loss diverges.
+        rate of the steepest fall of the smoothed loss before its minimum (see :func:`suggested_lr`).
+        Stops early when the loss diverges.
     """
     torch.manual_seed(seed)
     predictor.learn_normalisation(images[sample_rows(len(images))], labels, extras)
@@ -73,6 +74,21 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         if not math.isfinite(value) or smoothed[-1] > 4 * min(smoothed):
             break
     table = QTable({"lr": lrs, "loss": losses, "smoothed_loss": smoothed})
-    slope = np.gradient(np.asarray(smoothed), np.log(np.asarray(lrs))) if len(lrs) > 2 else np.zeros(len(lrs))
-    table.meta["suggested_lr"] = float(lrs[int(np.argmin(slope))])
+    table.meta["suggested_lr"] = suggested_lr(np.asarray(lrs), np.asarray(smoothed))
     return table
+
+
+def suggested_lr(lrs: np.ndarray, smoothed: np.ndarray) -> float:
+    """The learning rate of the steepest fall of the smoothed loss before its minimum.
+
+    The first tenth of the sweep is skipped (the running average still starts up there, so its
+    slope says nothing), as is everything after the minimum, where the loss has begun to diverge.
+    """
+    if len(lrs) < 5:
+        return float(lrs[0]) if len(lrs) else float("nan")
+    lowest = int(np.argmin(smoothed))
+    start = max(1, len(lrs) // 10)
+    if lowest <= start:
+        return float(lrs[lowest])
+    slope = np.gradient(smoothed, np.log(lrs))
+    return float(lrs[start + int(np.argmin(slope[start:lowest + 1]))])
