@@ -124,3 +124,15 @@ def test_evaluate_command_photoz_report(tmp_path, capsys):
         assert (report / name).stat().st_size > 0
     assert read_table(report / "photoz_metrics.ecsv")["crps"][0] > 0
     assert "report written to" in capsys.readouterr().out
+
+
+def test_photoz_metrics_print_rounded():
+    from astropy.table import Table
+
+    from astro_cnn.evaluation.photoz import evaluate_photoz
+
+    rng = np.random.default_rng(0)
+    z = rng.uniform(0.05, 0.3, 50)
+    table = Table({"z_spec": z, "z_phot": z + rng.normal(0, 0.0123456789, 50)})
+    text = "\n".join(evaluate_photoz(table, pdf=None).pformat(max_width=-1))
+    assert "sigma_mad" in text and not any(len(token) > 8 for token in text.split()[-6:])

@@ -161,5 +161,8 @@ def evaluate_photoz(table: Table, true: str = "z_spec", pred: str = "z_phot", *,
     metrics = photoz_metrics(column_values(table, true), column_values(table, pred), pdfs, edges,
                              outlier_threshold=outlier_threshold, remove_widest=remove_widest, width=widths)
     out = QTable(rows=[{"method": pred, **metrics}])
+    for name in out.colnames:
+        if out[name].dtype.kind == "f":
+            out[name].info.format = ".4f"  # metrics printed to the precision they mean, not 17 digits
     out.meta.update({"true": true, "remove_widest": remove_widest})
     return out
