@@ -30,6 +30,7 @@ COMMANDS = (
     "cutouts_cmd",
     "query_cmd",
     "evaluate_cmd",
+    "baseline_cmd",
     "demo_cmd",
 )
 
