@@ -100,10 +100,16 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
 
 def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None) -> Table | None:
     """The input columns to carry into the output, checked to exist and not to clash with an output column."""
+    if isinstance(names, str):
+        raise ColumnError(f"keep_columns must be a list of column names, not the string {names!r} "
+                          f"(write [{names!r}])")
     if not names:
         return None
     if not isinstance(table, Table):
         raise ColumnError("keep_columns needs a table input")
+    repeated = sorted({n for n in names if list(names).count(n) > 1})
+    if repeated:
+        raise ColumnError(f"columns {repeated} are named more than once in keep_columns")
     missing = [n for n in names if n not in table.colnames]
     if missing:
         raise ColumnError(f"columns {missing} to keep are not in the table; its columns are: "

@@ -71,6 +71,8 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
         predictor = _load(str(default_model(quantity).path))
     else:
         text = str(model)
+        if Path(text).is_dir():
+            raise ModelNotFoundError(f"model {text!r} is a directory; give a model file ({MODEL_SUFFIX}) or name")
         if Path(text).is_file() or text.endswith(MODEL_SUFFIX):
             predictor = _load(str(Path(text).resolve()))
         else:

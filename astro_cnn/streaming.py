@@ -147,6 +147,10 @@ def predict_to_file(
         was given; the output format cannot be written.
     """
     output = Path(output)
+    if resume and overwrite:
+        raise AstroCNNError("resume=True continues an interrupted run and overwrite=True starts again: pass one")
+    if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
+        raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
     check_output_format(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")

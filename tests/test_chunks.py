@@ -105,3 +105,16 @@ def test_kept_columns_may_not_replace_output_columns(example_model, galaxies):
 def test_unknown_survey_options_are_a_clear_error(example_model, galaxies):
     with pytest.raises(AstroCNNError, match=r"survey 'example-sky' does not take the options \['dealy'\]"):
         astro_cnn.predict(galaxies, model=example_model, survey_options={"dealy": 1})
+
+
+def test_keep_columns_must_be_a_list_of_distinct_names(example_model, galaxies):
+    galaxies["z"] = 0.1
+    with pytest.raises(ColumnError, match=r"keep_columns must be a list of column names, not the string 'z'"):
+        astro_cnn.predict(galaxies, model=example_model, keep_columns="z")
+    with pytest.raises(ColumnError, match=r"columns \['z'\] are named more than once"):
+        astro_cnn.predict(galaxies, model=example_model, keep_columns=["z", "z"])
+
+
+def test_a_directory_is_not_a_model(tmp_path, galaxies):
+    with pytest.raises(astro_cnn.ModelNotFoundError, match="is a directory"):
+        astro_cnn.predict(galaxies, model=tmp_path)

@@ -110,3 +110,9 @@ def test_a_damaged_store_is_refused(tmp_path):
         TrainingStore(tmp_path / "s")
     with pytest.raises(AstroCNNError, match="not an astro_cnn training store"):
         TrainingStore(tmp_path)
+
+
+def test_a_store_path_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(AstroCNNError, match="is a file; a training store is a directory"):
+        build_store(tmp_path / "file", _table(2), "metallicity", image_column="image", overwrite=True)

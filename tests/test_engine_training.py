@@ -289,3 +289,25 @@ def test_a_diverging_run_is_an_error_and_a_rising_validation_loss_a_warning():
     with pytest.warns(RuntimeWarning, match="validation loss ended at 2, above 1.5 x its best 1"):
         _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": 2.0}]], lines.append)
     assert lines[0].startswith("warning: validation loss ended at 2")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"batch_size": 0}, "batch_size must be an integer of at least 1, not 0"),
+    ({"ensemble": 0}, "ensemble must be an integer of at least 1, not 0"),
+    ({"epochs": 0}, "epochs must be an integer of at least 1, not 0"),
+    ({"epochs": -1}, "epochs must be an integer of at least 1"),
+    ({"lr": -1.0}, "lr must be a positive finite number, not -1.0"),
+    ({"lr": float("nan")}, "lr must be a positive finite number"),
+    ({"workers": -2}, "workers must be an integer of at least 0"),
+])
+def test_arguments_that_cannot_train_are_refused(options, message):
+    images, labels = _data(n=16)
+    with pytest.raises(astro_cnn.AstroCNNError, match=message):
+        _predictor().fit(images, labels, recipe="quick", progress=False, log=lambda line: None, **options)
+
+
+def test_a_missing_weights_file_is_refused_before_training(tmp_path):
+    images, labels = _data(n=16)
+    with pytest.raises(astro_cnn.AstroCNNError, match="pretrained weights file .*nope.pth' does not exist"):
+        _predictor(weights=tmp_path / "nope.pth").fit(images, labels, recipe="quick", progress=False,
+                                                      log=lambda line: None)

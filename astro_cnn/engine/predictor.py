@@ -128,11 +128,15 @@ class NetworkPredictor(Predictor):
         labels = np.asarray(labels, dtype=float)
         if len(images) != len(labels):
             raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
+        _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
+                      workers=workers, lr=overrides.get("lr"))
+        weights = self.architecture.get("weights")
+        if weights and not Path(weights).is_file():
+            raise AstroCNNError(f"pretrained weights file {weights!r} does not exist")
         recipe_name = recipe or default_recipe(self.quantity.default_recipe, len(labels), overrides, log)
         settings = {**registry.get("recipe", recipe_name).settings, **overrides}
         self._check_shape(images.shape)
         device = resolve_device(self.device)
-        weights = self.architecture.get("weights")
         origin = (f"pretrained weights from {weights}" if weights
                   else "random initial weights (no pretrained file given)")
         log(f"training {self.name}: {self.architecture['backbone']} + {self.architecture['head']}, "
@@ -353,6 +357,17 @@ def default_recipe(name: str, rows: int, overrides: Mapping[str, Any], log=print
     raise AstroCNNError(f"{rows} training images give only {steps} steps per epoch with recipe {name!r} "
                         f"(batch {batch}), too few to train: pass batch_size={max(1, rows // MIN_STEPS_PER_EPOCH)} "
                         f"or a recipe made for small training sets (recipe='wu2019-small-data')")
+
+
+def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, lr: Any) -> None:
+    """Refuse arguments that cannot train: counts below 1 (0 for workers), a learning rate ≤ 0 or not finite."""
+    for name, value, least in (("epochs", epochs, 1), ("ensemble", ensemble, 1), ("batch_size", batch_size, 1),
+                               ("workers", workers, 0)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                  or value < least):
+            raise AstroCNNError(f"{name} must be an integer of at least {least}, not {value!r}")
+    if lr is not None and not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
+        raise AstroCNNError(f"lr must be a positive finite number, not {lr!r}")
 
 
 def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:

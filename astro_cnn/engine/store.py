@@ -177,6 +177,8 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
         image is mixed with flux images, or no row has an image.
     """
     directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise AstroCNNError(f"{str(directory)!r} is a file; a training store is a directory: give another path")
     if directory.exists() and not overwrite:
         raise FileExistsError(f"{str(directory)!r} already exists; pass overwrite=True to replace it")
     directory.parent.mkdir(parents=True, exist_ok=True)
