@@ -125,6 +125,10 @@ def check_output_format(path: str | Path, format: str | None = None) -> str:
     return fmt
 
 
+#: Formats read from text (so a UTF-8 byte-order mark can be dropped first).
+_TEXT_FORMATS = {"ascii.ecsv", "ascii.csv", "ascii.commented_header", "ascii.tab", "ascii"}
+
+
 def read_table(path: str | Path, format: str | None = None, *, memmap: bool = False) -> QTable:
     """Read a table file as a QTable, with the units, column descriptions, UCDs and ``meta["astro_cnn"]``
     that :func:`write_table` wrote (see the module's notes on each format).
@@ -144,6 +148,8 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
         The file is missing or unreadable; the message names it.
     """
     path = Path(path)
+    if path.is_dir():
+        raise AstroCNNError(f"table file {str(path)!r} is a directory, not a table file")
     if not path.is_file():
         raise AstroCNNError(f"table file {str(path)!r} does not exist")
     fmt = _format(path, format)
@@ -152,10 +158,16 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
             table = _read_fits(path, memmap)
         elif fmt == "votable":
             table = _read_votable(path)
+        elif fmt in _TEXT_FORMATS and path.suffix.lower() != ".gz":
+            # utf-8-sig: a byte-order mark must not become part of the first column's name
+            return QTable.read(path.read_text(encoding="utf-8-sig"), format=fmt)
         else:
             return QTable.read(path, format=fmt)
-    except Exception as exc:  # astropy raises many types for unreadable files
-        raise AstroCNNError(f"cannot read table file {str(path)!r}: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:  # astropy raises many types for unreadable files; its first line says what
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if fmt else f" (its suffix names no table format; use one of {', '.join(_FORMAT_BY_SUFFIX)})"
+        raise AstroCNNError(f"cannot read table file {str(path)!r}: {type(exc).__name__}: {first_line}{hint}") \
+            from None
     for column in table.itercols():
         if isinstance(getattr(column, "unit", None), u.UnrecognizedUnit):
             column.unit = _table_unit(column.unit.to_string())

@@ -199,3 +199,17 @@ def test_check_output_format_names_the_missing_package(tmp_path, monkeypatch, na
     monkeypatch.setitem(sys.modules, package, None)  # as if not installed
     with pytest.raises(AstroCNNError, match=f"{name}'.*pip install {package}"):
         check_output_format(tmp_path / name)
+
+
+def test_read_table_names_a_directory_and_reads_a_csv_with_a_byte_order_mark(tmp_path):
+    with pytest.raises(AstroCNNError, match="is a directory, not a table file"):
+        read_table(tmp_path)
+    (tmp_path / "bom.csv").write_bytes("\ufeffra,dec\n10.0,20.0\n".encode("utf-8"))
+    assert read_table(tmp_path / "bom.csv").colnames == ["ra", "dec"]
+
+
+def test_an_unreadable_table_is_one_line(tmp_path):
+    (tmp_path / "x.weird").write_text("not a table")
+    with pytest.raises(AstroCNNError) as info:
+        read_table(tmp_path / "x.weird")
+    assert "\n" not in str(info.value) and "its suffix names no table format" in str(info.value)
