@@ -81,3 +81,16 @@ def test_bad_outlier_threshold_is_refused(threshold):
     table = Table({"t": [8.0, 9.0], "p": [8.1, 9.1]})
     with pytest.raises(ValueError, match="outlier_threshold must be"):
         evaluate(table, "t", "p", outlier_threshold=threshold)
+
+
+def test_columns_in_units_that_do_not_convert_are_refused_and_others_converted():
+    import astropy.units as u
+    from astropy.table import QTable
+
+    from astro_cnn import ColumnError
+    from astro_cnn.evaluation import evaluate
+
+    table = QTable({"true": [1.0, 2.0, 3.0] * u.m, "pred": [1.0, 2.0, 3.0] * u.s, "cm": [110.0, 200, 300] * u.cm})
+    with pytest.raises(ColumnError, match="column 'pred' is in s but 'true' is in m: they cannot be compared"):
+        evaluate(table, "true", "pred")
+    assert evaluate(table, "true", "cm")["bias_mean"][0].to_value(u.m) == pytest.approx(0.1 / 3)

@@ -62,6 +62,25 @@ def column_values(table: Table, name: str) -> np.ndarray:
     return values
 
 
+def _in_unit_of(table: Table, name: str, reference: str) -> np.ndarray:
+    """Column ``name`` as floats in the unit of column ``reference`` (either may have none).
+
+    Raises
+    ------
+    ColumnError
+        Both columns have units and one cannot be converted to the other.
+    """
+    values = column_values(table, name)
+    unit, target = getattr(table[name], "unit", None), getattr(table[reference], "unit", None)
+    if unit is None or target is None or unit == target:
+        return values
+    try:
+        return (values * unit).to_value(target)
+    except u.UnitsError:
+        raise ColumnError(f"column {name!r} is in {unit} but {reference!r} is in {target}: they cannot be "
+                          f"compared") from None
+
+
 def evaluate(table: Table, true: str, pred: str | Sequence[str], *, outlier_threshold: float = 0.3) -> QTable:
     """Table in, table of metrics out: one row per prediction column.
 
@@ -87,7 +106,7 @@ def evaluate(table: Table, true: str, pred: str | Sequence[str], *, outlier_thre
     outlier_threshold = check_threshold(outlier_threshold)
     names = [pred] if isinstance(pred, str) else list(pred)
     truth = column_values(table, true)
-    rows = [{"method": name, **regression_metrics(truth, column_values(table, name), outlier_threshold)}
+    rows = [{"method": name, **regression_metrics(truth, _in_unit_of(table, name, true), outlier_threshold)}
             for name in names]
     out = QTable(rows=rows)
     unit = _difference_unit(table[true])
