@@ -40,7 +40,7 @@ CASES = [("resnet34", "metallicity", "sdss-jpeg", "irg", 128, 0.296),
 ROOT = Path(__file__).resolve().parent.parent
 #: Real images, replicated: SDSS gri cutouts (test fixtures) and injected ugriz stacks (bundled demo).
 REAL_IMAGES = {"irg": sorted((ROOT / "tests" / "data" / "gri_small").glob("*.jpg")),
-               "ugriz": sorted((ROOT / "plugins" / "astro_cnn_injection" / "demo" / "images").glob("*.fits"))}
+               "ugriz": sorted((ROOT / "plugins" / "astro_cnn_photoz" / "demo" / "images").glob("*.fits"))}
 
 
 def predictor_for(backbone, quantity, survey, bands, size, scale) -> tuple[NetworkPredictor, np.ndarray, np.ndarray]:

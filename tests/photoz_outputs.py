@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import astro_cnn
-import astro_cnn_injection
 from astro_cnn import read_table
+from astro_cnn.models import default_model
 
 #: Suffix of every output format the tool writes.
 FORMATS = (".ecsv", ".fits", ".vot", ".hdf5", ".parquet")
@@ -13,7 +13,8 @@ MODEL = "photoz-sdss-injected-v1"
 
 def demo_galaxies(rows: int = 6):
     """The first ``rows`` bundled demo galaxies (with ``z_spec``) and the directory of their images."""
-    return read_table(astro_cnn_injection.DEMO_TABLE)[:rows], Path(astro_cnn_injection.DEMO_TABLE).parent
+    demo = Path(default_model("photo_z").demo_table)
+    return read_table(demo)[:rows], demo.parent
 
 
 def predict_photoz(output: Path, rows: int = 6, **kwargs) -> Path:

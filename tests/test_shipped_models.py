@@ -1,6 +1,9 @@
 """The models that ship with astro_cnn: registered, small, documented, and working offline on their demo galaxies."""
 
+import ast
+import importlib
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,8 +30,26 @@ def test_each_quantity_has_a_small_documented_default_model(specs, quantity):
     assert spec.name == SHIPPED[quantity] and spec.default
     assert spec.path.is_file() and spec.path.stat().st_size < 10 * 2**20
     card = spec.card.read_text(encoding="utf-8")
-    assert card.startswith(f"# {spec.name}") and "Reproduce: `python -m " in card and "## Limitations" in card
+    assert card.startswith(f"# {spec.name}") and "Reproduce: `python training/" in card and "## Limitations" in card
     assert spec.demo_table.is_file()
+
+
+@pytest.mark.parametrize("quantity", sorted(SHIPPED))
+def test_each_quantity_plugin_ships_its_own_demo_and_imports_no_other_plugin(specs, quantity):
+    """A quantity plugin depends on the core only: its demo galaxies lie in its own package, and no module of it
+    imports another plugin (``astro_cnn_<name>``)."""
+    package = Path(specs[quantity].path).parent.parent
+    assert package in Path(specs[quantity].demo_table).parents
+    name = package.name
+    assert Path(importlib.import_module(name).__file__).parent == package
+    for module in package.glob("*.py"):
+        imported = set()
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                imported.add(node.module.split(".")[0])
+        assert {m for m in imported if m.startswith("astro_cnn_")} <= {name}, module
 
 
 @pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])

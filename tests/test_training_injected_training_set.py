@@ -1,5 +1,9 @@
-"""The injected training set on the committed real frames: selection, 64-px stacks, held-out split and cache."""
+"""The injected training set on the committed real frames: selection, 64-px stacks, held-out split and cache.
 
+``training/injected_training_set.py`` is a script of the repository, not an installed module: it is loaded by path.
+"""
+
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -7,13 +11,16 @@ import pytest
 from astropy.table import Table
 
 from astro_cnn.target import TargetList
-from astro_cnn_injection import training_set
 from astro_cnn_injection.plan import PLAN_COLUMNS
-from astro_cnn_injection.training_set import HELD_OUT_FRACTION, build_training_set
 from astro_cnn_sdss import conf
 from astro_cnn_sdss.surveys import SDSSStackSurvey
 
 FRAMES = Path(__file__).parent / "data" / "sdss" / "frames"
+SCRIPT = Path(__file__).parent.parent / "training" / "injected_training_set.py"
+_spec = importlib.util.spec_from_file_location("injected_training_set", SCRIPT)
+training_set = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(training_set)
+HELD_OUT_FRACTION, build_training_set = training_set.HELD_OUT_FRACTION, training_set.build_training_set
 
 
 @pytest.fixture(scope="module")

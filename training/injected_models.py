@@ -2,15 +2,16 @@
 
 Usage (from the repository root, with the shared data beside it)::
 
-    python -m astro_cnn_injection.default_models \\
+    python training/injected_models.py \\
         ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv \\
         ../shared/data/sdss_dr17_frames_ugriz_4fields [--write]
 
 Every galaxy of the spec-z catalogue with 0 < z < 0.4 is injected into the real frames
-(:mod:`astro_cnn_injection.training_set`); 80 % train the networks, the held-out 20 % score them
+(``training/injected_training_set.py``); 80 % train the networks, the held-out 20 % score them
 next to a random forest on the same galaxies' catalogue ugriz photometry and the mean predictor.
 ``--write`` saves the models (into the photo-z and stellar-mass plugins), their model cards and the
-bundled demo galaxies (held-out stacks).  The shipped models are exactly the ones scored.
+bundled demo galaxies (held-out stacks, shipped by each of the two plugins).  The shipped models are
+exactly the ones scored.
 """
 
 from __future__ import annotations
@@ -23,19 +24,17 @@ import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import QTable, Table
+from injected_training_set import build_training_set
 
 from astro_cnn.engine.predictor import NetworkPredictor
 from astro_cnn.evaluation.baselines import mean_predictor, photometry_forest
 from astro_cnn.evaluation.metrics import regression_metrics
 from astro_cnn.evaluation.photoz import photoz_metrics
-
-from . import DEMO_TABLE
-from .plan import BANDS
-from .training_set import build_training_set
+from astro_cnn_injection.plan import BANDS
 
 __all__ = ["RECIPES", "DEMO_ROWS", "main", "train_and_score"]
 
-PLUGINS = Path(__file__).parent.parent
+PLUGINS = Path(__file__).resolve().parent.parent / "plugins"
 #: How each bundled model is trained: quantity -> model name, label column, network, recipe, epochs.
 RECIPES = {
     "photo_z": {"name": "photoz-sdss-injected-v1", "label": "redshift", "backbone": "small_cnn", "head": "pdf",
@@ -46,6 +45,8 @@ RECIPES = {
 }
 #: Held-out galaxies shipped as the demo set.
 DEMO_ROWS = 40
+#: Where the demo set goes: each plugin ships its own copy, so that neither depends on another plugin.
+DEMO_DIRS = (PLUGINS / "astro_cnn_photoz" / "demo", PLUGINS / "astro_cnn_stellar_mass" / "demo")
 SEED = 0
 
 
@@ -97,7 +98,7 @@ def train_and_score(plan: Table, images: np.ndarray, quantity: str, log=print) -
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m astro_cnn_injection.default_models", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python training/injected_models.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("catalog", type=Path, help="spec-z catalogue (sdss_dr14_specphoto_10k_catalog/catalog.ecsv)")
     parser.add_argument("frames_dir", type=Path, help="real SDSS frames (sdss_dr17_frames_ugriz_4fields)")
@@ -122,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             path.with_suffix(".md").write_text(model_card(quantity, metrics, len(plan), len(test)), encoding="utf-8")
             print(f"saved {path} and its card")
     if args.write:
-        demo = write_demo(plan, images, DEMO_TABLE.parent)
-        print(f"saved the demo galaxies {demo}")
+        for directory in DEMO_DIRS:
+            print(f"saved the demo galaxies {write_demo(plan, images, directory)}")
     return 0
 
 
@@ -212,7 +213,7 @@ reddened magnitudes and no dust values are available offline), test-time augment
 The random forest sees the catalogue's exact (noise-free) magnitudes, the network only the noisy injected images.
 For scale: {reference}
 
-Reproduce: `python -m astro_cnn_injection.default_models ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv
+Reproduce: `python training/injected_models.py ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv
 ../shared/data/sdss_dr17_frames_ugriz_4fields --write` (CPU; it injects the galaxies, trains and scores both
 bundled injected-galaxy models and rewrites their cards and the demo set).
 

@@ -1,4 +1,7 @@
-"""The injected training set of the bundled photo-z and stellar-mass models: plan, stacks and held-out split."""
+"""The injected training set of the bundled photo-z and stellar-mass models: plan, stacks and held-out split.
+
+Used by ``training/injected_models.py``; not installed.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +12,8 @@ import numpy as np
 from astropy.table import Table
 
 from astro_cnn.target import TargetList
-
-from .plan import plan_injections, select_galaxies
-from .survey import SDSSInjectedSurvey
+from astro_cnn_injection.plan import plan_injections, select_galaxies
+from astro_cnn_injection.survey import SDSSInjectedSurvey
 
 __all__ = ["HELD_OUT_FRACTION", "build_training_set"]
 

@@ -2,7 +2,7 @@
 
 Usage (from the repository root, with the shared data beside it)::
 
-    python -m astro_cnn_metallicity.training ../shared/data/sdss_gri_metallicity_wu2019_demo \\
+    python training/metallicity.py ../shared/data/sdss_gri_metallicity_wu2019_demo \\
         [--write-model plugins/astro_cnn_metallicity/models/metallicity-sdss-gri-v1.acnn]
 
 It trains on the 300 source-"train" galaxies, scores on the 100 source-"test" galaxies (which
@@ -69,7 +69,7 @@ def train_and_score(data_dir: Path, log=print, ensemble: int | None = None) -> t
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (see the module docstring)."""
-    parser = argparse.ArgumentParser(prog="python -m astro_cnn_metallicity.training", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python training/metallicity.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data_dir", type=Path, help="the sdss_gri_metallicity_wu2019_demo folder")
     parser.add_argument("--write-model", type=Path, help="train on all 400 galaxies and save the model here")
@@ -142,7 +142,7 @@ with TTA.  (The last two rows used `--recipe wu2019-small-data`; 2 head epochs +
 The shipped model is then trained with the same recipe on all 400 galaxies (so the 100 demo
 galaxies are part of its training set: `astro-cnn demo` shows the pipeline, not a held-out score).
 
-Reproduce: `python -m astro_cnn_metallicity.training ../shared/data/sdss_gri_metallicity_wu2019_demo
+Reproduce: `python training/metallicity.py ../shared/data/sdss_gri_metallicity_wu2019_demo
 --write-model plugins/astro_cnn_metallicity/models/metallicity-sdss-gri-v1.acnn` (CPU, about 20 minutes).
 
 ## Limitations

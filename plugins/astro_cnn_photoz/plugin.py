@@ -6,7 +6,6 @@ from pathlib import Path
 import astropy.units as u
 
 import astro_cnn
-import astro_cnn_injection
 
 PHOTO_Z = astro_cnn.Quantity(
     name="photo_z",
@@ -37,7 +36,7 @@ MODEL = astro_cnn.ModelSpec(
     default=True,
     description="demonstration only: small CNN + PDF head trained on catalogue galaxies injected into real SDSS "
                 "frames, no E(B-V) input",
-    demo_table=astro_cnn_injection.DEMO_TABLE,
+    demo_table=HERE / "demo" / "galaxies.ecsv",
     demo_image_column="image",
     demo_truth_column="z_spec",
 )

@@ -5,7 +5,6 @@ from pathlib import Path
 import astropy.units as u
 
 import astro_cnn
-import astro_cnn_injection
 
 STELLAR_MASS = astro_cnn.Quantity(
     name="stellar_mass",
@@ -32,7 +31,7 @@ MODEL = astro_cnn.ModelSpec(
     default=True,
     description="demonstration only: small CNN on ugriz stacks of catalogue galaxies injected into real SDSS "
                 "frames, Taylor et al. (2011) colour-M/L masses",
-    demo_table=astro_cnn_injection.DEMO_TABLE,
+    demo_table=HERE / "demo" / "galaxies.ecsv",
     demo_image_column="image",
     demo_truth_column="log_mstar_taylor2011",
 )
