@@ -19,6 +19,7 @@ from ..predictor import Predictor
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData
+from .calibration import apply_error_model, apply_temperature, coverage, fit_error_model, fit_temperature
 from .devices import resolve_device
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
@@ -77,6 +78,8 @@ class NetworkPredictor(Predictor):
         self.channels_last = False
         self.bf16 = False
         self.normalisation_: dict[str, Any] = {}
+        #: Uncertainty calibration learned on held-out galaxies (empty: ``*_err`` is the raw spread).
+        self.calibration_: dict[str, Any] = {}
         self._networks: list[Network] = []
         self._networks_key: tuple | None = None
         self._device_normaliser: ImageNormaliser | None = None
@@ -160,7 +163,14 @@ class NetworkPredictor(Predictor):
             members.append({k: v.detach().cpu().clone() for k, v in network.state_dict().items()})
             histories.append(history)
         self.members_ = members
+        self.calibration_ = {}
         _warn_if_diverging(histories, log)
+        if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
+            rows = np.sort(data.val_rows)
+            held_out = self.calibrate(_Rows(images, rows), labels[rows],
+                                      None if extras is None else {k: np.asarray(v)[rows] for k, v in extras.items()})
+            log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
+                f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
         self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta
         self.info.update({
             "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
@@ -239,15 +249,53 @@ class NetworkPredictor(Predictor):
         The uncertainty of a regression is the standard deviation over transforms and members; for a
         PDF quantity the PDFs are averaged and summarised (mean, 68 % interval).
         """
+        return self._predict(images, extras, batch_size, calibrated=True)
+
+    def _predict(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int,
+                 calibrated: bool) -> Prediction:
         if not self.members_:
             raise RuntimeError(f"model {self.name!r} has not been trained")
-        outputs = [self.raw_outputs(images[i:i + batch_size], None if extras is None else
+        outputs = [self.raw_outputs(images[np.arange(i, min(i + batch_size, len(images)))],
+                                    None if extras is None else
                                     {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
                    for i in range(0, len(images), batch_size)]
         stacked = np.concatenate(outputs, axis=1) if outputs else np.zeros((1, 0))
+        calibration = self.calibration_ if calibrated else {}
         if self.quantity.kind == "pdf":
-            return self.quantity.summarise_pdf(stacked.mean(axis=0))
-        return Prediction(stacked.mean(axis=0), stacked.std(axis=0))
+            pdf = stacked.mean(axis=0)
+            if "temperature" in calibration:
+                pdf = apply_temperature(pdf, calibration["temperature"])
+            return self.quantity.summarise_pdf(pdf)
+        spread = stacked.std(axis=0)
+        return Prediction(stacked.mean(axis=0), apply_error_model(calibration, spread) if calibration else spread)
+
+    def calibrate(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
+                  batch_size: int = 128) -> dict[str, Any]:
+        """Calibrate the uncertainties on held-out galaxies (see :mod:`astro_cnn.engine.calibration`).
+
+        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``; PDF: a temperature. Use
+        galaxies the model did not train on; :meth:`fit` does this itself on the recipe's
+        validation split.
+
+        Returns
+        -------
+        dict
+            The calibration, with the ±1σ (68 %) coverage before and after; also kept in
+            :attr:`calibration_` and ``info["calibration"]``.
+        """
+        labels = np.asarray(labels, dtype=float)
+        raw = self._predict(images, extras, batch_size, calibrated=False)
+        if self.quantity.kind == "pdf":
+            temperature = fit_temperature(raw.pdf, self.encode_labels(labels).numpy())
+            after = self.quantity.summarise_pdf(apply_temperature(raw.pdf, temperature))
+            calibration = {"kind": "temperature", "temperature": temperature, "rows": int(len(labels)),
+                           "coverage_before": interval_coverage(labels, raw),
+                           "coverage_after": interval_coverage(labels, after)}
+        else:
+            calibration = fit_error_model(labels, raw.value, raw.error)
+        self.calibration_ = calibration
+        self.info["calibration"] = calibration
+        return calibration
 
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
         """Outputs for every (member, transform): shape (M·T, N) in label units, or (M·T, N, bins) PDFs."""
@@ -301,6 +349,7 @@ class NetworkPredictor(Predictor):
         """Base metadata plus architecture, normalisation, ensemble size and TTA."""
         meta = super().metadata()
         meta.update({"architecture": self.architecture, "normalisation": self.normalisation_,
+                     "calibration": self.calibration_,
                      "ensemble_size": len(self.members_), "half_precision_storage": self.half_precision_storage,
                      "tta": self.tta if isinstance(self.tta, bool) else list(self.tta)})
         return meta
@@ -322,11 +371,40 @@ class NetworkPredictor(Predictor):
                         tta=metadata["tta"])
         predictor.architecture["weights"] = arch.get("weights")
         predictor.normalisation_ = metadata["normalisation"]
+        predictor.calibration_ = dict(metadata.get("calibration") or {})
         predictor.half_precision_storage = bool(metadata.get("half_precision_storage", False))
         members = torch.load(io.BytesIO(state), map_location="cpu", weights_only=True)["members"]
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
         return predictor
+
+
+#: Fewest validation galaxies :meth:`NetworkPredictor.fit` calibrates uncertainties on.
+MIN_CALIBRATION_ROWS = 20
+
+
+class _Rows:
+    """Rows of an image array or store, read when indexed (so a validation split is never copied whole)."""
+
+    def __init__(self, images: Any, rows: np.ndarray):
+        self.images, self.rows = images, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: np.ndarray) -> np.ndarray:
+        return np.asarray(self.images[self.rows[index]])
+
+
+def interval_coverage(truth: np.ndarray, prediction: Prediction) -> float:
+    """Fraction of true values inside the predicted 68 % interval (±1σ, or the PDF's 16-84 % range)."""
+    if prediction.pdf is not None:
+        from ..pdf import pdf_quantile
+
+        low = pdf_quantile(prediction.pdf, prediction.bin_edges, 0.16)
+        high = pdf_quantile(prediction.pdf, prediction.bin_edges, 0.84)
+        return float(np.mean((truth >= low) & (truth <= high)))
+    return coverage(truth, prediction.value, prediction.error)
 
 
 #: Fewest optimiser steps per epoch a default recipe is used with (fewer leave the schedule meaningless).

@@ -1,0 +1,66 @@
+"""Calibrated uncertainties: an error model for regressions, a temperature for PDFs, learned on held-out rows."""
+
+import numpy as np
+import pytest
+
+import astro_cnn
+from astro_cnn.engine.calibration import (
+    apply_error_model,
+    apply_temperature,
+    coverage,
+    fit_error_model,
+    fit_temperature,
+)
+
+
+def test_the_error_model_recovers_the_true_scatter():
+    rng = np.random.default_rng(0)
+    spread = rng.uniform(0.0, 0.05, 4000)  # raw TTA spread, much smaller than the real errors
+    sigma = np.sqrt(0.08**2 + (2.0 * spread) ** 2)
+    truth = rng.normal(0, sigma)
+    model = fit_error_model(truth, np.zeros_like(truth), spread)
+    assert model["floor"] == pytest.approx(0.08, rel=0.1) and model["scale"] == pytest.approx(2.0, rel=0.2)
+    assert model["coverage_before"] < 0.4 and model["coverage_after"] == pytest.approx(0.683, abs=0.03)
+    assert coverage(truth, 0.0, apply_error_model(model, spread)) == model["coverage_after"]
+    with pytest.raises(ValueError, match="too few"):
+        fit_error_model(truth[:3], np.zeros(3), spread[:3])
+
+
+def test_a_temperature_widens_pdfs_that_are_too_narrow():
+    rng = np.random.default_rng(1)
+    centres = np.arange(100) + 0.5
+    truth_bin = rng.integers(30, 70, 2000)
+    observed = truth_bin + rng.normal(0, 6, 2000)  # the network's estimate is off by ~6 bins
+    pdf = np.exp(-0.5 * ((centres[None, :] - observed[:, None]) / 2.0) ** 2)  # but it claims ~2 bins
+    pdf /= pdf.sum(axis=1, keepdims=True)
+    temperature = fit_temperature(pdf, truth_bin)
+    assert temperature > 4
+    wider = apply_temperature(pdf, temperature)
+    np.testing.assert_allclose(wider.sum(axis=1), 1.0)
+    assert wider.max(axis=1).mean() < pdf.max(axis=1).mean()
+
+
+def test_fit_calibrates_on_its_validation_split_and_the_model_keeps_it(tmp_path):
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=120)
+    lines = []
+    model = _predictor().fit(images, labels, recipe="quick", epochs=2, val_fraction=0.25, progress=False,
+                             log=lines.append)
+    calibration = model.info["calibration"]
+    assert calibration["kind"] == "gaussian" and calibration["rows"] == 30
+    assert any(line.startswith("uncertainties calibrated on 30 validation galaxies") for line in lines)
+    prediction = model.predict_images(images[:5])
+    raw = model._predict(images[:5], None, 128, calibrated=False)
+    np.testing.assert_allclose(prediction.error, apply_error_model(calibration, raw.error))
+    loaded = astro_cnn.load_predictor(model.save(tmp_path / "m.acnn"))
+    assert loaded.calibration_ == calibration
+    np.testing.assert_allclose(loaded.predict_images(images[:5]).error, prediction.error, rtol=1e-5)
+
+
+def test_without_a_validation_split_the_error_stays_the_raw_spread():
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=40)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    assert "calibration" not in model.info and model.calibration_ == {}
