@@ -241,12 +241,10 @@ def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
     table = Table(rows=[{k: r.get(k, np.nan) for k in history[-1]} for r in history])
     with atomic_path(run_dir / "history.ecsv", overwrite=True) as tmp:
         table.write(tmp, format="ascii.ecsv")
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig = Figure(figsize=(5, 3.5), layout="constrained")
+    ax = fig.subplots()
     ax.plot(table["epoch"], table["train_loss"], "o-", label="train")
     if "val_loss" in table.colnames:
         ax.plot(table["epoch"], table["val_loss"], "s-", label="validation")
@@ -254,10 +252,8 @@ def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
     ax.set_ylabel("loss")
     ax.set_yscale("log")
     ax.legend()
-    fig.tight_layout()
     with atomic_path(run_dir / "loss_curve.png", overwrite=True) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
+        fig.savefig(tmp, dpi=100, format="png")
 
 
 def _set_trainable(network: Network, stage: str) -> None:
