@@ -119,10 +119,10 @@ def test_evaluate_command_photoz_report(tmp_path, capsys):
     report = tmp_path / "report"
     assert main(["evaluate", str(path), "--true", "z_spec", "--pred", "z_phot", "--photoz",
                  "--report", str(report)]) == 0
-    for name in ("photoz_metrics.ecsv", "metrics.ecsv", "prediction.png", "summary.md", "pit.png",
+    for name in ("metrics.ecsv", "prediction.png", "summary.md", "pit.png",
                  "pdf_gallery.png"):
         assert (report / name).stat().st_size > 0
-    assert read_table(report / "photoz_metrics.ecsv")["crps"][0] > 0
+    assert read_table(report / "metrics.ecsv")["crps"][0] > 0
     assert "report written to" in capsys.readouterr().out
 
 

@@ -32,3 +32,32 @@ def test_resolution_study_runs_one_model_per_size():
 
     table = resolution_study(images[:15], labels[:15], images[15:], labels[15:], fit_predict, sizes=(8, 2, 1))
     assert seen == [8, 2, 1] and list(table["size"]) == [8, 2, 1] and np.all(table["n"] == 5)
+
+
+def test_resolution_study_from_the_papers_predictions():
+    from astro_cnn import read_table
+    from astro_cnn.evaluation.studies import prediction_resolution_study
+
+    from .test_evaluation_report import PAPER
+
+    table = prediction_resolution_study(read_table(PAPER), "oh_p50",
+                                        ["cnn_pred_128", "cnn_pred_64", "cnn_pred_32", "cnn_pred_16"])
+    assert list(table["size"]) == [128, 64, 32, 16] and list(table["method"])[0] == "cnn_pred_128"
+    np.testing.assert_allclose(table["rmse"].value, [0.0849, 0.0879, 0.0930, 0.1043], atol=5e-5)
+    with pytest.raises(ValueError, match="image size"):
+        prediction_resolution_study(read_table(PAPER), "oh_p50", ["objid"])
+    explicit = prediction_resolution_study(read_table(PAPER), "oh_p50", ["cnn_pred_16"], sizes=[16])
+    assert list(explicit["size"]) == [16]
+
+
+def test_mzr_study_bins_true_and_predicted_metallicity_in_mass():
+    from astro_cnn.evaluation.studies import mzr_study
+
+    rng = np.random.default_rng(2)
+    mass = rng.uniform(8.5, 11.5, 2000)
+    true = tremonti_mzr(mass) + rng.normal(0, 0.1, 2000)
+    study = mzr_study(mass, true + 0.05, true=true, bins=6)
+    assert len(study) == 6 and np.all(study["n"] > 0) and study["n"].sum() == 2000
+    np.testing.assert_allclose(study["median_true"], tremonti_mzr(study["log_mstar"]), atol=0.05)
+    np.testing.assert_allclose(study["median_pred"] - study["median_true"], 0.05, atol=0.02)
+    assert np.all(study["offset_pred_tremonti"] == pytest.approx(study["median_pred"] - study["tremonti"]))

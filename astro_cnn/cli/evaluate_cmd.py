@@ -31,7 +31,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--bins", type=positive_int, default=5, help="number of equal-count bins (default 5)")
     parser.add_argument("--report", type=Path, metavar="DIR",
                         help="write figures, metrics tables and a summary for the first --pred column here "
-                             "(with --photoz also photoz_metrics.ecsv, and pit.png and pdf_gallery.png from z_pdf)")
+                             "(with --photoz on dz, with pit.png and pdf_gallery.png from z_pdf)")
+    parser.add_argument("--resolution-study", action="store_true",
+                        help="with --report: the --pred columns are one model each at an image size named by the "
+                             "number ending the column (e.g. cnn_pred_64); write resolution.ecsv and "
+                             "resolution.png/.pdf (scatter against image size, Wu & Boada 2019 Fig. 4)")
+    parser.add_argument("--mzr", metavar="MASS_COLUMN",
+                        help="with --report: write the mass-metallicity relation of the first --pred column and "
+                             "the true values against this log(M*/Msun) column (mzr.ecsv, mzr.png/.pdf, with "
+                             "Tremonti et al. 2004)")
     parser.add_argument("--overwrite", action="store_true", help="replace an earlier report")
     return parser
 
@@ -41,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation import binned_metrics, evaluate
     from ..table_io import read_table
 
+    if (args.resolution_study or args.mzr) and not args.report:
+        raise ValueError(f"{'--resolution-study' if args.resolution_study else '--mzr'} writes its table and "
+                         f"figure into a report: add --report DIR")
     table = read_table(args.table)
     if args.outlier_threshold == "rail" and not args.photoz:
         raise ValueError("--outlier-threshold rail goes with --photoz; give a number")
@@ -56,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                                   remove_widest=args.remove_widest)
         metrics.pprint(max_lines=-1, max_width=-1)
         if args.report:
-            _report(table, args, photoz_metrics=metrics)
+            _report(table, args, threshold, photoz=True)
         return 0
     threshold = 0.3 if args.outlier_threshold is None else args.outlier_threshold
     evaluate(table, args.true, args.pred, outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
@@ -65,20 +76,44 @@ def run(args: argparse.Namespace) -> int:
         binned_metrics(table, args.true, args.pred[0], args.by, args.bins,
                        outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
     if args.report:
-        _report(table, args, outlier_threshold=threshold)
+        _report(table, args, threshold)
     return 0
 
 
-def _report(table, args: argparse.Namespace, outlier_threshold: float = 0.3, photoz_metrics=None) -> None:
-    """Write the report; a photo-z one adds its metrics table and, with PDFs, the PIT and a PDF gallery."""
+def _report(table, args: argparse.Namespace, outlier_threshold, photoz: bool = False) -> None:
+    """Write the report (with PDFs also the PIT and a PDF gallery) and the studies asked for."""
     from ..evaluation import write_report
-    from ..table_io import write_table
     from .pdf_figures import pdf_figures
 
     directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
-                             outlier_threshold=outlier_threshold, overwrite=args.overwrite)
-    if photoz_metrics is not None:
-        write_table(photoz_metrics, directory / "photoz_metrics.ecsv", overwrite=True)
-        if "z_pdf" in table.colnames and "pdf_bin_edges" in table.meta.get("astro_cnn", {}):
-            pdf_figures(table, args.true, "z_pdf", directory)
+                             outlier_threshold=outlier_threshold, residual="delta_z" if photoz else "difference",
+                             remove_widest=args.remove_widest, overwrite=args.overwrite)
+    if photoz and "z_pdf" in table.colnames and "pdf_bin_edges" in table.meta.get("astro_cnn", {}):
+        pdf_figures(table, args.true, "z_pdf", directory)
+    if args.resolution_study:
+        _resolution_study(table, args, directory)
+    if args.mzr:
+        _mzr_study(table, args, directory)
     print(f"\nreport written to {directory}")
+
+
+def _resolution_study(table, args: argparse.Namespace, directory: Path) -> None:
+    from ..evaluation import prediction_resolution_study, resolution_figure
+    from ..table_io import write_table
+
+    study = prediction_resolution_study(table, args.true, args.pred)
+    write_table(study, directory / "resolution.ecsv", overwrite=True)
+    unit = getattr(study["rmse"], "unit", None)
+    for suffix in ("png", "pdf"):
+        resolution_figure(study, directory / f"resolution.{suffix}", unit=unit.to_string() if unit else "")
+
+
+def _mzr_study(table, args: argparse.Namespace, directory: Path) -> None:
+    from ..evaluation import mzr_figure, mzr_study
+    from ..evaluation.metrics import column_values
+    from ..table_io import write_table
+
+    mass, pred, true = (column_values(table, name) for name in (args.mzr, args.pred[0], args.true))
+    write_table(mzr_study(mass, pred, true=true), directory / "mzr.ecsv", overwrite=True)
+    for suffix in ("png", "pdf"):
+        mzr_figure(mass, pred, directory / f"mzr.{suffix}", true_metallicity=true)
