@@ -9,6 +9,7 @@ from pathlib import Path
 from . import registry
 from .exceptions import ModelNotFoundError, UnknownNameError
 from .predictor import MODEL_SUFFIX, Predictor, load_predictor
+from .remote_models import fetch_model, is_model_url
 from .specs import ModelSpec
 
 __all__ = ["available_models", "default_model", "resolve_predictor"]
@@ -47,8 +48,9 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
     Parameters
     ----------
     model : Predictor, path, str or None
-        A predictor, a saved-model file, a registered model name, or None for the default
-        model of ``quantity``.
+        A predictor, a saved-model file, a registered model name, a URL with its checksum
+        (``https://.../m.acnn#sha256=...``, fetched once and verified: see
+        :mod:`astro_cnn.remote_models`), or None for the default model of ``quantity``.
     quantity : str, optional
         Needed when ``model`` is None; otherwise checked against the model's quantity.
 
@@ -71,9 +73,11 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
         predictor = _load(str(default_model(quantity).path))
     else:
         text = str(model)
-        if Path(text).is_dir():
+        if is_model_url(text):
+            predictor = _load(str(fetch_model(text)))
+        elif Path(text).is_dir():
             raise ModelNotFoundError(f"model {text!r} is a directory; give a model file ({MODEL_SUFFIX}) or name")
-        if Path(text).is_file() or text.endswith(MODEL_SUFFIX):
+        elif Path(text).is_file() or text.endswith(MODEL_SUFFIX):
             predictor = _load(str(Path(text).resolve()))
         else:
             try:
