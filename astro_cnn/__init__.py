@@ -30,8 +30,10 @@ from .quantity import Prediction, Quantity
 from .specs import BackboneSpec, HeadSpec, ModelSpec, PredictorTypeSpec, RecipeSpec, SurveySpec
 from .streaming import predict_to_file
 from .survey import ImageBatch, Survey
+from .survey_factory import make_survey
 from .table_io import read_table, write_table
 from .target import Target, TargetList
+from .target_survey import Cutout, TargetSurvey
 
 #: Decorator marking a plugin's hook implementations.
 hookimpl = pluggy.HookimplMarker("astro_cnn")
@@ -60,6 +62,9 @@ __all__ = [
     "Target",
     "TargetList",
     "Survey",
+    "TargetSurvey",
+    "Cutout",
+    "make_survey",
     "ImageBatch",
     "ImageFileSurvey",
     "read_image",

@@ -30,7 +30,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
-from . import registry
+from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_checks import MIN_CENTRE_SNR, image_problem
@@ -145,13 +145,7 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     """Return the survey images come from, checked against what the model takes."""
     if image_column is not None:
         return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
-    if not isinstance(survey, Survey):
-        spec = registry.get("survey", survey or predictor.survey)
-        try:
-            survey = spec.factory(**dict(options or {}))
-        except TypeError as exc:
-            raise AstroCNNError(f"survey {spec.name!r} does not take the options {sorted(options or {})}: {exc}") \
-                from None
+    survey = survey_factory.make_survey(survey or predictor.survey, **dict(options or {}))
     if tuple(survey.bands) != predictor.bands:
         raise IncompatibleImagesError(
             f"model {predictor.name!r} takes bands {''.join(predictor.bands)} but survey {survey.name!r} "

@@ -11,10 +11,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from . import registry
 from ._atomic import atomic_path
 from .exceptions import ColumnError
 from .survey import ImageBatch, Survey
+from .survey_factory import make_survey
 from .target import ID_NAMES, TargetList
 
 __all__ = ["write_cutouts", "as_targets"]
@@ -73,7 +73,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     if outdir.exists() and not outdir.is_dir():
         raise FileExistsError(f"outdir {str(outdir)!r} is a file, not a directory")
     targets = as_targets(table)
-    source = survey if isinstance(survey, Survey) else registry.get("survey", survey).factory(**options)
+    source = make_survey(survey, **options)
     outdir.mkdir(parents=True, exist_ok=True)
     index_path = outdir / "index.ecsv"
     if index_path.exists() and not overwrite:

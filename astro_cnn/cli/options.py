@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from .. import registry
 from ..exceptions import AstroCNNError
+from ..survey_factory import accepted_options, make_survey
 
-__all__ = ["positive_int", "non_negative_int", "fraction", "outlier_threshold", "accepted_options", "survey_options"]
+__all__ = ["positive_int", "non_negative_int", "fraction", "outlier_threshold", "survey_options"]
 
 
 def positive_int(text: str) -> int:
@@ -59,28 +59,6 @@ def outlier_threshold(text: str) -> float | str:
     return value
 
 
-def accepted_options(factory: Callable[..., Any]) -> list[str] | None:
-    """The keyword options a survey factory accepts, following ``**options`` up a class's bases.
-
-    Returns
-    -------
-    list of str or None
-        Sorted option names; None when the factory takes any keyword.
-    """
-    signatures = [inspect.signature(factory)]
-    if isinstance(factory, type):
-        signatures += [inspect.signature(base.__init__) for base in factory.__mro__[1:]
-                       if "__init__" in vars(base) and base is not object]
-    names: set[str] = set()
-    for signature in signatures:
-        parameters = signature.parameters.values()
-        names.update(p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
-        if not any(p.kind == p.VAR_KEYWORD for p in parameters):
-            names.discard("self")
-            return sorted(names)
-    return None
-
-
 def survey_options(pairs: Sequence[str], survey: str) -> dict[str, Any]:
     """Turn ``--survey-option KEY=VALUE`` strings into keyword arguments for ``survey``'s factory.
 
@@ -100,7 +78,7 @@ def survey_options(pairs: Sequence[str], survey: str) -> dict[str, Any]:
         return {}
     accepted = accepted_options(factory)
     if accepted is None:  # e.g. a plugin's lazy ``def factory(**options)``: ask the survey it builds
-        accepted = _options_of_built_survey(factory)
+        accepted = _options_of_built_survey(survey)
     listing = f"its options are: {', '.join(accepted) or 'none'}" if accepted is not None else ""
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -115,13 +93,13 @@ def survey_options(pairs: Sequence[str], survey: str) -> dict[str, Any]:
     return options
 
 
-def _options_of_built_survey(factory: Callable[..., Any]) -> list[str] | None:
-    """The options of the class of the survey ``factory()`` builds; None when it cannot build one without options."""
+def _options_of_built_survey(survey: str) -> list[str] | None:
+    """The options of the class of the survey ``survey`` names; None when it cannot be built without options."""
     try:
-        survey = factory()
+        built = make_survey(survey)
     except Exception:  # a survey that needs options cannot be inspected this way; the factory will check them
         return None
-    return accepted_options(type(survey))
+    return accepted_options(type(built))
 
 
 def _convert(value: str) -> Any:

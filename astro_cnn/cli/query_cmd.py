@@ -37,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Query and write the table."""
-    from .. import registry
+    from ..survey_factory import make_survey
     from ..table_io import write_table
     from .options import survey_options
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         raise AstroCNNError("--top goes with --preset; put the row limit in your own SQL")
     if args.sql_file is not None and not args.sql_file.is_file():
         raise FileNotFoundError(f"--sql-file {str(args.sql_file)!r} is not a file")
-    survey = registry.get("survey", args.survey).factory(**survey_options(args.survey_option, args.survey))
+    survey = make_survey(args.survey, **survey_options(args.survey_option, args.survey))
     sql = args.sql if args.sql_file is None else args.sql_file.read_text()
     options = {"preset": args.preset, "top": args.top, "data_release": args.data_release, "refresh": args.refresh}
     table = survey.query(sql, **{k: v for k, v in options.items() if v not in (None, False)})

@@ -12,9 +12,10 @@ import numpy as np
 from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
-from ..exceptions import AstroCNNError, ColumnError
+from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
 from ..image_files import read_image
 from ..quantity import Prediction
+from ..survey_factory import make_survey
 from .predictor import NetworkPredictor
 from .store import TrainingStore, write_store
 
@@ -323,11 +324,10 @@ def _survey_geometry(survey: str, bands, pixel_scale):
     if bands is not None and pixel_scale is not None:
         return tuple(bands), u.Quantity(pixel_scale, u.arcsec)
     try:
-        spec = registry.get("survey", survey)
-    except KeyError:
+        instance = make_survey(survey)
+    except UnknownNameError:
         raise AstroCNNError(f"survey {survey!r} is not installed: give bands and pixel_scale for the images") \
             from None
-    instance = spec.factory()
     return tuple(bands or instance.bands), u.Quantity(pixel_scale or instance.pixel_scale, u.arcsec)
 
 

@@ -1,7 +1,8 @@
 """One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`).
 
-:func:`write_cutouts` and :func:`as_targets` live in the core (:mod:`astro_cnn.cutouts`)
-(they work for any registered survey) and are re-exported here.
+:func:`write_cutouts`, :func:`as_targets` and :func:`make_survey` live in the core
+(:mod:`astro_cnn.cutouts`, :mod:`astro_cnn.survey_factory`; they work for any registered survey)
+and are re-exported here.
 """
 
 from __future__ import annotations
@@ -10,19 +11,12 @@ from typing import Any
 
 from astropy.table import Table
 
-from astro_cnn import registry
 from astro_cnn.cutouts import as_targets, write_cutouts
 from astro_cnn.survey import ImageBatch, Survey
+from astro_cnn.survey_factory import make_survey
 from astro_cnn.target import TargetList
 
 __all__ = ["cutouts", "write_cutouts", "make_survey", "as_targets"]
-
-
-def make_survey(survey: str | Survey = "sdss-jpeg", **options: Any) -> Survey:
-    """Return a survey instance: ``survey`` itself, or the registered survey of that name built with ``options``."""
-    if isinstance(survey, Survey):
-        return survey
-    return registry.get("survey", survey).factory(**options)
 
 
 def cutouts(table: Table | TargetList, survey: str | Survey = "sdss-jpeg", *, size: int | None = None,
