@@ -11,8 +11,8 @@ import numpy as np
 from astropy.io import fits
 
 from .jpeg_check import check_entropy
-from .survey import ImageBatch, Survey
-from .target import TargetList
+from .target import Target
+from .target_survey import TargetSurvey
 
 __all__ = ["ImageFileSurvey", "read_image", "decode_colour"]
 
@@ -47,7 +47,7 @@ def read_image(path: str | Path) -> np.ndarray:
     raise ValueError(f"image file {str(path)!r}: unknown image type {suffix!r} (use JPEG, PNG or FITS)")
 
 
-class ImageFileSurvey(Survey):
+class ImageFileSurvey(TargetSurvey):
     """Images read from files named by each target's ``image_path``.
 
     Parameters
@@ -70,32 +70,18 @@ class ImageFileSurvey(Survey):
         self.image_size = int(image_size)
         self.base_dir = Path(base_dir) if base_dir is not None else None
 
-    def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
-        """Read each target's file; unreadable or wrongly shaped files are flagged (see :class:`Survey`)."""
-        size = int(size or self.image_size)
-        n = len(targets)
-        images = np.zeros((n, len(self.bands), size, size), np.float32)
-        status = np.array(targets.status, dtype=object)
-        if targets.image_paths is None:
-            status[:] = [s or "no image file given for this row" for s in status]
-            return ImageBatch(images, self.bands, self.pixel_scale, status)
-        for i, name in enumerate(targets.image_paths):
-            if status[i]:
-                continue
-            path = Path(name)
-            if self.base_dir is not None and not path.is_absolute():
-                path = self.base_dir / path
-            try:
-                image = read_image(path)
-            except (OSError, ValueError) as exc:
-                status[i] = str(exc)
-                continue
-            expected = (len(self.bands), size, size)
-            if image.shape != expected:
-                status[i] = f"image file {str(path)!r} has shape {image.shape}, expected {expected}"
-                continue
-            images[i] = image
-        return ImageBatch(images, self.bands, self.pixel_scale, status)
+    def cutout(self, target: Target, size: int) -> np.ndarray:
+        """Read the target's file; raise when it is missing, unreadable or of another shape."""
+        if target.image_path is None:
+            raise ValueError("no image file given for this row")
+        path = Path(target.image_path)
+        if self.base_dir is not None and not path.is_absolute():
+            path = self.base_dir / path
+        image = read_image(path)
+        expected = (len(self.bands), size, size)
+        if image.shape != expected:
+            raise ValueError(f"image file {str(path)!r} has shape {image.shape}, expected {expected}")
+        return image
 
 
 def decode_colour(source: bytes | Path) -> np.ndarray:

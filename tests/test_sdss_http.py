@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 
 from astro_cnn.exceptions import NetworkDisabledError
+from astro_cnn.target_survey import map_concurrent
 from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.frames import validate_frame
-from astro_cnn_sdss.http import Fetcher, FetchError, map_concurrent
+from astro_cnn_sdss.http import Fetcher, FetchError
 
 pytest_plugins = ("tests.sdss_fixtures",)
 

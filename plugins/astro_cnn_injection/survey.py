@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from astro_cnn.target import TargetList
+from astro_cnn.target import Target
+from astro_cnn.target_survey import Cutout
 from astro_cnn_sdss.frames import FrameStore
 from astro_cnn_sdss.stack import stack
 from astro_cnn_sdss.surveys import SDSSStackSurvey
@@ -59,15 +60,23 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
         self.store = FrameStore(size=30)
         self._rows = {str(identifier): k for k, identifier in enumerate(self.plan["id"])}
 
-    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
-        k = self._rows.get(str(targets.ids[i]))
+    def cutout(self, target: Target, size: int) -> Cutout:
+        """Return the stack of the plan's galaxy for this target's id, injected into every frame that covers it.
+
+        Raises
+        ------
+        ValueError
+            The id is not in the plan, or the target's position is not the plan's (by more than 0.1″).
+        """
+        k = self._rows.get(str(target.id))
         if k is None:
-            raise ValueError(f"row {i}: id {targets.ids[i]} is not in the injection plan")
+            raise ValueError(f"row {target.row}: id {target.id} is not in the injection plan")
         row = self.plan[k]
         ra, dec = float(row["ra"]), float(row["dec"])
-        d_ra = (targets.ra[i] - ra + 180.0) % 360.0 - 180.0
-        if np.isfinite(targets.ra[i]) and np.hypot(d_ra * np.cos(np.radians(dec)), targets.dec[i] - dec) * 3600 > 0.1:
-            raise ValueError(f"row {i}: position differs from the injection plan's for id {targets.ids[i]}")
+        if target.coord is not None:
+            d_ra = (float(target.coord.ra.deg) - ra + 180.0) % 360.0 - 180.0
+            if np.hypot(d_ra * np.cos(np.radians(dec)), float(target.coord.dec.deg) - dec) * 3600 > 0.1:
+                raise ValueError(f"row {target.row}: position differs from the injection plan's for id {target.id}")
         shape = GalaxyShape(ra, dec, float(row["half_light_radius"]), float(row["sersic_n"]),
                             float(row["axis_ratio"]), float(row["position_angle"]))
         rng = np.random.default_rng([self.seed, k])
@@ -78,4 +87,5 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
             gain = GAIN.get(band) if self.photon_noise else None
             frames[band] = [inject(frame, shape, flux, self.psf_fwhm[band], gain, rng, half_width)
                             for frame in originals]
-        return stack(frames, self.bands, ra, dec, size, self.scale, self.order)
+        image, weight, wcs = stack(frames, self.bands, ra, dec, size, self.scale, self.order)
+        return Cutout(image, weight, {"wcs": wcs})

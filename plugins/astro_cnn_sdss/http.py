@@ -1,22 +1,21 @@
-"""HTTP downloads with a cache, retries with exponential backoff, timeouts and bounded concurrency."""
+"""HTTP downloads with a cache, retries with exponential backoff and timeouts, safe to call from many threads."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import http.client
 import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 
 from .cache import Cache
 
-__all__ = ["Fetcher", "FetchError", "map_concurrent", "url_with_query"]
+__all__ = ["Fetcher", "FetchError", "url_with_query"]
 
 
 class FetchError(AstroCNNError):
@@ -113,65 +112,9 @@ class Fetcher:
         return body
 
 
-def map_concurrent(function: Callable[[Any], Any], items: Sequence[Any], *, max_workers: int = 16,
-                   progress: bool = False, description: str = "") -> list[Any]:
-    """Call ``function`` on every item with at most ``max_workers`` in flight; keep the order.
-
-    An exception raised for one item is returned in its place (never raised), so one failure
-    does not stop the batch.
-
-    Parameters
-    ----------
-    function : callable
-        Called as ``function(item)``.
-    items : sequence
-        Inputs.
-    max_workers : int
-        Calls in flight at once (1 runs them one at a time in this thread).
-    progress : bool
-        Show a tqdm progress bar.
-    description : str
-        Label of the progress bar.
-
-    Returns
-    -------
-    list
-        Result or exception of each item, in input order.
-    """
-    results: list[Any] = [None] * len(items)
-    bar = _bar(len(items), progress, description)
-    try:
-        if max_workers <= 1:
-            for i, item in enumerate(items):
-                results[i] = _call(function, item)
-                bar.update(1)
-            return results
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max_workers) as pool:
-            futures = {pool.submit(_call, function, item): i for i, item in enumerate(items)}
-            for future in concurrent.futures.as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update(1)
-    finally:
-        bar.close()
-    return results
-
-
 def url_with_query(base: str, params: dict[str, Any]) -> str:
     """Return ``base?key=value&...`` with the values URL-encoded."""
     return f"{base}?{urllib.parse.urlencode(params)}"
-
-
-def _call(function: Callable[[Any], Any], item: Any) -> Any:
-    try:
-        return function(item)
-    except Exception as exc:  # one failed item must not stop the batch; the caller reports it
-        return exc
-
-
-def _bar(total: int, enabled: bool, description: str) -> Any:
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=description or None, unit="img")
 
 
 def _describe(exc: BaseException) -> str:

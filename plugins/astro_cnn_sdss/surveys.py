@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import abc
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import astropy.units as u
-import numpy as np
 from astropy.table import Table
 
-from astro_cnn.survey import ImageBatch, Survey, empty_batch
-from astro_cnn.target import TargetList
+from astro_cnn.target import Target
+from astro_cnn.target_survey import Cutout, TargetSurvey
 
 from . import catalog, jpeg, options
 from .cache import Cache
@@ -29,7 +27,7 @@ from .frames import (
     validate_fields,
     validate_frame,
 )
-from .http import Fetcher, map_concurrent
+from .http import Fetcher
 from .stack import stack
 
 __all__ = ["SDSSJpegSurvey", "SDSSStackSurvey", "BUNDLED_JPEG_DIR"]
@@ -38,7 +36,7 @@ __all__ = ["SDSSJpegSurvey", "SDSSStackSurvey", "BUNDLED_JPEG_DIR"]
 BUNDLED_JPEG_DIR = Path(__file__).parent / "bundled" / "jpeg"
 
 
-class _SDSSSurvey(Survey):
+class _SDSSSurvey(TargetSurvey):
     """Options shared by both SDSS surveys (each defaults to :data:`astro_cnn_sdss.config.conf`)."""
 
     def __init__(self, *, cache_dir: str | Path | None = None, offline: bool | None = None,
@@ -78,46 +76,6 @@ class _SDSSSurvey(Survey):
         return catalog.query_sql(sql, preset=preset, cache_dir=self.cache.root, offline=self.fetcher.offline,
                                  **kwargs)
 
-    def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
-        """Return one image per target; a failed row gets zeros and a status saying why (never raised).
-
-        Parameters
-        ----------
-        targets : TargetList
-            Rows whose status is already set are skipped and keep it.
-        size : int, optional
-            Side in pixels (default :attr:`image_size`).
-        progress : bool
-            Show a tqdm progress bar.
-        """
-        size = int(size or self.image_size)
-        batch = empty_batch(len(targets), self.bands, size, self.pixel_scale, np.array(targets.status, dtype=object))
-        batch.weights = np.zeros_like(batch.images) if self._has_weights else None
-        rows = np.flatnonzero(targets.ok)
-        results = map_concurrent(lambda i: self._one(targets, int(i), size), rows, max_workers=self.max_workers,
-                                 progress=progress, description=self.name)
-        extra: list[Any] = [None] * len(targets)
-        for i, result in zip(rows, results):
-            if isinstance(result, BaseException):
-                batch.status[i] = _reason(result)
-                continue
-            image, weight, info = result
-            batch.images[i] = image
-            if batch.weights is not None:
-                batch.weights[i] = weight
-            extra[i] = info
-        self._finish(batch, extra)
-        return batch
-
-    _has_weights = False
-
-    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
-        """Store per-row extras in ``batch.meta`` (nothing by default)."""
-
-    @abc.abstractmethod
-    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray | None, Any]:
-        """Return ``(image, weight or None, per-row extra)`` for row ``i``; raise to flag the row."""
-
 
 class SDSSJpegSurvey(_SDSSSurvey):
     """SDSS gri colour JPEGs from the SkyServer ImgCutout service (the Wu & Boada 2019 input).
@@ -148,6 +106,7 @@ class SDSSJpegSurvey(_SDSSSurvey):
     pixel_scale = 0.296 * u.arcsec
     image_size = 128
     finds_images_by_id = True
+    row_meta = ("jpeg",)
 
     def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, bundled: bool = True,
                  **options: Any):
@@ -165,22 +124,27 @@ class SDSSJpegSurvey(_SDSSSurvey):
         return self.fetcher.get(jpeg.cutout_url(self.base_url, ra, dec, size, self.scale),
                                 jpeg.cutout_key(ra, dec, size, self.scale), jpeg.validate_jpeg)
 
-    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, None, bytes]:
-        name = _cutout_name(targets.ids[i])
+    def cutout(self, target: Target, size: int) -> Cutout:
+        """Return one target's JPEG decoded, with its bytes as ``meta["jpeg"]``; raise when there is none.
+
+        The cutout is looked up by the target's id (``jpeg_dir``, the bundled cutouts), else
+        fetched at its position (the download cache, else the service).
+        """
+        name = _cutout_name(target.id)
         data = None if name is None else self._local(name, size)
         if data is None:
-            ra, dec = targets.ra[i], targets.dec[i]
-            if not (np.isfinite(ra) and np.isfinite(dec)):
+            if target.coord is None:
                 if name is None:
-                    raise ValueError(f"row {i} has no position, and its id {str(targets.ids[i])!r} is not a file "
-                                     "name (it holds a path separator), so no local cutout is looked up")
+                    raise ValueError(f"row {target.row} has no position, and its id {str(target.id)!r} is not a "
+                                     "file name (it holds a path separator), so no local cutout is looked up")
                 where = f" in {str(self.jpeg_dir)!r}" if self.jpeg_dir else ""
-                raise ValueError(f"row {i} has no position and no cutout {name}{where} or among the bundled cutouts")
-            data = self.fetch(float(ra), float(dec), size)
+                raise ValueError(f"row {target.row} has no position and no cutout {name}{where} or among the "
+                                 "bundled cutouts")
+            data = self.fetch(*_position(target), size)
         image = jpeg.decode_jpeg(data)
         if image.shape[1:] != (size, size):
-            raise ValueError(f"JPEG of row {i} is {image.shape[2]}x{image.shape[1]} px, not {size}x{size}")
-        return image, None, data
+            raise ValueError(f"JPEG of row {target.row} is {image.shape[2]}x{image.shape[1]} px, not {size}x{size}")
+        return Cutout(image, meta={"jpeg": data})
 
     def _local(self, name: str, size: int) -> bytes | None:
         """Return the bytes of the local cutout file ``name``, checked; None when there is none."""
@@ -197,9 +161,6 @@ class SDSSJpegSurvey(_SDSSSurvey):
                     raise ValueError(f"cutout file {str(path)!r}: {exc}") from None
                 return data
         return None
-
-    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
-        batch.meta["jpeg"] = extra
 
 
 class SDSSStackSurvey(_SDSSSurvey):
@@ -228,7 +189,8 @@ class SDSSStackSurvey(_SDSSSurvey):
     bands = ("u", "g", "r", "i", "z")
     pixel_scale = 0.396 * u.arcsec
     image_size = 64
-    _has_weights = True
+    has_weights = True
+    row_meta = ("wcs",)
 
     def __init__(self, *, frames_dir: str | Path | None = None, scale: float = 0.396, order: str = "bicubic",
                  bands: tuple[str, ...] = ("u", "g", "r", "i", "z"), **options: Any):
@@ -272,12 +234,11 @@ class SDSSStackSurvey(_SDSSSurvey):
                     key, lambda url=url, key=key: self.fetcher.get(url, key, partial(validate_frame, name=key))))
         return frames
 
-    def _one(self, targets: TargetList, i: int, size: int) -> tuple[np.ndarray, np.ndarray, Any]:
-        ra, dec = _position(targets, i)
-        return stack(self.frames_for(ra, dec, size), self.bands, ra, dec, size, self.scale, self.order)
-
-    def _finish(self, batch: ImageBatch, extra: list[Any]) -> None:
-        batch.meta["wcs"] = extra
+    def cutout(self, target: Target, size: int) -> Cutout:
+        """Return one target's stack, its frame count per pixel as the weight and its grid WCS as ``meta["wcs"]``."""
+        ra, dec = _position(target)
+        image, weight, wcs = stack(self.frames_for(ra, dec, size), self.bands, ra, dec, size, self.scale, self.order)
+        return Cutout(image, weight, {"wcs": wcs})
 
 
 def _cutout_name(identifier: Any) -> str | None:
@@ -288,14 +249,8 @@ def _cutout_name(identifier: Any) -> str | None:
     return name
 
 
-def _position(targets: TargetList, i: int) -> tuple[float, float]:
-    """Return row ``i``'s (ra, dec) in degrees; raise ``ValueError`` when it has none."""
-    ra, dec = float(targets.ra[i]), float(targets.dec[i])
-    if not (np.isfinite(ra) and np.isfinite(dec)):
-        raise ValueError(f"row {i} has no position")
-    return ra, dec
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if isinstance(exc, (ValueError, OSError)) else f"{type(exc).__name__}: {text}"
+def _position(target: Target) -> tuple[float, float]:
+    """Return the target's (ra, dec) in degrees; raise ``ValueError`` when it has none."""
+    if target.coord is None:
+        raise ValueError(f"row {target.row} has no position")
+    return float(target.coord.ra.deg), float(target.coord.dec.deg)

@@ -28,7 +28,7 @@ def true_colour(dec_deg: np.ndarray) -> np.ndarray:
     return 0.5 + 0.01 * np.asarray(dec_deg, dtype=float)
 
 
-class ExampleSky(astro_cnn.Survey):
+class ExampleSky(astro_cnn.TargetSurvey):
     """Toy survey: a Gaussian galaxy at the centre, band ratio set by declination.
 
     Parameters
@@ -46,24 +46,22 @@ class ExampleSky(astro_cnn.Survey):
         self.delay = float(delay)
 
     def cutouts(self, targets, *, size=None, progress=False):
-        """Render one image per target; rows north of +80 deg are outside the footprint."""
+        """Wait :attr:`delay` seconds, then render one image per target (see :class:`astro_cnn.TargetSurvey`)."""
         time.sleep(self.delay)
-        size = int(size or self.image_size)
+        return super().cutouts(targets, size=size, progress=progress)
+
+    def cutout(self, target, size):
+        """Render one galaxy; targets north of +80 deg are outside the footprint."""
+        if target.coord is None:
+            raise ValueError(f"row {target.row} has no position")
+        dec = target.coord.dec.deg
+        if dec > 80:
+            raise ValueError(f"Dec {dec:.2f} deg is outside the example-sky footprint")
         y, x = np.mgrid[:size, :size] - (size - 1) / 2
         blob = np.exp(-(x**2 + y**2) / 8.0)
-        images = np.zeros((len(targets), 2, size, size), np.float32)
-        status = np.array(targets.status, dtype=object)
-        for i, dec in enumerate(targets.dec):
-            if status[i]:
-                continue
-            if dec > 80:
-                status[i] = f"Dec {dec:.2f} deg is outside the example-sky footprint"
-                continue
-            flux_b = 10.0
-            flux_a = flux_b * 10 ** (-0.4 * true_colour(dec))
-            images[i, 0] = flux_a * blob
-            images[i, 1] = flux_b * blob
-        return astro_cnn.ImageBatch(images, self.bands, self.pixel_scale, status)
+        flux_b = 10.0
+        flux_a = flux_b * 10 ** (-0.4 * true_colour(dec))
+        return np.stack([flux_a * blob, flux_b * blob]).astype(np.float32)
 
 
 class BandRatioPredictor(astro_cnn.Predictor):
