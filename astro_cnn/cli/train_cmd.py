@@ -42,6 +42,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=positive_int, help="override the recipe's batch size")
     parser.add_argument("--lr", type=float, help="override the recipe's peak learning rate")
     parser.add_argument("--ensemble", type=positive_int, default=1, help="number of networks to average (default 1)")
+    parser.add_argument("--init-model", metavar="MODEL",
+                        help="fine-tune: start from this trained model (file, installed name, or URL with "
+                             "#sha256=), its first layer mapped onto the new bands by name")
+    parser.add_argument("--band-map", action="append", default=[], metavar="NEW=OLD",
+                        help="with --init-model: start new band NEW from the model's band OLD (repeatable)")
     parser.add_argument("--weights", type=Path, help="local pretrained backbone weights (ImageNet state dict)")
     parser.add_argument("--run-dir", type=Path, help="checkpoints, history.ecsv and loss_curve.png go here")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted run in --run-dir")
@@ -91,11 +96,23 @@ def run(args: argparse.Namespace) -> int:
     model = train(table, args.quantity, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir,
                   store=args.store if rank == 0 else None, resume=args.resume, seed=args.seed, device=args.device,
+                  init_model=args.init_model, band_map=_band_map(args.band_map),
                   workers=args.workers, progress=rank == 0, log=print if rank == 0 else _silent, **options)
     if rank == 0:
         model.save(args.output, overwrite=args.overwrite)
         print(f"saved model {model.name!r} to {args.output}")
     return 0
+
+
+def _band_map(pairs: list[str]) -> dict[str, str] | None:
+    """``--band-map NEW=OLD`` values as a mapping."""
+    mapping = {}
+    for pair in pairs:
+        new, sep, old = pair.partition("=")
+        if not sep or not new.strip() or not old.strip():
+            raise AstroCNNError(f"--band-map {pair!r} is not of the form NEW=OLD (e.g. y=z)")
+        mapping[new.strip()] = old.strip()
+    return mapping or None
 
 
 def _join_process_group() -> int:

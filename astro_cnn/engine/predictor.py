@@ -80,6 +80,8 @@ class NetworkPredictor(Predictor):
         self.normalisation_: dict[str, Any] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: ``*_err`` is the raw spread).
         self.calibration_: dict[str, Any] = {}
+        #: Weights training starts from (fine-tuning, see :meth:`start_from`); None: random or ``weights``.
+        self.initial_state_: dict[str, torch.Tensor] | None = None
         self._networks: list[Network] = []
         self._networks_key: tuple | None = None
         self._device_normaliser: ImageNormaliser | None = None
@@ -140,7 +142,9 @@ class NetworkPredictor(Predictor):
         settings = {**registry.get("recipe", recipe_name).settings, **overrides}
         self._check_shape(images.shape)
         device = resolve_device(self.device)
-        origin = (f"pretrained weights from {weights}" if weights
+        init_model = self.architecture.get("init_model")
+        origin = (f"the weights of model {init_model!r} (fine-tuning)" if self.initial_state_ is not None
+                  else f"pretrained weights from {weights}" if weights
                   else "random initial weights (no pretrained file given)")
         log(f"training {self.name}: {self.architecture['backbone']} + {self.architecture['head']}, "
             f"recipe {recipe_name}, {len(images)} images, on {device}, starting from {origin}")
@@ -175,7 +179,8 @@ class NetworkPredictor(Predictor):
         self.info.update({
             "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
                                                        for k, v in settings.items()},
-            "weights_origin": weights or "random", "seed": seed, "ensemble_size": ensemble,
+            "weights_origin": f"model {init_model}" if self.initial_state_ is not None else weights or "random",
+            "seed": seed, "ensemble_size": ensemble,
             "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
             "training_data": dict(data_summary or {"rows": len(images)}),
             "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
@@ -198,8 +203,18 @@ class NetworkPredictor(Predictor):
                             fit_rows=order[n_val:], val_rows=order[:n_val] if n_val else None)
 
     def new_network(self) -> Network:
-        """Build an untrained network of this predictor's architecture."""
-        return build_network(self.architecture, self.quantity)
+        """Build a network of this predictor's architecture: untrained, or starting from :attr:`initial_state_`."""
+        network = build_network(self.architecture, self.quantity)
+        if self.initial_state_:
+            network.load_state_dict(self.initial_state_)
+        return network
+
+    def start_from(self, model: NetworkPredictor, band_map: Mapping[str, str] | None = None, log=print) -> None:
+        """Fine-tune from ``model``: :meth:`fit` starts from its weights (see :mod:`astro_cnn.engine.finetune`)."""
+        from .finetune import initial_state
+
+        self.initial_state_ = initial_state(model, self, band_map, log)
+        self.architecture["init_model"] = model.name
 
     # --- normalisation --------------------------------------------------------------------------------
     def learn_normalisation(self, images: np.ndarray, labels: np.ndarray | None,

@@ -48,6 +48,8 @@ def train(
     name: str | None = None,
     device: str = "auto",
     workers: int | None = None,
+    init_model: str | Path | NetworkPredictor | None = None,
+    band_map: Mapping[str, str] | None = None,
     progress: bool = True,
     log=print,
 ) -> NetworkPredictor:
@@ -96,6 +98,12 @@ def train(
         ``"auto"`` (a GPU when one is visible), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     workers : int, optional
         Processes reading batches ahead of the training step (see :meth:`NetworkPredictor.fit`).
+    init_model : NetworkPredictor, path, name or URL, optional
+        Fine-tune: start from this trained model's weights (its backbone and head unless given),
+        its first layer mapped onto this survey's bands (see :mod:`astro_cnn.engine.finetune`).
+    band_map : mapping of str to str, optional
+        With ``init_model``: new band → the model's band whose filters it starts from (default:
+        bands of the same name; others start from the mean filter).
     progress : bool
         Progress bars.
     log : callable
@@ -118,8 +126,19 @@ def train(
     with _opened_store(table, q, label_column=label_column, image_column=image_column, image_dir=image_dir,
                        extras=extras, survey=survey, bands=bands, pixel_scale=pixel_scale, store=store,
                        run_dir=run_dir, resume=resume, log=log) as opened:
-        predictor = _untrained(opened, q, backbone=backbone, head=head, weights=weights, name=name)
+        source = None
+        if init_model is not None:
+            from ..models import resolve_predictor
+
+            source = resolve_predictor(init_model)
+            backbone = backbone or source.architecture["backbone"]
+            head = head or source.architecture["head"]
+        predictor = _untrained(opened, q, backbone=backbone, head=head, weights=weights, name=name,
+                               head_options=source.architecture["head_options"] if source is not None
+                               and head == source.architecture["head"] else None)
         predictor.device = device
+        if source is not None:
+            predictor.start_from(source, band_map, log)
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
         predictor.fit(opened.images, labels, extra_values, recipe=recipe, epochs=epochs, ensemble=ensemble,
                       run_dir=run_dir, resume=resume, seed=seed, progress=progress, log=log, workers=workers,
@@ -275,13 +294,13 @@ class _opened_store:
             self._tmp.cleanup()
 
 
-def _untrained(store: TrainingStore, quantity, *, backbone=None, head=None, weights=None,
-               name=None) -> NetworkPredictor:
+def _untrained(store: TrainingStore, quantity, *, backbone=None, head=None, weights=None, name=None,
+               head_options=None) -> NetworkPredictor:
     """The untrained predictor for a store's images."""
     survey = store.info.get("survey", quantity.default_survey)
     extras = tuple(store.info.get("extras", quantity.extras))
     return NetworkPredictor(quantity, survey, store.bands, store.info["shape"][-1], store.pixel_scale, extras, name,
-                            backbone=backbone, head=head, weights=weights)
+                            backbone=backbone, head=head, weights=weights, head_options=head_options)
 
 
 def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) -> tuple[np.ndarray, dict]:

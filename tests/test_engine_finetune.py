@@ -1,0 +1,65 @@
+"""Fine-tuning across surveys: a trained model's weights, its first layer mapped onto new bands."""
+
+import astropy.units as u
+import numpy as np
+import pytest
+import torch
+from astropy.io import fits
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn import AstroCNNError
+from astro_cnn.engine import NetworkPredictor
+
+from .test_engine_training import _data
+
+
+def _trained(bands="irg"):
+    images, labels = _data(n=32, bands=len(bands))
+    model = NetworkPredictor("metallicity", "sdss-jpeg", bands, 32, 0.296 * u.arcsec, backbone="small_cnn")
+    return model.fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+
+
+def test_new_bands_start_from_the_mean_filter_and_known_bands_keep_theirs():
+    source = _trained("irg")
+    target = NetworkPredictor("metallicity", "lsst-like", "ugrizy", 32, 0.2 * u.arcsec, backbone="small_cnn")
+    lines = []
+    target.start_from(source, None, lines.append)
+    state, trained = target.new_network().state_dict(), source.members_[0]
+    first = next(k for k, v in trained.items() if k.startswith("backbone.") and v.ndim == 4)
+    assert state[first].shape[1] == 6
+    for new_index, band in enumerate("ugrizy"):
+        expected = trained[first][:, "irg".index(band)] if band in "irg" else trained[first].mean(dim=1)
+        assert torch.equal(state[first][:, new_index], expected), band
+    others = [k for k in trained if k != first]
+    assert all(torch.equal(state[k], trained[k]) for k in others)  # same quantity and head: all kept
+    assert "(new bands ['u', 'z', 'y'] from the mean filter); head kept" in lines[0]
+
+
+def test_a_band_map_and_a_new_quantity(tmp_path):
+    source = _trained("irg")
+    target = NetworkPredictor("stellar_mass", "other", "gri", 32, 0.3 * u.arcsec, backbone="small_cnn")
+    target.start_from(source, {"g": "i"}, lambda line: None)
+    first = next(k for k, v in source.members_[0].items() if k.startswith("backbone.") and v.ndim == 4)
+    assert torch.equal(target.new_network().state_dict()[first][:, 0], source.members_[0][first][:, 0])
+    with pytest.raises(AstroCNNError, match=r"band_map names bands \['q'\]"):
+        target.start_from(source, {"g": "q"}, lambda line: None)
+    other = NetworkPredictor("metallicity", "x", "irg", 32, 0.3 * u.arcsec, backbone="resnet18")
+    with pytest.raises(AstroCNNError, match="needs the same backbone"):
+        other.start_from(source, None, lambda line: None)
+
+
+def test_train_fine_tunes_from_a_saved_model(tmp_path):
+    source = _trained("irg")
+    path = source.save(tmp_path / "src.acnn")
+    images, labels = _data(n=24, bands=5)
+    names = []
+    for i, image in enumerate(images):
+        fits.writeto(tmp_path / f"s{i}.fits", image + 0.01)
+        names.append(f"s{i}.fits")
+    table = Table({"image": names, "oh_p50": labels})
+    model = astro_cnn.train(table, "metallicity", image_column="image", image_dir=tmp_path, survey="x",
+                            bands="ugriz", pixel_scale=0.2 * u.arcsec, init_model=path, recipe="quick", epochs=1,
+                            device="cpu", progress=False, log=lambda line: None)
+    assert model.info["weights_origin"] == f"model {source.name}" and model.architecture["backbone"] == "small_cnn"
+    assert np.isfinite(model.predict_images(images[:2].astype(np.float32) + 0.01).value).all()
