@@ -151,7 +151,7 @@ def predict_to_file(
         raise AstroCNNError("resume=True continues an interrupted run and overwrite=True starts again: pass one")
     if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
         raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
-    check_output_format(output)
+    output_format = check_output_format(output)
     if output.exists() and not overwrite:
         raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
     setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
@@ -174,6 +174,9 @@ def predict_to_file(
             for offset, part in parts:
                 targets = make_targets(part, predictor, setup.survey, **columns)
                 carried = kept_columns(part, keep_columns, predictor)
+                if output_format == "fits":  # refuse now what FITS cannot hold, not after the predictions
+                    _check_fits_text(output, {targets.id_column: targets.ids} if targets.id_column else {},
+                                     carried)
                 positions = bool(np.isfinite(targets.ra).any()) if positions is None else positions
                 if parts.n_rows == 0:
                     empty = output_table(targets, setup, empty_columns(predictor, 0), np.array([]), carried,
@@ -222,6 +225,20 @@ def _run_lock(output: Path) -> Iterator[None]:
     finally:
         path.unlink(missing_ok=True)
         handle.close()
+
+
+def _check_fits_text(output: Path, ids: Mapping[str, np.ndarray], carried: Table | None) -> None:
+    """FITS tables hold ASCII text only: refuse an id or kept column with other characters, naming a row."""
+    columns = dict(ids)
+    columns.update({name: carried[name] for name in (carried.colnames if carried is not None else ())})
+    for name, values in columns.items():
+        values = np.asarray(values)
+        if values.dtype.kind != "U":
+            continue
+        for row, value in enumerate(values):
+            if not str(value).isascii():
+                raise AstroCNNError(f"cannot write {str(output)!r}: FITS text is ASCII only, but column {name!r} "
+                                    f"holds {str(value)!r} (row {row}); write ECSV, VOTable, HDF5 or Parquet")
 
 
 def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], resume: bool,

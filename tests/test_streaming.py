@@ -196,3 +196,12 @@ def test_resume_with_overwrite_and_bad_partition_rows_are_refused(tmp_path, exam
         astro_cnn.predict_to_file(_many(4), tmp_path / "o.ecsv", model=example_model, resume=True, overwrite=True)
     with pytest.raises(AstroCNNError, match="partition_rows must be a positive integer, not 0"):
         astro_cnn.predict_to_file(_many(4), tmp_path / "o.ecsv", model=example_model, partition_rows=0)
+
+
+def test_fits_output_refuses_non_ascii_text_before_predicting(tmp_path, example_model):
+    table = Table({"name": ["a", "é"], "ra": [150.0, 150.0], "dec": [10.0, 20.0]})
+    with pytest.raises(AstroCNNError, match=r"FITS text is ASCII only, but column 'name' holds 'é' \(row 1\)"):
+        astro_cnn.predict_to_file(table, tmp_path / "o.fits", model=example_model, id_column="name",
+                                  progress=False)
+    assert not list(tmp_path.glob("o.fits*"))
+    astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, id_column="name", progress=False)
