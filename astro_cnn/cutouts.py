@@ -23,13 +23,13 @@ __all__ = ["write_cutouts", "as_targets"]
 _NAME_ERRORS = {errno.ENAMETOOLONG, errno.EILSEQ, errno.EINVAL}
 
 
-def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey = "sdss-jpeg", *,
+def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | Survey | None = None, *,
                   size: int | None = None, batch_size: int = 256, overwrite: bool = False, progress: bool = True,
                   **options: Any) -> Table:
     """Write one file per row (``<id>.jpg`` or ``<id>.fits``) and ``index.ecsv`` into ``outdir``.
 
     Works with any registered survey.  A survey that keeps each row's encoded JPEG in
-    ``batch.meta["jpeg"]`` (``sdss-jpeg``) gets those bytes written unchanged; any other gets a FITS
+    ``batch.meta["jpeg"]`` gets those bytes written unchanged; any other gets a FITS
     file with the image (``BUNIT`` nanomaggy, the row's WCS from ``batch.meta["wcs"]`` if any,
     ``BANDS`` keyword) in the primary HDU and the weight plane, if any, in a ``WEIGHT`` extension.
 
@@ -39,8 +39,9 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
         Galaxies.
     outdir : path
         Output directory (created).
-    survey : str or Survey
-        Registered survey name (e.g. ``"sdss-jpeg"``, ``"sdss-stack"``) or a survey instance.
+    survey : str, Survey or None
+        Registered survey name or a survey instance; None: the installed default survey
+        (:func:`astro_cnn.survey_factory.default_survey`).
     size : int, optional
         Side in pixels.
     batch_size : int

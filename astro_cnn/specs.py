@@ -35,11 +35,15 @@ class SurveySpec:
         ``factory(**options) -> astro_cnn.Survey``.
     description : str
         One line for listings.
+    default : bool
+        The survey commands use when none is named (``astro-cnn cutouts``, ``query``); if several
+        installed surveys claim it, the first by name is used.
     """
 
     name: str
     factory: Callable[..., Any]
     description: str = ""
+    default: bool = False
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,32 @@ from . import registry
 from .exceptions import AstroCNNError
 from .survey import Survey
 
-__all__ = ["make_survey", "accepted_options"]
+__all__ = ["make_survey", "default_survey", "accepted_options"]
 
 
-def make_survey(survey: str | Survey, **options: Any) -> Survey:
+def default_survey() -> str:
+    """The name of the survey an installed plugin marks as the default (:class:`~astro_cnn.SurveySpec`).
+
+    Raises
+    ------
+    AstroCNNError
+        No installed survey is marked as the default.
+    """
+    marked = sorted(name for name, component in registry.components("survey").items() if component.spec.default)
+    if not marked:
+        raise AstroCNNError(f"no installed plugin marks a default survey: name one (installed: "
+                            f"{', '.join(registry.names('survey')) or 'none'})")
+    return marked[0]
+
+
+def make_survey(survey: str | Survey | None, **options: Any) -> Survey:
     """Return ``survey`` itself, or the registered survey of that name built with ``options``.
 
     Parameters
     ----------
-    survey : str or Survey
-        Registry name (see ``astro-cnn plugins``), or a survey instance, returned as it is.
+    survey : str, Survey or None
+        Registry name (see ``astro-cnn plugins``), a survey instance (returned as it is), or None
+        for the :func:`default_survey`.
     **options
         Keyword arguments of the survey's factory (e.g. ``offline=True``); none with an instance.
 
@@ -41,7 +57,7 @@ def make_survey(survey: str | Survey, **options: Any) -> Survey:
             raise AstroCNNError(f"options {sorted(options)} go with a survey name; survey {survey.name!r} "
                                 "is already built")
         return survey
-    spec = registry.get("survey", survey)
+    spec = registry.get("survey", survey or default_survey())
     accepted = accepted_options(spec.factory)
     unknown = sorted(set(options) - set(accepted or options))
     if unknown:

@@ -123,3 +123,15 @@ def test_make_survey_turns_a_factory_type_error_into_one_naming_the_survey(clean
     with pytest.raises(AstroCNNError, match=r"survey 'grid' cannot be built with the options \['colour'\]: "
                                             r".*unexpected keyword argument 'colour'"):
         make_survey("grid", colour="red")
+
+
+def test_the_default_survey_is_the_one_a_plugin_marks(monkeypatch):
+    from astro_cnn import registry
+    from astro_cnn.survey_factory import default_survey, make_survey
+
+    assert default_survey() == "sdss-jpeg" and make_survey(None).name == "sdss-jpeg"  # the SDSS plugin marks it
+    unmarked = {name: type(c)(**{**c.__dict__, "spec": type(c.spec)(c.spec.name, c.spec.factory)})
+                for name, c in registry.components("survey").items()}
+    monkeypatch.setattr(registry, "components", lambda kind: unmarked if kind == "survey" else {})
+    with pytest.raises(AstroCNNError, match="no installed plugin marks a default survey"):
+        default_survey()

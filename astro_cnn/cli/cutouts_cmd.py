@@ -21,8 +21,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("table", type=Path, help="input table file (ECSV, FITS, VOTable, CSV, ...)")
     parser.add_argument("-o", "--output-dir", "--outdir", dest="outdir", type=Path, required=True,
                         help="output directory (as in `astro-cnn demo`; --outdir is the former name)")
-    parser.add_argument("--survey", default="sdss-jpeg", help="survey, e.g. sdss-jpeg or sdss-stack "
-                                                              "(default sdss-jpeg)")
+    parser.add_argument("--survey", help="survey (default: the survey an installed plugin marks as the "
+                                         "default; see `astro-cnn plugins --kind survey`)")
     parser.add_argument("--size", type=positive_int, help="side in pixels (default: the survey's)")
     parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
                         help="survey option, e.g. cache_dir=DIR, offline=true, jpeg_dir=DIR, frames_dir=DIR "
@@ -40,8 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Fetch and write the images."""
+    from ..survey_factory import default_survey
     from ..table_io import read_table
 
+    args.survey = args.survey or default_survey()
     options = survey_options(args.survey_option, args.survey)
     table = read_table(args.table, format=args.format)
     targets = as_targets(table, ra=args.ra, dec=args.dec, id_column=args.id_column)

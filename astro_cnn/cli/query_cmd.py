@@ -19,8 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "For the SDSS surveys: SkyServer SQL through astroquery, or a preset sample selection "
                     "(wu2019: Wu & Boada 2019 MPA-JHU galaxies; pasquet2019: DR12 Main Galaxy Sample); "
                     "answers are cached, so a repeated query needs no network.")
-    parser.add_argument("--survey", default="sdss-jpeg", help="survey whose catalogue to query "
-                                                              "(default sdss-jpeg)")
+    parser.add_argument("--survey", help="survey whose catalogue to query (default: the survey an installed "
+                                         "plugin marks as the default; see `astro-cnn plugins --kind survey`)")
     parser.add_argument("--survey-option", action="append", default=[], metavar="KEY=VALUE",
                         help="survey option, e.g. cache_dir=DIR (repeatable)")
     what = parser.add_mutually_exclusive_group(required=True)
@@ -37,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Query and write the table."""
-    from ..survey_factory import make_survey
+    from ..survey_factory import default_survey, make_survey
     from ..table_io import write_table
     from .options import survey_options
 
@@ -45,7 +45,8 @@ def run(args: argparse.Namespace) -> int:
         raise AstroCNNError("--top goes with --preset; put the row limit in your own SQL")
     if args.sql_file is not None and not args.sql_file.is_file():
         raise FileNotFoundError(f"--sql-file {str(args.sql_file)!r} is not a file")
-    survey = make_survey(args.survey, **survey_options(args.survey_option, args.survey))
+    name = args.survey or default_survey()
+    survey = make_survey(name, **survey_options(args.survey_option, name))
     sql = args.sql if args.sql_file is None else args.sql_file.read_text()
     options = {"preset": args.preset, "top": args.top, "data_release": args.data_release, "refresh": args.refresh}
     table = survey.query(sql, **{k: v for k, v in options.items() if v not in (None, False)})
