@@ -13,26 +13,25 @@ from ..survey_factory import accepted_options, make_survey
 __all__ = ["positive_int", "non_negative_int", "fraction", "outlier_threshold", "survey_options"]
 
 
-def positive_int(text: str) -> int:
-    """Argument type: an integer of at least 1 (a batch size, a count)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
+def _integer_at_least(least: int, what: str):
+    """An argument type accepting integers of at least ``least`` (``what`` names them in the error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """Argument type: an integer of at least 0 (a number of worker processes)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
-    return value
+#: Argument type: an integer of at least 1 (a batch size, a count).
+positive_int = _integer_at_least(1, "a positive integer")
+#: Argument type: an integer of at least 0 (a number of worker processes).
+non_negative_int = _integer_at_least(0, "a non-negative integer")
 
 
 def fraction(text: str) -> float:
