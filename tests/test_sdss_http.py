@@ -1,12 +1,15 @@
-"""Downloads against the local SDSS server: retries, timeouts, faults, offline mode, concurrency."""
+"""Downloads against the local SDSS server: retries, Retry-After, timeouts, faults, offline mode, concurrency,
+kept-open connections, rate limit, logging."""
 
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
-from astro_cnn.exceptions import NetworkDisabledError
+from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 from astro_cnn.target_survey import map_concurrent
+from astro_cnn_sdss import conf
 from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.frames import validate_frame
 from astro_cnn_sdss.http import Fetcher, FetchError
@@ -97,3 +100,79 @@ def test_requests_run_concurrently(server, tmp_path):
     out = map_concurrent(lambda i: fetcher.get(urls[i], f"jpeg/{i}.jpg"), range(8), max_workers=8)
     assert server.max_in_flight > 1  # requests overlapped at the server (speed is measured in bench_fetch.py)
     assert all(isinstance(b, bytes) for b in out)
+
+
+def _jpeg_urls(server, n):
+    return [f"{server.skyserver_url}/SkyServerWS/ImgCutout/getjpeg?ra={i}&dec=0" for i in range(n)]
+
+
+def test_sixteen_threads_keep_sixteen_connections_open(server, tmp_path):
+    fetcher = _fetcher(tmp_path, max_connections=16)
+    urls = _jpeg_urls(server, 64)
+    out = map_concurrent(lambda i: fetcher.download(urls[i]), range(64), max_workers=16)
+    assert all(isinstance(b, bytes) for b in out) and len(server.requests) == 64
+    assert server.connections <= 16  # one connection per request opened 64
+
+
+def test_connections_are_capped_by_max_connections(server, tmp_path):
+    fetcher = _fetcher(tmp_path, max_connections=2)
+    urls = _jpeg_urls(server, 12)
+    map_concurrent(lambda i: fetcher.download(urls[i]), range(12), max_workers=6)
+    assert len(server.requests) == 12 and server.connections <= 2
+
+
+@pytest.mark.parametrize("status", ["429", "503"])
+def test_retry_after_is_waited_for(server, tmp_path, status):
+    server.fail("/sas", f"{status} Retry-After: 1")
+    body = _fetcher(tmp_path).get(_url(server), "f", validate_frame)  # backoff alone would retry after 0.01 s
+    assert body == (DATA / "frames" / FRAME).read_bytes()
+    assert len(server.times) == 2 and server.times[1] - server.times[0] >= 1.0
+
+
+def test_too_many_requests_is_retried_then_reported(server, tmp_path):
+    server.fail("/sas", "429", "429", "429")
+    with pytest.raises(FetchError, match=r"HTTP 429 Too Many Requests after 3 attempts"):
+        _fetcher(tmp_path).get(_url(server), "f")
+
+
+def test_backoff_doubles_from_the_first_retry(server, tmp_path):
+    server.fail("/sas", "500", "500")
+    _fetcher(tmp_path, backoff=0.2).get(_url(server), "f")
+    first, second = (b - a for a, b in zip(server.times, server.times[1:]))
+    assert 0.2 <= first < 0.4 and 0.4 <= second < 0.6
+
+
+def test_rate_limit_spaces_requests(server, tmp_path):
+    fetcher = _fetcher(tmp_path, rate_limit=10)
+    urls = _jpeg_urls(server, 6)
+    map_concurrent(lambda i: fetcher.download(urls[i]), range(6), max_workers=6)
+    times = sorted(server.times)
+    # 0.1 s apart when sent; threads and new connections shift their arrival by a few ms
+    assert times[-1] - times[0] >= 0.45 and all(b - a >= 0.05 for a, b in zip(times, times[1:]))
+
+
+def test_rate_limit_defaults_to_the_configuration(server, tmp_path):
+    assert _fetcher(tmp_path).rate_limit == 0  # off unless asked for
+    with conf.set_temp("rate_limit", 4):
+        fetcher = _fetcher(tmp_path)
+    assert fetcher.rate_limit == 4
+    for url in _jpeg_urls(server, 3):
+        fetcher.download(url)
+    assert server.times[-1] - server.times[0] >= 0.49
+
+
+@pytest.mark.parametrize("value", [-1, "fast", float("inf"), True])
+def test_bad_rate_limit_names_the_option(tmp_path, value):
+    with pytest.raises(AstroCNNError, match="option rate_limit must be a number of requests per second"):
+        _fetcher(tmp_path, rate_limit=value)
+
+
+def test_retries_and_downloads_are_logged(server, tmp_path, caplog, capsys):
+    server.fail("/sas", "503")
+    with caplog.at_level(logging.DEBUG, logger="astro_cnn_sdss"):
+        _fetcher(tmp_path).get(_url(server), "f", validate_frame)
+    retry, done = caplog.records
+    assert retry.name.startswith("astro_cnn_sdss") and retry.levelno == logging.INFO
+    assert FRAME in retry.getMessage() and "HTTP 503 Service Unavailable; retry 1 of 2" in retry.getMessage()
+    assert done.levelno == logging.DEBUG and "downloaded" in done.getMessage()
+    assert capsys.readouterr() == ("", "")  # nothing printed

@@ -1,8 +1,10 @@
 """Configuration of the SDSS plugin (an :class:`astropy.config.ConfigNamespace`).
 
-Every value can be set in the astropy configuration file (section ``[astro_cnn_sdss.config]``),
-changed at run time (``conf.offline = True``) or temporarily (``with conf.set_temp(...)``), and
-overridden per survey through keyword options.
+Every value can be set in the file ``astro_cnn_sdss.cfg`` of astropy's configuration directory
+(:func:`astropy.config.get_config_dir`, e.g. ``~/.astropy/config`` or ``$XDG_CONFIG_HOME/astropy``),
+section ``[config]`` (read at import, or again by ``conf.reload()``); changed at run time
+(``conf.offline = True``) or temporarily (``with conf.set_temp(...)``); and overridden per survey
+through keyword options.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ class Conf(_config.ConfigNamespace):
     max_workers = _config.ConfigItem(16, "Downloads in flight at once.")
     timeout = _config.ConfigItem(30.0, "Seconds to wait for a connection or for data.")
     retries = _config.ConfigItem(4, "Attempts after the first one on timeouts, connection errors, 5xx, bad bodies.")
-    backoff = _config.ConfigItem(0.5, "Seconds before the first retry; doubled after each.")
+    backoff = _config.ConfigItem(0.5, "Seconds before the first retry; doubled after each (a Retry-After header "
+                                      "sent with HTTP 429 or 503 is waited for instead).")
+    rate_limit = _config.ConfigItem(0.0, "Most requests started per second, retries included (0: no limit).")
 
 
 conf = Conf()

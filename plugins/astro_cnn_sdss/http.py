@@ -1,21 +1,39 @@
-"""HTTP downloads with a cache, retries with exponential backoff and timeouts, safe to call from many threads."""
+"""The plugin's one HTTP client: pooled connections, retries with backoff and ``Retry-After``, an optional rate limit.
+
+Every request of the plugin (ImgCutout JPEGs, SAS frames, SkyServer SQL) goes through a
+:class:`Fetcher`: one :class:`urllib3.PoolManager` whose connections are kept open and shared by
+all threads, and one :class:`urllib3.util.Retry` policy counting every failed attempt, whatever
+went wrong (connection, timeout, HTTP 429/5xx, truncated or corrupt body).  Retries and
+downloads are reported on the ``astro_cnn_sdss`` logger.
+"""
 
 from __future__ import annotations
 
-import http.client
-import socket
+import logging
+import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+import urllib3
+from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
+from urllib3.util import Retry
+
 from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 
+from . import options
 from .cache import Cache
+from .config import conf
 
 __all__ = ["Fetcher", "FetchError", "url_with_query"]
+
+log = logging.getLogger(__name__)
+
+#: Statuses retried (after the server's ``Retry-After`` when it sends one, else the backoff).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: Redirects followed per request.
+MAX_REDIRECTS = 5
 
 
 class FetchError(AstroCNNError):
@@ -23,7 +41,7 @@ class FetchError(AstroCNNError):
 
 
 class Fetcher:
-    """Download URLs into a :class:`Cache`.
+    """Download URLs into a :class:`Cache` through one pool of kept-open connections; safe from many threads.
 
     Parameters
     ----------
@@ -34,18 +52,33 @@ class Fetcher:
     timeout : float
         Seconds for connecting and for each read.
     retries : int
-        Attempts after the first on timeouts, connection errors, HTTP 5xx and bodies that fail validation.
+        Attempts after the first on timeouts, connection errors, HTTP 429 and 5xx, and bodies that
+        fail validation.
     backoff : float
-        Seconds before the first retry, doubled after each.
+        Seconds before the first retry, doubled after each; a ``Retry-After`` header sent with
+        HTTP 429 or 503 is waited for instead.
+    rate_limit : float, optional
+        Most requests started per second, retries included (0: no limit); default ``conf.rate_limit``.
+    max_connections : int, optional
+        Connections open at once to each host; more threads wait for a free one.  Default
+        ``conf.max_workers`` (give a survey's ``max_workers``).
     """
 
     def __init__(self, cache: Cache, *, offline: bool = False, timeout: float = 30.0, retries: int = 4,
-                 backoff: float = 0.5):
+                 backoff: float = 0.5, rate_limit: float | None = None, max_connections: int | None = None):
         self.cache = cache
         self.offline = bool(offline)
         self.timeout = float(timeout)
         self.retries = int(retries)
         self.backoff = float(backoff)
+        self.rate_limit = options.rate("rate_limit", conf.rate_limit if rate_limit is None else rate_limit)
+        connections = options.count("max_connections",
+                                    conf.max_workers if max_connections is None else max_connections, 1)
+        self._pool = urllib3.PoolManager(maxsize=connections, block=True,
+                                         headers={"User-Agent": "astro_cnn_sdss"})
+        self._retry = _Retry(total=self.retries, status_forcelist=RETRY_STATUSES, backoff_factor=self.backoff,
+                             allowed_methods=None)
+        self._pace = _Pace(self.rate_limit)
 
     def get(self, url: str, key: str, validate: Callable[[bytes], None] | None = None) -> bytes:
         """Return the body of ``url``, from the cache under ``key`` when there, else downloaded and cached.
@@ -59,6 +92,11 @@ class Fetcher:
         validate : callable, optional
             ``validate(body)`` raises ``ValueError`` for a corrupt or truncated body; such a body
             is retried like a server error and never cached.
+
+        Returns
+        -------
+        bytes
+            The body.
 
         Raises
         ------
@@ -77,39 +115,58 @@ class Fetcher:
         self.cache.put(key, body)
         return body
 
-    def download(self, url: str, validate: Callable[[bytes], None] | None = None) -> bytes:
-        """Download ``url`` (no cache), retrying transient failures; see :meth:`get`."""
+    def download(self, url: str, validate: Callable[[bytes], None] | None = None, *,
+                 timeout: float | None = None) -> bytes:
+        """Download ``url`` (no cache), retrying transient failures; see :meth:`get`.
+
+        Parameters
+        ----------
+        url : str
+            Full URL.
+        validate : callable, optional
+            As in :meth:`get`.
+        timeout : float, optional
+            Seconds to wait for the connection and for each read (default :attr:`timeout`).
+
+        Returns
+        -------
+        bytes
+            The body.
+        """
         if self.offline:
             raise NetworkDisabledError(f"network access is off (offline=True); refusing to fetch {url}")
-        delay = self.backoff
-        problem = ""
-        for attempt in range(self.retries + 1):
-            if attempt:
-                time.sleep(delay)
-                delay *= 2
+        retry = self._retry
+        wait = urllib3.Timeout(connect=timeout or self.timeout, read=timeout or self.timeout)
+        while True:
+            self._pace.wait()
+            response = error = None
             try:
-                body = self._request(url)
-                if validate is not None:
-                    validate(body)
-                return body
-            except urllib.error.HTTPError as exc:
-                problem = f"HTTP {exc.code} {exc.reason}"
-                if exc.code < 500 and exc.code != 429:
-                    raise FetchError(f"{url}: {problem}") from None
-            except (urllib.error.URLError, http.client.HTTPException, ConnectionError, TimeoutError) as exc:
-                problem = _describe(exc)
-            except ValueError as exc:
-                problem = f"bad body ({exc})"
-        raise FetchError(f"{url}: {problem} after {self.retries + 1} attempts")
-
-    def _request(self, url: str) -> bytes:
-        request = urllib.request.Request(url, headers={"User-Agent": "astro_cnn_sdss"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            body = response.read()
-            length = response.headers.get("Content-Length")
-        if length is not None and len(body) != int(length):
-            raise http.client.IncompleteRead(body, int(length) - len(body))
-        return body
+                response = self._pool.request("GET", url, timeout=wait, retries=_ONE_TRY)
+            except MaxRetryError as exc:
+                error = exc.reason or exc
+            except HTTPError as exc:
+                error = exc
+            if error is not None:
+                problem = _describe(error)
+            elif retry.is_retry("GET", response.status, "Retry-After" in response.headers):
+                problem = f"HTTP {response.status} {response.reason}"
+            elif response.status >= 400:
+                raise FetchError(f"{url}: HTTP {response.status} {response.reason}")
+            else:
+                try:
+                    if validate is not None:
+                        validate(response.data)
+                    log.debug("downloaded %s (%d bytes)", url, len(response.data))
+                    return response.data
+                except ValueError as exc:
+                    problem, error, response = f"bad body ({exc})", exc, None
+            attempts = len(retry.history) + 1
+            try:
+                retry = retry.increment("GET", url, response=response, error=error)
+            except MaxRetryError:
+                raise FetchError(f"{url}: {problem} after {attempts} attempts") from None
+            log.info("%s: %s; retry %d of %d", url, problem, attempts, self.retries)
+            retry.sleep(response)
 
 
 def url_with_query(base: str, params: dict[str, Any]) -> str:
@@ -117,16 +174,44 @@ def url_with_query(base: str, params: dict[str, Any]) -> str:
     return f"{base}?{urllib.parse.urlencode(params)}"
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.URLError):
-        reason = exc.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
-            return "timed out"
-        return f"connection error ({reason})"
-    if isinstance(exc, (socket.timeout, TimeoutError)):
+class _Retry(Retry):
+    """urllib3's policy with this plugin's backoff: ``backoff_factor`` before the first retry, doubled after each.
+
+    (urllib3 itself retries the first time at once.)
+    """
+
+    def get_backoff_time(self) -> float:
+        if not self.history:
+            return 0.0
+        return min(self.backoff_max, self.backoff_factor * 2 ** (len(self.history) - 1))
+
+
+#: One attempt per request (``Fetcher.download`` counts the retries) that still follows redirects.
+_ONE_TRY = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=MAX_REDIRECTS)
+
+
+class _Pace:
+    """Start at most ``per_second`` requests a second across all threads (0: no limit)."""
+
+    def __init__(self, per_second: float):
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, urllib3.exceptions.TimeoutError) and not isinstance(error, NewConnectionError):
         return "timed out"
-    if isinstance(exc, http.client.IncompleteRead):
-        return f"truncated body ({len(exc.partial)} bytes, {exc.expected} more expected)"
-    return f"connection error ({type(exc).__name__}: {exc})"
-
-
+    if isinstance(error, ProtocolError) and "IncompleteRead" in str(error):
+        return f"truncated body ({error})"
+    return f"connection error ({type(error).__name__}: {error})"

@@ -7,7 +7,7 @@ from typing import Any
 
 from astro_cnn import AstroCNNError
 
-__all__ = ["flag", "count", "seconds"]
+__all__ = ["flag", "count", "seconds", "rate"]
 
 
 def flag(name: str, value: Any) -> bool:
@@ -30,4 +30,13 @@ def seconds(name: str, value: Any, *, zero: bool) -> float:
     if not math.isfinite(number) or number < 0 or (number == 0 and not zero):
         bound = "at least 0" if zero else "more than 0"
         raise AstroCNNError(f"option {name} must be a number of seconds {bound}, not {value!r}")
+    return number
+
+
+def rate(name: str, value: Any) -> float:
+    """Return ``value`` as float requests per second if it is a finite number >= 0 (0: no limit), else raise."""
+    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
+    if not math.isfinite(number) or number < 0:
+        raise AstroCNNError(f"option {name} must be a number of requests per second of at least 0 "
+                            f"(0: no limit), not {value!r}")
     return number

@@ -1,8 +1,9 @@
 """A local stand-in for the SDSS services (SkyServer ImgCutout and SQL, SAS frames) for tests and benchmarks.
 
 It serves real files from a directory at the real services' paths on ``127.0.0.1``, so the
-code that talks to SDSS runs unchanged, and it can inject faults: delays, HTTP 500, dropped
-connections, truncated and corrupt bodies.
+code that talks to SDSS runs unchanged, and it can inject faults: delays, HTTP 500, HTTP 429 or 503
+with ``Retry-After``, dropped connections, truncated and corrupt bodies.  It counts the TCP
+connections it accepts and records when each request arrived.
 
 Layout of the served directory::
 
@@ -40,6 +41,10 @@ class SDSSTestServer:
         ``http://127.0.0.1:<port>``; SkyServer base is :attr:`skyserver_url`, SAS base :attr:`sas_url`.
     requests : list of str
         Path (with query) of every request received.
+    times : list of float
+        :func:`time.monotonic` arrival time of each request, in the order of :attr:`requests`.
+    connections : int
+        TCP connections accepted (a client that keeps its connections open makes fewer than requests).
     max_in_flight : int
         Largest number of requests the server was answering at the same moment.
 
@@ -53,6 +58,8 @@ class SDSSTestServer:
         self.root = Path(root)
         self.latency = latency
         self.requests: list[str] = []
+        self.times: list[float] = []
+        self.connections = 0
         self.max_in_flight = 0
         self._in_flight = 0
         self._faults: deque[tuple[str, str]] = deque()
@@ -88,7 +95,8 @@ class SDSSTestServer:
     def fail(self, prefix: str, *actions: str) -> None:
         """Make the next requests whose path starts with ``prefix`` fail, one action each, in order.
 
-        Actions: ``"500"`` (or any status code), ``"drop"`` (close without answering), ``"truncate"``
+        Actions: ``"500"`` (or any status code), ``"429 Retry-After: 1"`` (a status code sent with
+        that ``Retry-After`` header), ``"drop"`` (close without answering), ``"truncate"``
         (announce the full length, send half), ``"corrupt"`` (garble the middle of the body),
         ``"delay:<seconds>"`` (answer normally after a pause).
         """
@@ -152,9 +160,15 @@ def _handler(server: SDSSTestServer) -> type[http.server.BaseHTTPRequestHandler]
         def log_message(self, *args) -> None:  # keep test output quiet
             return None
 
+        def setup(self) -> None:  # once per accepted TCP connection
+            super().setup()
+            with server._lock:
+                server.connections += 1
+
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
             with server._lock:
                 server.requests.append(self.path)
+                server.times.append(time.monotonic())
             parts = urllib.parse.urlsplit(self.path)
             if server.latency:
                 with server._lock:
@@ -171,18 +185,23 @@ def _handler(server: SDSSTestServer) -> type[http.server.BaseHTTPRequestHandler]
             if fault and fault.startswith("delay:"):
                 time.sleep(float(fault.split(":")[1]))
                 fault = None
-            if fault and fault.isdigit():
-                self._send(int(fault), b"injected failure", "text/plain")
+            code, _, retry_after = (fault or "").partition(" Retry-After: ")
+            if code.isdigit():
+                self._send(int(code), b"injected failure", "text/plain",
+                           headers={"Retry-After": retry_after} if retry_after else {})
                 return
             status, body, kind = server._answer(parts.path, urllib.parse.parse_qs(parts.query))
             if fault == "corrupt":
                 body = garble(body)
             self._send(status, body, kind, truncate=fault == "truncate")
 
-        def _send(self, status: int, body: bytes, kind: str, truncate: bool = False) -> None:
+        def _send(self, status: int, body: bytes, kind: str, truncate: bool = False,
+                  headers: dict[str, str] | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             if truncate:
                 self.send_header("Connection", "close")
             self.end_headers()
