@@ -89,6 +89,22 @@ class Survey(abc.ABC):
     finds_images_by_id : bool
         True when :meth:`cutouts` can serve targets that have an id but no position (from local
         or bundled image files named by id); tables without coordinate columns are then accepted.
+    flux_unit : Unit, optional
+        Unit of the pixel values (e.g. nanomaggies); None when not declared or not a flux (colour images).
+    zero_point : float, optional
+        AB magnitude of a pixel sum of 1 ``flux_unit`` (22.5 for nanomaggies); None when not declared.
+    native_pixel_scale : Quantity, optional
+        Pixel scale of the survey's own images, which :attr:`pixel_scale` may differ from when the
+        survey resamples; None when not declared.
+    psf_fwhm : dict of str to Quantity, optional
+        Typical (median) PSF FWHM of each band; None when not declared.
+    data_release : str, optional
+        Data release the pixels come from (e.g. ``"DR17"``); None when not declared.
+
+    Notes
+    -----
+    The declared attributes let a model check and adapt to a survey's images; they default to
+    None (nothing declared), and :meth:`describe` lists only those that are declared.
     """
 
     name: str = ""
@@ -96,6 +112,11 @@ class Survey(abc.ABC):
     pixel_scale: u.Quantity = 1.0 * u.arcsec
     image_size: int = 64
     finds_images_by_id: bool = False
+    flux_unit: u.UnitBase | None = None
+    zero_point: float | None = None
+    native_pixel_scale: u.Quantity | None = None
+    psf_fwhm: dict[str, u.Quantity] | None = None
+    data_release: str | None = None
 
     @abc.abstractmethod
     def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
@@ -120,13 +141,33 @@ class Survey(abc.ABC):
         raise AstroCNNError(f"survey {self.name!r} has no catalogue query")
 
     def describe(self) -> dict[str, Any]:
-        """Return what a model must record about its input images."""
-        return {
+        """Return what a model must record about its input images, with the survey's declared attributes.
+
+        Returns
+        -------
+        dict
+            ``survey``, ``bands``, ``pixel_scale_arcsec``, ``image_size``, and those of
+            ``flux_unit`` (a unit string), ``zero_point``, ``native_pixel_scale_arcsec``,
+            ``psf_fwhm_arcsec`` (band to arcsec) and ``data_release`` that are declared.
+        """
+        description: dict[str, Any] = {
             "survey": self.name,
             "bands": list(self.bands),
             "pixel_scale_arcsec": float(self.pixel_scale.to_value(u.arcsec)),
             "image_size": int(self.image_size),
         }
+        declared = {
+            "flux_unit": None if self.flux_unit is None else u.Unit(self.flux_unit).to_string(),
+            "zero_point": None if self.zero_point is None else float(self.zero_point),
+            "native_pixel_scale_arcsec": (None if self.native_pixel_scale is None
+                                          else float(self.native_pixel_scale.to_value(u.arcsec))),
+            "psf_fwhm_arcsec": (None if self.psf_fwhm is None
+                                else {band: float(u.Quantity(fwhm).to_value(u.arcsec))
+                                      for band, fwhm in self.psf_fwhm.items()}),
+            "data_release": self.data_release,
+        }
+        description.update({key: value for key, value in declared.items() if value is not None})
+        return description
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} bands={''.join(self.bands)} {self.pixel_scale:.3f}/px>"
