@@ -199,9 +199,10 @@ def test_dead_scheduler_is_a_one_line_failure(tmp_path, example_model, galaxies,
 
 
 def test_query_without_network_is_a_one_line_failure(tmp_path, capsys):
-    from astroquery.sdss import conf
+    from astro_cnn_sdss import conf
 
-    with conf.set_temp("skyserver_baseurl", "http://127.0.0.1:9"):  # nothing listens: as offline
+    # nothing listens: as offline
+    with conf.set_temp("skyserver_url", "http://127.0.0.1:9/dr17"), conf.set_temp("retries", 0):
         assert main(["query", "--sql", "SELECT TOP 1 objID FROM PhotoObj", "-o", str(tmp_path / "q.ecsv"),
                      "--survey-option", f"cache_dir={tmp_path / 'cache'}"]) == 1
     _one_line_error(capsys, "127.0.0.1")

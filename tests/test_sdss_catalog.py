@@ -1,4 +1,4 @@
-"""Catalogue queries through astroquery.sdss against the local server (recorded answers), presets, caching."""
+"""Catalogue queries against the local server (recorded SkyServer answers): presets, caching, retries, base URL."""
 
 from urllib.parse import unquote_plus
 
@@ -9,7 +9,10 @@ from astropy.table import Table
 
 from astro_cnn.cli import main
 from astro_cnn.exceptions import NetworkDisabledError
-from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql
+from astro_cnn_sdss import conf
+from astro_cnn_sdss.cache import Cache
+from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql, release_url
+from astro_cnn_sdss.http import Fetcher, FetchError
 from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey
 from astro_cnn_sdss.testing import SDSSTestServer
 
@@ -19,11 +22,13 @@ TOP3 = ("SELECT TOP 3 p.ra, p.dec, p.u, p.g, p.r, p.i, p.z AS z_mag, s.z FROM Ph
         "JOIN SpecObj AS s ON s.bestObjID = p.objID WHERE s.class = 'GALAXY'")
 
 
+SQL = "/SkyServerWS/SearchTools/SqlSearch"
+
+
 @pytest.fixture
 def skyserver(server):
-    from astroquery.sdss import conf as aq_conf
-
-    with aq_conf.set_temp("skyserver_baseurl", server.url):
+    """The local server as the configured SkyServer."""
+    with conf.set_temp("skyserver_url", server.skyserver_url):
         yield server
 
 
@@ -64,7 +69,7 @@ def test_query_sql_returns_table_with_units_and_caches(skyserver, tmp_path):
     assert len(table) == 3 and table.colnames == ["ra", "dec", "u", "g", "r", "i", "z_mag", "z"]
     assert table["ra"].unit == u.deg and table["r"].unit == u.mag and table["z"].unit is None
     assert table["ra"][0] == pytest.approx(183.6802074411)
-    assert "/dr17/en/tools/search/x_results.aspx" in skyserver.requests[0]
+    assert skyserver.requests[0].startswith(f"/dr17{SQL}?cmd=SELECT+TOP+3+") and "format=csv" in skyserver.requests[0]
     again = query_sql(TOP3, cache_dir=tmp_path, offline=True)
     assert len(skyserver.requests) == 1
     assert list(again["r"]) == list(table["r"]) and again["r"].unit == u.mag
@@ -73,7 +78,7 @@ def test_query_sql_returns_table_with_units_and_caches(skyserver, tmp_path):
 def test_preset_runs_against_its_release_and_empty_answer_is_empty_table(skyserver, tmp_path):
     table = query_sql(preset_sql("pasquet2019", top=5), preset="pasquet2019", cache_dir=tmp_path)
     assert len(table) == 0
-    assert "/dr12/" in skyserver.requests[0]
+    assert skyserver.requests[0].startswith(f"/dr12{SQL}?")
 
 
 def test_query_region(skyserver, tmp_path):
@@ -111,8 +116,6 @@ def test_cli_query(skyserver, tmp_path, capsys):
 def test_cli_query_wu2019_preset(tmp_path, capsys):
     """``astro-cnn query --preset wu2019`` through the local server, answered with one made-up row (not SDSS
     data: the values only check that the answer comes back as a table with units)."""
-    from astroquery.sdss import conf as aq_conf
-
     (tmp_path / "sql").mkdir()
     (tmp_path / "sql" / "wu2019.csv").write_text(
         "-- GSE.oh_p50 != -9999\n#Table1\n"
@@ -120,7 +123,7 @@ def test_cli_query_wu2019_preset(tmp_path, capsys):
         "petroR50_r,oh_p16,oh_p50,lgm_tot_p50\n"
         "1,2,150.0,2.0,752,301,3,323,0.05,1e-5,80.0,16.5,0.01,16.7,2.5,8.8,8.9,10.1\n")
     out = tmp_path / "wu2019.ecsv"
-    with SDSSTestServer(tmp_path) as local, aq_conf.set_temp("skyserver_baseurl", local.url):
+    with SDSSTestServer(tmp_path) as local, conf.set_temp("skyserver_url", local.skyserver_url):
         code = main(["query", "--preset", "wu2019", "--top", "2", "-o", str(out),
                      f"--survey-option=cache_dir={tmp_path / 'cache'}"])
     assert code == 0 and "wrote 1 rows" in capsys.readouterr().out
@@ -131,6 +134,45 @@ def test_cli_query_wu2019_preset(tmp_path, capsys):
     assert table["lgm_tot_p50"].unit == u.dex(u.Msun)  # as stellar-mass predictions: pred - cat converts
     assert table["modelMagErr_r"].unit == u.mag and table["petroR50_r"].unit == u.arcsec
     assert table["velDisp"].unit == u.km / u.s and table["z"].unit is None
+
+
+def test_query_retries_a_503_at_the_given_base_url(server, tmp_path):
+    """Not the configured SkyServer (nothing listens there): the base URL given, retried through the pooled client."""
+    server.fail(f"/dr17{SQL}", "503")
+    fetcher = Fetcher(Cache(tmp_path), backoff=0.01, retries=2)
+    with conf.set_temp("skyserver_url", "http://127.0.0.1:9/dr17"):
+        table = query_sql(TOP3, base_url=server.skyserver_url, fetcher=fetcher)
+    assert len(table) == 3 and table["r"].unit == u.mag
+    assert len(server.requests) == 2 and all(r.startswith(f"/dr17{SQL}?") for r in server.requests)
+    assert query_sql(TOP3, base_url=server.skyserver_url, fetcher=fetcher, data_release=14, refresh=True)
+    assert server.requests[-1].startswith(f"/dr14{SQL}?")
+
+
+def test_query_gives_up_after_the_last_retry(server, tmp_path):
+    server.fail(f"/dr17{SQL}", "503", "503")
+    with pytest.raises(FetchError, match=r"SqlSearch.*HTTP 503 Service Unavailable after 2 attempts"):
+        query_sql(TOP3, base_url=server.skyserver_url, fetcher=Fetcher(Cache(tmp_path), backoff=0.01, retries=1))
+    assert not list(tmp_path.rglob("*.ecsv"))
+
+
+def test_query_answered_with_an_error_page_is_not_retried(server, tmp_path):
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "error.csv").write_text("-- FROM Nowhere\nError: Invalid object name 'Nowhere'.\n")
+    with SDSSTestServer(tmp_path) as local, pytest.raises(FetchError, match="not answer the query with a table"):
+        query_sql("SELECT * FROM Nowhere", base_url=local.skyserver_url, cache_dir=tmp_path / "cache")
+    assert len(local.requests) == 1
+
+
+def test_release_url():
+    assert release_url("https://skyserver.sdss.org/dr17/", 12) == "https://skyserver.sdss.org/dr12"
+    assert release_url("http://mirror.example/sky", None) == "http://mirror.example/sky"
+    with pytest.raises(ValueError, match="does not end in /dr<N>"):
+        release_url("http://mirror.example/sky", 14)
+
+
+def test_query_with_a_fetcher_takes_no_cache_dir(tmp_path):
+    with pytest.raises(TypeError, match="not both"):
+        query_sql(TOP3, fetcher=Fetcher(Cache(tmp_path)), cache_dir=tmp_path)
 
 
 @pytest.mark.remote_data

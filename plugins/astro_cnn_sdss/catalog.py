@@ -1,11 +1,13 @@
-"""SDSS catalogue queries through :mod:`astroquery.sdss` (SkyServer SQL), with units and named presets.
+"""SDSS catalogue queries (SkyServer SQL search), with units and named presets.
 
-The SkyServer URL is :data:`astroquery.sdss.conf.skyserver_baseurl`; answers are kept as ECSV
-files in the plugin cache, so a repeated query is offline and instant.
+Queries go to ``<SkyServer URL>/SkyServerWS/SearchTools/SqlSearch`` through the plugin's one HTTP
+client (:class:`astro_cnn_sdss.http.Fetcher`: pooled connections, retries, ``Retry-After``, rate
+limit); answers are kept as ECSV files in the plugin cache, so a repeated query is offline and instant.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import astropy.units as u
@@ -17,8 +19,13 @@ from astro_cnn.exceptions import NetworkDisabledError, UnknownNameError
 from .cache import Cache
 from .config import cache_dir as _cache_dir
 from .config import conf
+from .frames import parse_sql_csv, sql_url
+from .http import Fetcher, FetchError
 
-__all__ = ["query_sql", "query_region", "preset_sql", "PRESETS"]
+__all__ = ["query_sql", "query_region", "preset_sql", "release_url", "PRESETS"]
+
+#: The data release that ends a SkyServer URL (``https://skyserver.sdss.org/dr17``).
+_RELEASE = re.compile(r"/dr\d+$")
 
 #: Columns taken as magnitudes; a bare ``z`` is the redshift (select the z magnitude as ``z_mag``).
 _MAGS = ("u", "g", "r", "i", "z_mag")
@@ -89,26 +96,33 @@ def preset_sql(name: str, top: int | None = None) -> str:
 
 
 def query_sql(sql: str, *, data_release: int | None = None, preset: str | None = None,
-              cache_dir: str | Path | None = None, offline: bool | None = None, refresh: bool = False,
-              timeout: float | None = None) -> Table:
-    """Run a SkyServer SQL query through astroquery and return a Table with units.
+              base_url: str | None = None, fetcher: Fetcher | None = None, cache_dir: str | Path | None = None,
+              offline: bool | None = None, refresh: bool = False, timeout: float | None = None) -> Table:
+    """Run a SkyServer SQL query and return a Table with units.
 
     Parameters
     ----------
     sql : str
         SQL text (SkyServer dialect).
     data_release : int, optional
-        SDSS data release (default: astroquery's, or the preset's).
+        SDSS data release: replaces the ``/dr<N>`` that ends ``base_url`` (default: the preset's,
+        else ``base_url``'s own).
     preset : str, optional
         Name of the preset ``sql`` came from; sets the default data release.
+    base_url : str, optional
+        SkyServer base URL, e.g. ``https://skyserver.sdss.org/dr17`` (default ``conf.skyserver_url``).
+    fetcher : Fetcher, optional
+        The HTTP client (a survey's), whose cache, offline switch, retries and rate limit apply;
+        default: one made from ``cache_dir``, ``offline`` and :data:`astro_cnn_sdss.config.conf`.
     cache_dir : path, optional
-        Plugin cache (default :func:`astro_cnn_sdss.config.cache_dir`).
+        Plugin cache (default :func:`astro_cnn_sdss.config.cache_dir`); not with ``fetcher``.
     offline : bool, optional
-        Raise :class:`NetworkDisabledError` unless the answer is cached (default ``conf.offline``).
+        Raise :class:`NetworkDisabledError` unless the answer is cached (default ``conf.offline``);
+        not with ``fetcher``.
     refresh : bool
         Ask the service again even if the answer is cached.
     timeout : float, optional
-        Seconds (default ``conf.timeout``).
+        Seconds to wait for the connection and for each read (default: the fetcher's, ``conf.timeout``).
 
     Returns
     -------
@@ -117,30 +131,57 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
         ``modelMag*``, ``extinction_*``, ...) in mag, positions in deg, ``oh_p*`` (percentiles of
         12 + log O/H) in dex, ``lgm_*`` (log stellar mass) in dex(solMass), ``petroR*`` in arcsec,
         ``velDisp*`` in km/s; a column named ``z`` is the redshift (dimensionless).
-    """
-    from astroquery.sdss import SDSS
-    from astroquery.sdss import conf as aq_conf
 
-    if data_release is None:
-        data_release = PRESETS[preset][1] if preset else int(aq_conf.default_release)
-    cache = Cache(_cache_dir(cache_dir))
-    key = f"query/dr{data_release}_{Cache.hashed(aq_conf.skyserver_baseurl + sql)}.ecsv"
-    path = cache.path(key)
+    Raises
+    ------
+    NetworkDisabledError
+        Not cached and network access is off.
+    FetchError
+        The service failed after the last retry, or answered with an error page.
+    """
+    if fetcher is None:
+        fetcher = Fetcher(Cache(_cache_dir(cache_dir)), offline=conf.offline if offline is None else offline,
+                          timeout=conf.timeout, retries=conf.retries, backoff=conf.backoff)
+    elif cache_dir is not None or offline is not None:
+        raise TypeError("query_sql takes cache_dir and offline, or a fetcher that has them, not both")
+    if data_release is None and preset:
+        data_release = PRESETS[preset][1]
+    url = sql_url(release_url(base_url or conf.skyserver_url, data_release), sql)
+    path = fetcher.cache.path(f"query/{Cache.hashed(url)}.ecsv")
     if path.is_file() and not refresh:
         try:
             return Table.read(path, format="ascii.ecsv")
         except (ValueError, OSError):
             path.unlink()
-    if conf.offline if offline is None else offline:
+    if fetcher.offline:
         raise NetworkDisabledError(f"SQL answer not cached ({path}) and network access is off: {sql[:120]}")
-    table = SDSS.query_sql(sql, data_release=data_release, timeout=timeout or conf.timeout, cache=False)
-    table = Table() if table is None else table
+    try:  # an error page is the answer to this SQL: asking again would not help
+        table = parse_sql_csv(fetcher.download(url, timeout=timeout))
+    except ValueError as exc:
+        raise FetchError(f"SkyServer did not answer the query with a table: {exc}") from None
     _add_units(table)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.ecsv")
     table.write(tmp, format="ascii.ecsv", overwrite=True)
     tmp.replace(path)
     return table
+
+
+def release_url(base_url: str, data_release: int | None) -> str:
+    """Return the SkyServer ``base_url`` of ``data_release``: its ending ``/dr<N>`` replaced (unchanged for None).
+
+    Raises
+    ------
+    ValueError
+        A data release is asked for but ``base_url`` does not end in ``/dr<N>``.
+    """
+    base = base_url.rstrip("/")
+    if data_release is None:
+        return base
+    if not _RELEASE.search(base):
+        raise ValueError(f"SkyServer URL {base_url!r} does not end in /dr<N>, so data release {data_release} "
+                         "cannot be asked of it; give the URL of that release instead")
+    return _RELEASE.sub(f"/dr{int(data_release)}", base)
 
 
 def query_region(coord: SkyCoord, radius: u.Quantity = 1 * u.arcmin, *, columns: str = "", top: int | None = None,

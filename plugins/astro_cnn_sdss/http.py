@@ -36,8 +36,8 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 5
 
 
-class FetchError(AstroCNNError):
-    """A download failed after its last retry; the message names the URL and the last problem."""
+class FetchError(AstroCNNError, ConnectionError):
+    """A download failed after its last retry (or was refused); the message names the URL and the last problem."""
 
 
 class Fetcher:

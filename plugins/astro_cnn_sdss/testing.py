@@ -127,7 +127,7 @@ class SDSSTestServer:
             if file is None:
                 file = self._jpegs[zlib.crc32(f"{ra:.7f} {dec:.7f}".encode()) % len(self._jpegs)]
             return 200, file.read_bytes(), "image/jpeg"
-        if path.endswith("/SkyServerWS/SearchTools/SqlSearch") or path.endswith("/tools/search/x_results.aspx"):
+        if path.endswith("/SkyServerWS/SearchTools/SqlSearch"):
             cmd = query.get("cmd", [""])[0]
             for needle, body in self._sql:
                 if needle in cmd:
