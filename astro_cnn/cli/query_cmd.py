@@ -16,7 +16,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "query", help="query a survey's catalogue (SQL or a named sample preset)",
         description="Run a catalogue query through a survey (Survey.query) and write the result with units. "
-                    "For the SDSS surveys: SkyServer SQL through astroquery, or a preset sample selection "
+                    "For the SDSS surveys: SkyServer SQL search, or a preset sample selection "
                     "(wu2019: Wu & Boada 2019 MPA-JHU galaxies; pasquet2019: DR12 Main Galaxy Sample); "
                     "answers are cached, so a repeated query needs no network.")
     parser.add_argument("--survey", help="survey whose catalogue to query (default: the survey an installed "
