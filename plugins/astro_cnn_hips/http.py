@@ -10,6 +10,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 from astro_cnn import atomic_path
@@ -18,7 +19,7 @@ from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 __all__ = ["Cache", "Client", "FetchError", "RateLimit"]
 
 
-class FetchError(AstroCNNError):
+class FetchError(AstroCNNError, ConnectionError):
     """A request failed for good (after its last retry, or a 4xx other than 429); the message says why."""
 
 
@@ -107,7 +108,10 @@ class _CappedRetry(Retry):
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
+        try:
+            value = super().get_retry_after(response)
+        except InvalidHeader:  # not seconds nor an HTTP date: wait the backoff instead
+            return None
         return None if value is None else min(value, self.max_retry_after)
 
 

@@ -26,18 +26,23 @@ _DEEPEST = HEALPix(nside=2**MAX_ORDER, order="nested", frame=ICRS())
 
 
 class MOC:
-    """A spatial coverage: a union of disjoint HEALPix cells, kept as sorted ranges of order-29 cells.
+    """A spatial coverage: a union of HEALPix cells, kept as sorted, disjoint ranges of order-29 cells.
 
     Parameters
     ----------
     starts, ends : array of int
-        ``[start, end)`` ranges of order-29 NESTED cell numbers.
+        ``[start, end)`` ranges of order-29 NESTED cell numbers; overlapping and touching ranges
+        are merged.
     """
 
     def __init__(self, starts: Sequence[int] | np.ndarray, ends: Sequence[int] | np.ndarray):
         starts, ends = np.asarray(starts, np.int64), np.asarray(ends, np.int64)
         order = np.argsort(starts, kind="stable")
-        self.starts, self.ends = starts[order], ends[order]
+        starts, ends = starts[order], ends[order]
+        if len(starts):
+            first = np.flatnonzero(np.r_[True, starts[1:] > np.maximum.accumulate(ends)[:-1]])
+            starts, ends = starts[first], np.maximum.reduceat(ends, first)
+        self.starts, self.ends = starts, ends
 
     @classmethod
     def from_cells(cls, order: int, ipix: Sequence[int] | np.ndarray) -> MOC:
