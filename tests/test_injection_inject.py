@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from astro_cnn_injection.inject import GAIN, PSF_FWHM, inject, magnitude_to_nanomaggies
+from astro_cnn_injection.inject import GAIN, inject, magnitude_to_nanomaggies
 from astro_cnn_injection.profiles import GalaxyShape, render_galaxy
 from astro_cnn_sdss.frames import Frame, read_frame
 
@@ -39,9 +39,9 @@ def test_magnitude_to_nanomaggies():
     assert isinstance(magnitude_to_nanomaggies(np.float32(18.0)), float)
 
 
-def test_band_constants_cover_ugriz():
-    assert set(PSF_FWHM) == set(GAIN) == set("ugriz")
-    assert PSF_FWHM["r"] == 1.32 and GAIN["r"] == 4.7
+def test_gains_cover_ugriz():
+    assert set(GAIN) == set("ugriz")
+    assert GAIN["r"] == 4.7
 
 
 def test_the_frame_is_not_changed(frame, shape):

@@ -15,9 +15,12 @@ from astro_cnn_injection.relations import (
     size_scatter_ln,
     stellar_mass_taylor2011,
 )
+from astro_cnn_injection.sizes import petrosian_r50
 from astro_cnn_sdss.frames import LocalFrameIndex
 
 FRAMES = Path(__file__).parent / "data" / "sdss" / "frames"
+#: PSF FWHM (arcsec) measured from the stars of the full frames of field 3918-3-213; the committed crops hold too few.
+FIELD_PSF = {"u": 1.36, "g": 1.21, "r": 1.16, "i": 1.05, "z": 1.03}
 SIZE = 32
 #: Pixels kept clear around each position for a SIZE-pixel stack at 0.396"/px (the stack's half diagonal + 10).
 MARGIN = 0.5 * SIZE * np.sqrt(2.0) + 10
@@ -41,7 +44,7 @@ def galaxies():
 
 @pytest.fixture(scope="module")
 def plan(galaxies):
-    return plan_injections(galaxies, FRAMES, seed=7, size=SIZE)
+    return plan_injections(galaxies, FRAMES, seed=7, size=SIZE, psf_fwhm=FIELD_PSF)
 
 
 @pytest.fixture(scope="module")
@@ -91,15 +94,15 @@ def test_plan_has_every_column_row_for_row(plan, galaxies):
 
 
 def test_plan_copies_an_id_column(galaxies):
-    plan = plan_injections(galaxies[:3], FRAMES, size=SIZE, id_column="objid")
+    plan = plan_injections(galaxies[:3], FRAMES, size=SIZE, id_column="objid", psf_fwhm=FIELD_PSF)
     assert list(plan["id"]) == [1000, 1001, 1002]
 
 
 def test_plan_is_reproducible_for_a_seed(plan, galaxies):
-    again = plan_injections(galaxies, FRAMES, seed=7, size=SIZE)
+    again = plan_injections(galaxies, FRAMES, seed=7, size=SIZE, psf_fwhm=FIELD_PSF)
     for column in PLAN_COLUMNS:
         np.testing.assert_array_equal(again[column], plan[column], err_msg=column)
-    other = plan_injections(galaxies, FRAMES, seed=8, size=SIZE)
+    other = plan_injections(galaxies, FRAMES, seed=8, size=SIZE, psf_fwhm=FIELD_PSF)
     for column in ("ra", "dec", "half_light_radius", "axis_ratio", "position_angle"):
         assert not np.any(other[column] == plan[column]), column
     np.testing.assert_array_equal(other["log_mstar"], plan["log_mstar"])
@@ -123,7 +126,7 @@ def test_positions_spread_over_the_allowed_area(plan, fields):
 
 
 def test_a_larger_stack_needs_a_larger_margin(galaxies, fields):
-    plan = plan_injections(galaxies[:20], FRAMES, seed=1, size=64)
+    plan = plan_injections(galaxies[:20], FRAMES, seed=1, size=64, psf_fwhm=FIELD_PSF)
     margin = 32 * np.sqrt(2.0) + 10
     for band, (_, wcs, (ny, nx)) in next(iter(fields.values())).items():
         x, y = wcs.all_world2pix(np.column_stack([plan["ra"], plan["dec"]]), 0).T
@@ -132,7 +135,7 @@ def test_a_larger_stack_needs_a_larger_margin(galaxies, fields):
 
 def test_frames_too_small_for_the_stack(galaxies):
     with pytest.raises(ValueError, match="frames too small for the margin"):
-        plan_injections(galaxies[:1], FRAMES, size=126, scale=0.397)
+        plan_injections(galaxies[:1], FRAMES, size=126, scale=0.397, psf_fwhm=FIELD_PSF)
 
 
 def test_profiles_follow_the_colour_type(plan):
@@ -155,11 +158,32 @@ def test_sizes_scatter_around_the_shen_relation():
     n = 400
     galaxies = Table({"u": np.full(n, 18.5), "g": np.full(n, 17.6), "r": np.full(n, 17.0), "i": np.full(n, 16.7),
                       "z": np.full(n, 16.5), "redshift": np.full(n, 0.1)})
-    plan = plan_injections(galaxies, FRAMES, seed=3, size=SIZE)
-    ln_ratio = np.log(plan["half_light_radius"] / half_light_radius_arcsec(17.0, 0.1, False))
+    plan = plan_injections(galaxies, FRAMES, seed=3, size=SIZE, psf_fwhm=FIELD_PSF)
+    ln_ratio = np.log(plan["r50_petrosian"] / half_light_radius_arcsec(17.0, 0.1, False))
     assert abs(ln_ratio.mean()) < 0.05
     assert ln_ratio.std() == pytest.approx(size_scatter_ln(absolute_magnitude(17.0, 0.1)), rel=0.12)
-    assert np.all((plan["half_light_radius"] >= 0.3) & (plan["half_light_radius"] <= 12.0))
+    assert np.all((plan["r50_petrosian"] >= 0.3) & (plan["r50_petrosian"] <= 12.0))
+
+
+def test_intrinsic_sizes_give_the_relation_through_the_field_psf(plan):
+    np.testing.assert_allclose(plan["psf_fwhm_r"], FIELD_PSF["r"])
+    resolved = plan["r50_petrosian"] > 0.6 * FIELD_PSF["r"]  # a point source's Petrosian R50 is 0.5 FWHM
+    through_psf = petrosian_r50(plan["half_light_radius"], plan["sersic_n"], plan["psf_fwhm_r"])
+    np.testing.assert_allclose(through_psf[resolved], plan["r50_petrosian"][resolved], rtol=1e-3)
+    large_early = (plan["sersic_n"] == 4) & (plan["r50_petrosian"] > 2 * FIELD_PSF["r"])
+    assert large_early.any()
+    assert np.all(plan["half_light_radius"][large_early] > plan["r50_petrosian"][large_early])  # Petrosian misses wings
+
+
+def test_plan_records_every_band_psf(plan):
+    for band, fwhm in FIELD_PSF.items():
+        np.testing.assert_allclose(plan[f"psf_fwhm_{band}"], fwhm)
+    assert plan.meta["injection"]["psf"] == "given"
+
+
+def test_frames_without_enough_stars_need_a_given_psf(galaxies):
+    with pytest.raises(ValueError, match="cannot measure its PSF .* pass psf_fwhm="):
+        plan_injections(galaxies[:2], FRAMES, size=SIZE)
 
 
 def test_read_plan_round_trips_a_file(plan, tmp_path):
@@ -180,11 +204,11 @@ def test_read_plan_lists_missing_columns(plan):
 
 def test_plan_needs_frames(tmp_path, galaxies):
     with pytest.raises(ValueError, match="no field in .* has frames in all of u, g, r, i, z"):
-        plan_injections(galaxies, tmp_path, size=SIZE)
+        plan_injections(galaxies, tmp_path, size=SIZE, psf_fwhm=FIELD_PSF)
     for band in "ugri":
         name = f"frame-{band}-003918-3-0213.fits.bz2"
         shutil.copy(FRAMES / name, tmp_path / name)
     with pytest.raises(ValueError, match="has frames in all of u, g, r, i, z"):
-        plan_injections(galaxies, tmp_path, size=SIZE)
+        plan_injections(galaxies, tmp_path, size=SIZE, psf_fwhm=FIELD_PSF)
     with pytest.raises(FileNotFoundError, match="does not exist"):
-        plan_injections(galaxies, tmp_path / "missing", size=SIZE)
+        plan_injections(galaxies, tmp_path / "missing", size=SIZE, psf_fwhm=FIELD_PSF)

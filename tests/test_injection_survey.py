@@ -17,6 +17,8 @@ from astro_cnn_injection.plan import BANDS, plan_injections
 from astro_cnn_sdss.surveys import SDSSStackSurvey
 
 FRAMES = Path(__file__).parent / "data" / "sdss" / "frames"
+#: PSF FWHM (arcsec) measured from the stars of the full frames of field 3918-3-213; the committed crops hold too few.
+FIELD_PSF = {"u": 1.36, "g": 1.21, "r": 1.16, "i": 1.05, "z": 1.03}
 SIZE = 32
 CENTRE = (SIZE - 1) / 2
 
@@ -26,7 +28,7 @@ def plan():
     """Four compact exponential discs (half-light radius 0.8") of r = 16.5-17.5 at planned positions."""
     galaxies = Table({"u": [19.0, 18.8, 19.5, 18.9], "g": [18.0, 17.6, 18.1, 17.2], "r": [17.0, 16.8, 17.5, 16.5],
                       "i": [16.7, 16.5, 17.2, 16.1], "z": [16.5, 16.3, 17.0, 15.9], "redshift": [0.05, 0.1, 0.15, 0.2]})
-    plan = plan_injections(galaxies, FRAMES, seed=11, size=SIZE)
+    plan = plan_injections(galaxies, FRAMES, seed=11, size=SIZE, psf_fwhm=FIELD_PSF)
     plan["half_light_radius"] = 0.8
     plan["sersic_n"] = 1.0
     return plan

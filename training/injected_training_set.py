@@ -6,6 +6,7 @@ Used by ``training/injected_models.py``; not installed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,8 @@ HELD_OUT_FRACTION = 0.2
 
 
 def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int = 0,
-                       cache: str | Path | None = None, progress: bool = True) -> tuple[Table, np.ndarray]:
+                       cache: str | Path | None = None, progress: bool = True,
+                       psf_fwhm: Mapping[str, float] | None = None) -> tuple[Table, np.ndarray]:
     """Inject every galaxy of a spec-z catalogue with 0 < z < 0.4 into the real frames and stack it.
 
     Parameters
@@ -38,6 +40,9 @@ def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int
         ``.npz`` file keeping the result; reused when it was made with the same seed and rows.
     progress : bool
         Progress bar while stacking.
+    psf_fwhm : mapping of band to float, optional
+        PSF FWHM (arcsec) for every frame instead of each frame's own, measured from its stars
+        (for frames too small to hold enough stars).
 
     Returns
     -------
@@ -47,7 +52,7 @@ def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int
         The stacks (nanomaggies); rows whose status is not empty are zeros.
     """
     galaxies = select_galaxies(Table.read(catalog))
-    plan = plan_injections(galaxies, frames_dir, seed=seed)
+    plan = plan_injections(galaxies, frames_dir, seed=seed, psf_fwhm=psf_fwhm)
     order = np.random.default_rng(seed + 1).permutation(len(plan))
     split = np.full(len(plan), "train", dtype="<U5")
     split[order[:int(round(HELD_OUT_FRACTION * len(plan)))]] = "test"
@@ -74,7 +79,8 @@ def _fingerprint(plan: Table, seed: int) -> str:
     """A digest of everything that decides the stacks: the seed and every galaxy's planned parameters."""
     digest = hashlib.sha256(str(seed).encode())
     for column in ("ra", "dec", "mag_u", "mag_g", "mag_r", "mag_i", "mag_z", "half_light_radius", "sersic_n",
-                   "axis_ratio", "position_angle"):
+                   "axis_ratio", "position_angle", "psf_fwhm_u", "psf_fwhm_g", "psf_fwhm_r", "psf_fwhm_i",
+                   "psf_fwhm_z"):
         digest.update(np.ascontiguousarray(plan[column], dtype=float).tobytes())
     digest.update(repr(plan.meta.get("injection", {}).get("frames")).encode())
     return digest.hexdigest()

@@ -8,10 +8,8 @@ from astro_cnn_sdss.frames import Frame
 
 from .profiles import GalaxyShape, render_galaxy
 
-__all__ = ["PSF_FWHM", "GAIN", "magnitude_to_nanomaggies", "inject"]
+__all__ = ["GAIN", "magnitude_to_nanomaggies", "inject"]
 
-#: Gaussian PSF FWHM (arcsec) per band: typical SDSS seeing (median r-band about 1.3″, broader in u and g).
-PSF_FWHM = {"u": 1.53, "g": 1.44, "r": 1.32, "i": 1.26, "z": 1.29}
 #: Electrons per data number per band: typical SDSS camera gains, for the photon noise of injected light.
 GAIN = {"u": 1.7, "g": 3.9, "r": 4.7, "i": 5.1, "z": 4.7}
 
@@ -39,7 +37,7 @@ def inject(frame: Frame, shape: GalaxyShape, flux: float, psf_fwhm: float, gain:
     flux : float
         Total flux (nanomaggies).
     psf_fwhm : float
-        PSF FWHM (arcsec).
+        FWHM (arcsec) of the frame's Gaussian PSF (:func:`astro_cnn_injection.psf.measure_psf`).
     gain : float or None
         Electrons per data number; None adds no photon noise.
     rng : numpy.random.Generator

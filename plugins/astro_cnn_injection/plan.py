@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
 
 from astro_cnn.exceptions import ColumnError
-from astro_cnn_sdss.frames import LocalFrameIndex
+from astro_cnn_sdss.frames import FrameId, LocalFrameIndex, read_frame
 
+from .psf import measure_psf
 from .relations import half_light_radius_arcsec, is_early_type, stellar_mass_taylor2011
+from .sizes import intrinsic_radius
 
-__all__ = ["BANDS", "PLAN_COLUMNS", "select_galaxies", "plan_injections", "read_plan"]
+__all__ = ["BANDS", "PLAN_COLUMNS", "select_galaxies", "field_psfs", "plan_injections", "read_plan"]
 
 #: Bands rendered, in stack channel order.
 BANDS = ("u", "g", "r", "i", "z")
 #: Columns every injection plan has (magnitudes are ``mag_<band>``).
-PLAN_COLUMNS = ("id", "ra", "dec", "field", *(f"mag_{b}" for b in BANDS), "redshift", "half_light_radius",
-                "sersic_n", "axis_ratio", "position_angle", "log_mstar")
+PLAN_COLUMNS = ("id", "ra", "dec", "field", *(f"mag_{b}" for b in BANDS), "redshift", "r50_petrosian",
+                "half_light_radius", "sersic_n", "axis_ratio", "position_angle", "log_mstar",
+                *(f"psf_fwhm_{b}" for b in BANDS))
 #: Thickness of discs seen edge-on (minimum axis ratio of late types).
 DISC_THICKNESS = 0.2
 
@@ -48,17 +51,48 @@ def select_galaxies(catalog: Table, *, z_range: tuple[float, float] = (0.0, 0.4)
     return catalog[keep]
 
 
+def field_psfs(frames_dir: str | Path) -> dict[str, dict[str, float]]:
+    """Measure the PSF FWHM (arcsec) of every frame in ``frames_dir`` from its stars.
+
+    Returns
+    -------
+    dict
+        ``{"<run6>-<camcol>-<field4>": {band: FWHM}}`` (:func:`astro_cnn_injection.psf.measure_psf`).
+
+    Raises
+    ------
+    ValueError
+        A frame has too few stars to measure (the message names it).
+    """
+    out: dict[str, dict[str, float]] = {}
+    for fid, bands in LocalFrameIndex(frames_dir).fields().items():
+        for band, (path, _, _) in bands.items():
+            frame = read_frame(path.read_bytes(), str(path))
+            try:
+                out.setdefault(_field_name(fid), {})[band] = measure_psf(frame.data, frame.wcs).fwhm
+            except ValueError as exc:
+                raise ValueError(f"{path}: cannot measure its PSF ({exc}); pass psf_fwhm= to plan_injections "
+                                 "for frames without enough stars") from None
+    return out
+
+
 def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, size: int = 64,
                     scale: float = 0.396, redshift_column: str = "redshift",
-                    magnitude_columns: Sequence[str] = BANDS, id_column: str | None = None) -> Table:
+                    magnitude_columns: Sequence[str] = BANDS, id_column: str | None = None,
+                    psf_fwhm: Mapping[str, float] | None = None) -> Table:
     """Give each galaxy a position inside the real frames, a size and a shape.
 
     Positions are drawn uniformly inside a randomly chosen field, where all five bands cover a
-    stack of ``size`` pixels at ``scale`` around them.  Sizes follow the size–magnitude relation of
-    Shen et al. (2003) at the galaxy's redshift with its log-normal scatter; galaxies redder than
-    u − r = 2.22 (Strateva et al. 2001) get de Vaucouleurs profiles (n = 4, axis ratio uniform in
-    0.5-1), the others exponential discs (n = 1) at random inclination.  Stellar masses come from
-    the colour–M/L relation of Taylor et al. (2011).
+    stack of ``size`` pixels at ``scale`` around them.  Each band's PSF FWHM in that field is
+    measured from the frame's stars (:func:`field_psfs`) and recorded (``psf_fwhm_<band>``).
+    Sizes follow the size–magnitude relation of Shen et al. (2003) at the galaxy's redshift with its
+    log-normal scatter; galaxies redder than u − r = 2.22 (Strateva et al. 2001) get de
+    Vaucouleurs profiles (n = 4, axis ratio uniform in 0.5-1), the others exponential discs
+    (n = 1) at random inclination.  The relation's size is a Petrosian R50 measured through the
+    seeing (``r50_petrosian``); the profile's intrinsic half-light radius (``half_light_radius``)
+    is the one whose Petrosian R50 through the field's r-band PSF equals it
+    (:func:`astro_cnn_injection.sizes.intrinsic_radius`).  Stellar masses come from the colour–M/L
+    relation of Taylor et al. (2011).
 
     Parameters
     ----------
@@ -76,6 +110,9 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
         u, g, r, i, z magnitude columns, in that order.
     id_column : str, optional
         Identifier column copied to ``id`` (default: the row number).
+    psf_fwhm : mapping of band to float, optional
+        PSF FWHM (arcsec) to record for every field instead of measuring it (for frames too small
+        to hold enough stars, such as test crops).
 
     Returns
     -------
@@ -85,13 +122,17 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
     Raises
     ------
     ValueError
-        No field in ``frames_dir`` has all five bands.
+        No field in ``frames_dir`` has all five bands, or a frame's PSF cannot be measured.
     """
     fields = {fid: bands for fid, bands in LocalFrameIndex(frames_dir).fields().items()
               if all(b in bands for b in BANDS)}
     if not fields:
         raise ValueError(f"no field in {str(frames_dir)!r} has frames in all of {', '.join(BANDS)}")
     names = sorted(fields, key=lambda f: (f.run, f.camcol, f.field))
+    if psf_fwhm is None:
+        psfs = field_psfs(frames_dir)
+    else:
+        psfs = {_field_name(fid): {b: float(psf_fwhm[b]) for b in BANDS} for fid in names}
     rng = np.random.default_rng(seed)
     n = len(galaxies)
     mags = {b: _floats(galaxies[c]) for b, c in zip(BANDS, magnitude_columns)}
@@ -103,9 +144,11 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
     for k in range(n):
         fid = names[rng.integers(len(names))]
         ra[k], dec[k] = _position_in(fields[fid], margin, rng)
-        field_names.append(f"{fid.run:06d}-{fid.camcol}-{fid.field:04d}")
+        field_names.append(_field_name(fid))
     early = is_early_type(mags["u"], mags["r"])
-    radius = half_light_radius_arcsec(mags["r"], z, early, rng)
+    r50 = half_light_radius_arcsec(mags["r"], z, early, rng)
+    sersic_n = np.where(early, 4.0, 1.0)
+    psf_columns = {b: np.array([psfs[name][b] for name in field_names]) for b in BANDS}
     cos_i = rng.uniform(0.0, 1.0, n)
     disc_q = np.sqrt(cos_i**2 + DISC_THICKNESS**2 * (1 - cos_i**2))
     plan = Table()
@@ -117,16 +160,22 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
         plan[f"mag_{band}"] = mags[band]
         plan[f"mag_{band}"].unit = "mag"
     plan["redshift"] = z
-    plan["half_light_radius"] = radius
-    plan["half_light_radius"].unit = "arcsec"
-    plan["sersic_n"] = np.where(early, 4.0, 1.0)
+    plan["r50_petrosian"] = r50
+    plan["half_light_radius"] = intrinsic_radius(r50, sersic_n, psf_columns["r"])
+    plan["r50_petrosian"].unit = plan["half_light_radius"].unit = "arcsec"
+    plan["sersic_n"] = sersic_n
     plan["axis_ratio"] = np.where(early, rng.uniform(0.5, 1.0, n), disc_q)
     plan["position_angle"] = rng.uniform(0.0, 180.0, n)
     plan["position_angle"].unit = "deg"
     plan["log_mstar"] = stellar_mass_taylor2011(mags["g"], mags["i"], z)
     plan["log_mstar"].unit = "dex(solMass)"
+    for band in BANDS:
+        plan[f"psf_fwhm_{band}"] = psf_columns[band]
+        plan[f"psf_fwhm_{band}"].unit = "arcsec"
     plan.meta["injection"] = {"seed": seed, "frames": [str(f) for f in names], "size": size, "scale": scale,
-                              "relations": "sizes: Shen et al. (2003); types: Strateva et al. (2001) u-r = 2.22; "
+                              "psf": "measured from each frame's stars" if psf_fwhm is None else "given",
+                              "relations": "sizes: Shen et al. (2003) Petrosian R50 through the field's r-band PSF; "
+                                           "types: Strateva et al. (2001) u-r = 2.22; "
                                            "masses: Taylor et al. (2011) with observed g-i, no K-correction"}
     return plan
 
@@ -144,6 +193,11 @@ def read_plan(plan: Table | str | Path) -> Table:
     if missing:
         raise ColumnError(f"injection plan lacks column(s) {', '.join(missing)} (make one with plan_injections)")
     return table
+
+
+def _field_name(fid: FrameId) -> str:
+    """``<run6>-<camcol>-<field4>``, as in the plan's ``field`` column."""
+    return f"{fid.run:06d}-{fid.camcol}-{fid.field:04d}"
 
 
 def _floats(column) -> np.ndarray:

@@ -10,13 +10,14 @@ from astropy.table import Table
 
 from astro_cnn.target import Target
 from astro_cnn.target_survey import Cutout
-from astro_cnn_sdss.frames import FrameStore
+from astro_cnn_sdss.frames import Frame, FrameStore, parse_frame_name
 from astro_cnn_sdss.stack import stack
 from astro_cnn_sdss.surveys import SDSSStackSurvey
 
-from .inject import GAIN, PSF_FWHM, inject, magnitude_to_nanomaggies
+from .inject import GAIN, inject, magnitude_to_nanomaggies
 from .plan import read_plan
 from .profiles import GalaxyShape
+from .psf import PSFCache
 
 __all__ = ["SDSSInjectedSurvey"]
 
@@ -26,8 +27,10 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
 
     Each target is a row of an injection plan (:func:`astro_cnn_injection.plan.plan_injections`),
     found by its id.  For every frame covering the planned position, the galaxy is rendered
-    through that frame's own WCS as a PSF-convolved Sérsic profile with the catalogue's flux in
-    that band, given photon noise from the frame's own calibration, and added to a copy of the
+    through that frame's own WCS as a Sérsic profile convolved with that frame's own PSF (a
+    Gaussian of the FWHM measured from the frame's stars: the plan's ``psf_fwhm_<band>`` for
+    frames of the planned field, measured once per frame and kept for any other frame) with the
+    catalogue's flux in that band, given photon noise from the frame's own calibration, and added to a copy of the
     frame; the frames are then resampled and co-added by exactly the code that makes
     ``sdss-stack`` cutouts of real targets.  Images are nanomaggies at 0.396″/px.
 
@@ -38,7 +41,7 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
     frames_dir : path, optional
         Directory of real frames; without it frames are fetched from the SDSS SAS like ``sdss-stack``.
     psf_fwhm : mapping of band to float, optional
-        PSF FWHM in arcsec (default :data:`astro_cnn_injection.inject.PSF_FWHM`).
+        PSF FWHM in arcsec to use in these bands for every frame instead of each frame's own.
     photon_noise : bool
         Add the injected light's photon noise (default True).
     seed : int
@@ -54,7 +57,8 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
                  **options: Any):
         super().__init__(frames_dir=frames_dir, **options)
         self.plan = read_plan(plan)
-        self.psf_fwhm = {**PSF_FWHM, **(psf_fwhm or {})}
+        self.psf_override = dict(psf_fwhm or {})
+        self.psfs = PSFCache()
         self.photon_noise = bool(photon_noise)
         self.seed = int(seed)
         self.store = FrameStore(size=30)
@@ -85,7 +89,18 @@ class SDSSInjectedSurvey(SDSSStackSurvey):
         for band, originals in self.frames_for(ra, dec, size).items():
             flux = magnitude_to_nanomaggies(float(row[f"mag_{band}"]))
             gain = GAIN.get(band) if self.photon_noise else None
-            frames[band] = [inject(frame, shape, flux, self.psf_fwhm[band], gain, rng, half_width)
+            frames[band] = [inject(frame, shape, flux, self._psf(frame, band, row), gain, rng, half_width)
                             for frame in originals]
         image, weight, wcs = stack(frames, self.bands, ra, dec, size, self.scale, self.order)
         return Cutout(image, weight, {"wcs": wcs})
+
+    def _psf(self, frame: Frame, band: str, row) -> float:
+        """PSF FWHM (arcsec) of ``frame``: the option's, the plan's for the planned field, or measured."""
+        if band in self.psf_override:
+            return float(self.psf_override[band])
+        parsed = parse_frame_name(Path(frame.path).name)
+        if parsed is not None:
+            fid = parsed[1]
+            if f"{fid.run:06d}-{fid.camcol}-{fid.field:04d}" == str(row["field"]):
+                return float(row[f"psf_fwhm_{band}"])
+        return self.psfs.get(frame).fwhm
