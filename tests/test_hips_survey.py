@@ -5,7 +5,7 @@ import urllib.parse
 import astropy.units as u
 import numpy as np
 import pytest
-from astro_cnn_hips import PRESETS, HiPSSurvey
+from astro_cnn_hips import HiPSSurvey
 from astro_cnn_hips.moc import MOC
 from astro_cnn_hips.survey import HIPS2FITS_PATH, tangent_wcs
 from astropy.wcs.utils import proj_plane_pixel_scales
@@ -181,12 +181,3 @@ def test_concurrent_fetches_are_capped_by_max_workers(server, options):
 def test_bad_options_are_refused_naming_them(kwargs, message):
     with pytest.raises(AstroCNNError, match=message):
         HiPSSurvey(**kwargs)
-
-
-def test_every_preset_declares_its_numbers():
-    for preset in PRESETS.values():
-        survey = HiPSSurvey(preset=preset.name)
-        assert survey.native_pixel_scale == preset.native_pixel_scale == survey.pixel_scale
-        assert survey.data_release == preset.data_release and preset.sources
-        assert set(survey.bands) == set(preset.hips) and len(preset.colour_bands) == 3
-        assert survey.psf_fwhm is None or set(survey.psf_fwhm) == set(survey.bands)
