@@ -179,3 +179,12 @@ def test_query_with_a_fetcher_takes_no_cache_dir(tmp_path):
 def test_real_skyserver_answers_the_wu2019_preset(tmp_path):
     table = query_sql(preset_sql("wu2019", top=5), preset="wu2019", cache_dir=tmp_path)
     assert len(table) == 5 and table["oh_p50"].unit == u.dex
+
+
+def test_a_survey_queries_its_own_base_url_with_its_retries(server, tmp_path):
+    """The survey's base_url and retry settings, not the configured SkyServer (nothing listens there)."""
+    server.fail(f"/dr17{SQL}", "503")
+    survey = SDSSJpegSurvey(base_url=server.skyserver_url, retries=1, backoff=0.01, cache_dir=tmp_path)
+    with conf.set_temp("skyserver_url", "http://127.0.0.1:9/dr17"):
+        assert len(survey.query(TOP3)) == 3
+    assert len(server.requests) == 2 and all(r.startswith(f"/dr17{SQL}?") for r in server.requests)

@@ -41,7 +41,8 @@ class _SDSSSurvey(TargetSurvey):
 
     def __init__(self, *, cache_dir: str | Path | None = None, offline: bool | None = None,
                  base_url: str | None = None, sas_url: str | None = None, max_workers: int | None = None,
-                 timeout: float | None = None, retries: int | None = None, backoff: float | None = None):
+                 timeout: float | None = None, retries: int | None = None, backoff: float | None = None,
+                 rate_limit: float | None = None):
         self.base_url = base_url or conf.skyserver_url
         self.sas_url = sas_url or conf.sas_url
         self.max_workers = options.count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
@@ -52,7 +53,8 @@ class _SDSSSurvey(TargetSurvey):
                                                        zero=False),
                                retries=options.count("retries", conf.retries if retries is None else retries, 0),
                                backoff=options.seconds("backoff", conf.backoff if backoff is None else backoff,
-                                                       zero=True))
+                                                       zero=True),
+                               rate_limit=rate_limit, max_connections=self.max_workers)
 
     def query(self, sql: str | None = None, *, preset: str | None = None, top: int | None = None,
               **kwargs: Any) -> Table:
@@ -73,8 +75,7 @@ class _SDSSSurvey(TargetSurvey):
             sql = catalog.preset_sql(preset, top=top)
         if sql is None:
             raise ValueError("give an SQL string or preset=...")
-        return catalog.query_sql(sql, preset=preset, cache_dir=self.cache.root, offline=self.fetcher.offline,
-                                 **kwargs)
+        return catalog.query_sql(sql, preset=preset, base_url=self.base_url, fetcher=self.fetcher, **kwargs)
 
 
 class SDSSJpegSurvey(_SDSSSurvey):
@@ -98,7 +99,8 @@ class SDSSJpegSurvey(_SDSSSurvey):
         Use the bundled cutouts (default True).
     **options
         ``cache_dir``, ``offline``, ``base_url`` (SkyServer), ``max_workers``, ``timeout``,
-        ``retries``, ``backoff``; defaults from :data:`astro_cnn_sdss.config.conf`.
+        ``retries``, ``backoff``, ``rate_limit`` (requests per second, 0: none); defaults from
+        :data:`astro_cnn_sdss.config.conf`.
     """
 
     name = "sdss-jpeg"
@@ -182,7 +184,7 @@ class SDSSStackSurvey(_SDSSSurvey):
         Bands to stack (default ugriz).
     **options
         ``cache_dir``, ``offline``, ``base_url`` (SkyServer, for the frame search), ``sas_url``,
-        ``max_workers``, ``timeout``, ``retries``, ``backoff``.
+        ``max_workers``, ``timeout``, ``retries``, ``backoff``, ``rate_limit``.
     """
 
     name = "sdss-stack"
