@@ -36,6 +36,10 @@ __all__ = ["SDSSJpegSurvey", "SDSSStackSurvey", "BUNDLED_JPEG_DIR"]
 BUNDLED_JPEG_DIR = Path(__file__).parent / "bundled" / "jpeg"
 
 
+#: Median PSF FWHM of the SDSS imaging per band (SDSS imaging documentation, "Understanding SDSS imaging data").
+_MEDIAN_PSF_FWHM = {band: fwhm * u.arcsec for band, fwhm in zip("ugriz", (1.53, 1.44, 1.32, 1.26, 1.29))}
+
+
 class _SDSSSurvey(TargetSurvey):
     """Options shared by both SDSS surveys (each defaults to :data:`astro_cnn_sdss.config.conf`)."""
 
@@ -109,6 +113,9 @@ class SDSSJpegSurvey(_SDSSSurvey):
     image_size = 128
     finds_images_by_id = True
     row_meta = ("jpeg",)
+    native_pixel_scale = 0.396 * u.arcsec  # the SDSS camera (Gunn et al. 1998)
+    psf_fwhm = {band: _MEDIAN_PSF_FWHM[band] for band in "irg"}
+    data_release = "DR17"
 
     def __init__(self, *, jpeg_dir: str | Path | None = None, scale: float = 0.296, bundled: bool = True,
                  **options: Any):
@@ -193,6 +200,11 @@ class SDSSStackSurvey(_SDSSSurvey):
     image_size = 64
     has_weights = True
     row_meta = ("wcs",)
+    flux_unit = u.nanomaggy  # corrected frames; AB zero point 22.5 (SDSS frame data model)
+    zero_point = 22.5
+    native_pixel_scale = 0.396 * u.arcsec
+    psf_fwhm = _MEDIAN_PSF_FWHM
+    data_release = "DR17"
 
     def __init__(self, *, frames_dir: str | Path | None = None, scale: float = 0.396, order: str = "bicubic",
                  bands: tuple[str, ...] = ("u", "g", "r", "i", "z"), **options: Any):
