@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+
 from astro_cnn_hips.testing import HiPSTestServer
 
 DATA = Path(__file__).parent / "data"

@@ -3,11 +3,11 @@
 import time
 
 import pytest
+
+from astro_cnn.exceptions import NetworkDisabledError
 from astro_cnn_hips.http import Cache, Client, FetchError, RateLimit
 from astro_cnn_hips.moc import MOC
 from astro_cnn_hips.survey import MOCSERVER_PATH
-
-from astro_cnn.exceptions import NetworkDisabledError
 
 from .hips_fixtures import MOC_PATH
 

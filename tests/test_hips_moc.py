@@ -5,10 +5,11 @@ import io
 import astropy.units as u
 import numpy as np
 import pytest
-from astro_cnn_hips.moc import MAX_ORDER, MOC
 from astropy.coordinates import ICRS
 from astropy.io import fits
 from astropy_healpix import HEALPix
+
+from astro_cnn_hips.moc import MAX_ORDER, MOC
 
 from .hips_fixtures import GALAXY, MOC_PATH
 

@@ -3,8 +3,6 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from astro_cnn_hips import HiPSSurvey
-from astro_cnn_hips.survey import HIPS2FITS_PATH
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
@@ -12,6 +10,8 @@ from astropy.wcs import WCS
 from astro_cnn import registry
 from astro_cnn.cli import main
 from astro_cnn.engine import NetworkPredictor
+from astro_cnn_hips import HiPSSurvey
+from astro_cnn_hips.survey import HIPS2FITS_PATH
 
 from .hips_fixtures import GALAXY
 from .test_engine_training import _data

@@ -2,6 +2,7 @@
 
 import astropy.units as u
 import pytest
+
 from astro_cnn_hips import PRESETS, HiPSSurvey
 
 

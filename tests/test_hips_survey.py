@@ -5,12 +5,12 @@ import urllib.parse
 import astropy.units as u
 import numpy as np
 import pytest
-from astro_cnn_hips import HiPSSurvey
-from astro_cnn_hips.moc import MOC
-from astro_cnn_hips.survey import HIPS2FITS_PATH, tangent_wcs
 from astropy.wcs.utils import proj_plane_pixel_scales
 
 from astro_cnn import AstroCNNError, TargetList, make_survey
+from astro_cnn_hips import HiPSSurvey
+from astro_cnn_hips.moc import MOC
+from astro_cnn_hips.survey import HIPS2FITS_PATH, tangent_wcs
 
 from .hips_fixtures import GALAXY, MOC_PATH
 

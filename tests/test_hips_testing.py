@@ -4,8 +4,9 @@ import io
 import urllib.parse
 
 import numpy as np
-from astro_cnn_hips.survey import HIPS2FITS_PATH, MOCSERVER_PATH, hips2fits_params
 from astropy.io import fits
+
+from astro_cnn_hips.survey import HIPS2FITS_PATH, MOCSERVER_PATH, hips2fits_params
 
 from .hips_fixtures import GALAXY, MOC_PATH
 

@@ -86,7 +86,9 @@ def test_stacks_look_like_sdss_stack(survey, batch):
     assert batch.meta["wcs"][0].all_world2pix([[survey.plan["ra"][0], survey.plan["dec"][0]]], 0)[0] == \
         pytest.approx([CENTRE, CENTRE])
     assert survey.describe() == {"survey": "sdss-injected", "bands": list(BANDS), "pixel_scale_arcsec": 0.396,
-                                 "image_size": 64}
+                                 "image_size": 64, "flux_unit": "nmgy", "zero_point": 22.5,
+                                 "native_pixel_scale_arcsec": 0.396, "data_release": "DR17",
+                                 "psf_fwhm_arcsec": {"u": 1.53, "g": 1.44, "r": 1.32, "i": 1.26, "z": 1.29}}
 
 
 @pytest.mark.parametrize("light, tolerance", [("injected", 0.05), ("quiet", 0.005)])

@@ -170,7 +170,9 @@ def test_local_frames_directory_needs_no_network(server, options):
     assert list(batch.status) == ["", "skip me"] and batch.images.shape == (2, 5, 32, 32)
     assert server.requests == []
     assert survey.describe() == {"survey": "sdss-stack", "bands": list(BANDS), "pixel_scale_arcsec": 0.396,
-                                 "image_size": 64}
+                                 "image_size": 64, "flux_unit": "nmgy", "zero_point": 22.5,
+                                 "native_pixel_scale_arcsec": 0.396, "data_release": "DR17",
+                                 "psf_fwhm_arcsec": {"u": 1.53, "g": 1.44, "r": 1.32, "i": 1.26, "z": 1.29}}
 
 
 @pytest.mark.remote_data

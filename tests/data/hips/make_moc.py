@@ -12,11 +12,12 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from astro_cnn_hips.moc import MOC
 from astropy.coordinates import ICRS
 from astropy.io import fits
 from astropy.wcs import WCS
 from astropy_healpix import HEALPix
+
+from astro_cnn_hips.moc import MOC
 
 ORDER = 15
 HERE = Path(__file__).resolve().parent
