@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import astropy.units as u
 import numpy as np
 from astropy.io import fits
 from astropy.table import Table
@@ -30,7 +31,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
 
     Works with any registered survey.  A survey that keeps each row's encoded JPEG in
     ``batch.meta["jpeg"]`` gets those bytes written unchanged; any other gets a FITS
-    file with the image (``BUNIT`` nanomaggy, the row's WCS from ``batch.meta["wcs"]`` if any,
+    file with the image (``BUNIT`` the survey's declared flux unit, the row's WCS from ``batch.meta["wcs"]`` if any,
     ``BANDS`` keyword) in the primary HDU and the weight plane, if any, in a ``WEIGHT`` extension.
 
     Parameters
@@ -93,7 +94,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
                     continue
                 name = _file_name(targets.ids[row], row, used)
                 try:
-                    path = _write_one(batch, k, outdir, name, overwrite)
+                    path = _write_one(batch, k, outdir, name, overwrite, source.flux_unit)
                 except OSError as exc:
                     if exc.errno not in _NAME_ERRORS:
                         raise
@@ -138,7 +139,8 @@ def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | N
         return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
 
 
-def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool) -> Path:
+def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool,
+               flux_unit: u.UnitBase | str | None) -> Path:
     encoded = batch.meta.get("jpeg")
     if encoded is not None:
         path = outdir / f"{name}.jpg"
@@ -149,7 +151,9 @@ def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bo
     wcs = batch.meta.get("wcs", [None] * len(batch))[k]
     if wcs is not None:
         header.update(wcs.to_header())
-    header["BUNIT"] = "nanomaggy"
+    if flux_unit is not None:  # the unit the survey declares (nanomaggy for SDSS, ADU for DES); none: no BUNIT
+        unit = u.Unit(flux_unit)
+        header["BUNIT"] = (unit.long_names or [unit.to_string()])[0]
     header["BANDS"] = ("".join(batch.bands), "band of each plane, in order")
     hdus = [fits.PrimaryHDU(batch.images[k], header)]
     if batch.weights is not None:

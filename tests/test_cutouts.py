@@ -34,3 +34,17 @@ def test_a_run_that_stops_leaves_no_file_behind(example_plugin, tmp_path):
     with pytest.raises(RuntimeError, match="archive went away"):
         write_cutouts(targets, tmp_path, Failing(), batch_size=1, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_fits_cutouts_carry_the_survey_flux_unit_or_none(tmp_path, example_plugin):
+    from astropy.io import fits
+
+    targets = TargetList([150.0], [10.0], ids=["a"])
+    write_cutouts(targets, tmp_path / "none", example_plugin.ExampleSky(), progress=False)
+    assert "BUNIT" not in fits.getheader(tmp_path / "none" / "a.fits")  # the example survey declares none
+
+    class Declared(example_plugin.ExampleSky):
+        flux_unit = "adu"
+
+    write_cutouts(targets, tmp_path / "adu", Declared(), progress=False)
+    assert fits.getheader(tmp_path / "adu" / "a.fits")["BUNIT"] == "adu"
