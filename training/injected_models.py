@@ -191,10 +191,12 @@ real noise, real background and neighbours, each frame's own WCS and NMGY calibr
   else an exponential disc (n = 1) at random inclination (axis ratio √(cos²i + 0.2² sin²i));
 - size: the r-band size–magnitude relation of Shen et al. (2003, Table 1) at M_r = r − DM(z) (flat ΛCDM,
   H0 = 70, Ωm = 0.3, no K-correction), with its log-normal scatter, at the angular-diameter distance of the
-  galaxy's spec-z, clipped to 0.3–12″;
-- flux: the catalogue magnitude in each band (10^(−0.4 (m − 22.5)) nanomaggies), convolved with a Gaussian
-  PSF of typical SDSS seeing (FWHM u 1.53, g 1.44, r 1.32, i 1.26, z 1.29″), plus its photon noise from the
-  frame's NMGY and typical camera gains;
+  galaxy's spec-z, clipped to 0.3–12″; as in the paper this is a Petrosian R50 through the seeing, so the
+  profile's intrinsic r_e is the one whose Petrosian R50 through the field's r-band PSF equals it;
+- flux: the catalogue magnitude in each band (10^(−0.4 (m − 22.5)) nanomaggies, observed magnitudes: the
+  galaxies keep the Galactic extinction of their own sight lines, no E(B−V) is available for the fields),
+  convolved with a Gaussian PSF of each frame's own FWHM measured from its stars (0.93–1.84″ over the 20
+  frames, r 1.06–1.41″), plus its photon noise from the frame's NMGY and typical camera gains;
 - stacked by the same resampling and co-adding code as real `sdss-stack` targets (64 px at 0.396″/px, nanomaggies).
 
 80 % (the `train` split, seed {SEED}) train the network; the other 20 % are held out and scored below. The shipped
@@ -218,7 +220,7 @@ Reproduce: `python training/injected_models.py ../shared/data/sdss_dr14_specphot
 bundled injected-galaxy models and rewrites their cards and the demo set).
 
 ## Limitations
-Trained on simulated appearances: smooth single-component profiles with a Gaussian PSF and sizes from a mean
+Trained on simulated appearances: smooth single-component profiles with a Gaussian core PSF and sizes from a mean
 relation, four fields of sky, no K-corrections and no dust inputs. Real galaxies (bulges and discs, spiral
 structure, mergers, varying seeing) differ, so predictions on real `sdss-stack` images are indicative only.
 The catalogue has few galaxies above z = 0.3, and the model knows nothing outside 0 < z < 0.4.
