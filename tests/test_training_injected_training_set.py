@@ -142,3 +142,14 @@ class _NoSurvey:
 
     def __init__(self, **options):
         raise AssertionError("the survey was called")
+
+
+def test_a_held_out_field_holds_out_exactly_its_galaxies(catalog, cache_dir):
+    plan, _ = build_training_set(catalog, FRAMES, seed=3, progress=False, psf_fwhm=FIELD_PSF,
+                                 held_out_field="003918-3-0213")
+    assert set(plan["field"]) == {"003918-3-0213"} and list(plan["split"]) == ["test"] * len(plan)
+
+
+def test_an_unknown_held_out_field_is_refused(catalog, cache_dir):
+    with pytest.raises(ValueError, match="held-out field '000001-1-0001' holds no planned galaxy; fields: 003918"):
+        build_training_set(catalog, FRAMES, seed=3, progress=False, psf_fwhm=FIELD_PSF, held_out_field="000001-1-0001")

@@ -6,11 +6,11 @@ Usage (from the repository root, with the shared data beside it)::
         ../shared/data/sdss_dr14_specphoto_10k_catalog/catalog.ecsv \\
         ../shared/data/sdss_dr17_frames_ugriz_4fields [--write]
 
-The held-out 20 % of the injected galaxies (never trained on; see ``injected_models.py``) are split
-in two: the even rows fit the calibration (:meth:`NetworkPredictor.calibrate`: an error model for
-stellar mass, a PDF temperature for photo-z) and the odd rows measure the 68 % coverage of the
-uncertainties before and after.  ``--write`` saves the calibrated models and adds the coverage
-table to their model cards.
+The held-out injected galaxies (those placed in the held-out field, never trained on; see
+``injected_models.py``) are split in two: the even rows fit the calibration
+(:meth:`NetworkPredictor.calibrate`: an error model for stellar mass, a PDF temperature for photo-z)
+and the odd rows measure the 68 % coverage of the uncertainties before and after.  ``--write``
+saves the calibrated models and adds the coverage table to their model cards.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import QTable
-from injected_models import RECIPES, SEED
+from injected_models import HELD_OUT_FIELD, RECIPES, SEED
 from injected_training_set import build_training_set
 
 import astro_cnn
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="the injected stacks kept between runs (default ./injected_stacks.npz)")
     parser.add_argument("--write", action="store_true", help="save the calibrated models and their cards")
     args = parser.parse_args(argv)
-    plan, images = build_training_set(args.catalog, args.frames_dir, seed=SEED, cache=args.cache)
+    plan, images = build_training_set(args.catalog, args.frames_dir, seed=SEED, cache=args.cache,
+                                      held_out_field=HELD_OUT_FIELD)
     test = np.flatnonzero((plan["status"] == "") & (plan["split"] == "test"))
     for quantity, settings in RECIPES.items():
         path = settings["path"] / f"{settings['name']}.acnn"

@@ -24,7 +24,8 @@ HELD_OUT_FRACTION = 0.2
 
 def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int = 0,
                        cache: str | Path | None = None, progress: bool = True,
-                       psf_fwhm: Mapping[str, float] | None = None) -> tuple[Table, np.ndarray]:
+                       psf_fwhm: Mapping[str, float] | None = None,
+                       held_out_field: str | None = None) -> tuple[Table, np.ndarray]:
     """Inject every galaxy of a spec-z catalogue with 0 < z < 0.4 into the real frames and stack it.
 
     Parameters
@@ -43,6 +44,10 @@ def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int
     psf_fwhm : mapping of band to float, optional
         PSF FWHM (arcsec) for every frame instead of each frame's own, measured from its stars
         (for frames too small to hold enough stars).
+    held_out_field : str, optional
+        Hold out every galaxy placed in this field (``<run6>-<camcol>-<field4>``), so that the test
+        galaxies sit in sky, noise and seeing never trained on; without it a random
+        :data:`HELD_OUT_FRACTION` of the galaxies is held out.
 
     Returns
     -------
@@ -50,12 +55,23 @@ def build_training_set(catalog: str | Path, frames_dir: str | Path, *, seed: int
         The injection plan with a ``split`` column (``"train"`` or ``"test"``) and ``status``.
     images : ndarray, shape (N, 5, 64, 64)
         The stacks (nanomaggies); rows whose status is not empty are zeros.
+
+    Raises
+    ------
+    ValueError
+        ``held_out_field`` holds no planned galaxy.
     """
     galaxies = select_galaxies(Table.read(catalog))
     plan = plan_injections(galaxies, frames_dir, seed=seed, psf_fwhm=psf_fwhm)
-    order = np.random.default_rng(seed + 1).permutation(len(plan))
     split = np.full(len(plan), "train", dtype="<U5")
-    split[order[:int(round(HELD_OUT_FRACTION * len(plan)))]] = "test"
+    if held_out_field is None:
+        order = np.random.default_rng(seed + 1).permutation(len(plan))
+        split[order[:int(round(HELD_OUT_FRACTION * len(plan)))]] = "test"
+    else:
+        if held_out_field not in set(plan["field"]):
+            raise ValueError(f"held-out field {held_out_field!r} holds no planned galaxy; fields: "
+                             f"{', '.join(sorted(set(plan['field'])))}")
+        split[np.asarray(plan["field"]) == held_out_field] = "test"
     plan["split"] = split
     cache = None if cache is None else Path(cache)
     fingerprint = _fingerprint(plan, seed)
