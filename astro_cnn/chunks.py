@@ -18,8 +18,13 @@ extrapolation.
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import datetime
+import hashlib
+import json
 import os
+import pickle
+import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +63,21 @@ class PredictionSetup:
 
     def fingerprint(self) -> dict[str, Any]:
         """What decides the value of a row, for checking that a resumed run continues the same run."""
-        return {"model": self.predictor.name, "model_saved": self.predictor.saved, "survey": self.survey.name,
+        return {"model": self.predictor.name, "model_saved": self.predictor.saved,
+                "model_contents": model_fingerprint(self.predictor), "survey": self.survey.name,
                 "survey_settings": repr(sorted(self.survey.describe().items())), "batch_size": self.batch_size,
                 "min_centre_snr": self.min_centre_snr}
+
+
+def model_fingerprint(predictor: Predictor) -> str:
+    """SHA-256 of a model's learned state and of everything recorded with it that changes a prediction
+    (test-time augmentation, calibration, precision), so a run never resumes with another model."""
+    metadata = {k: v for k, v in predictor.metadata().items() if k != "saved"}
+    for setting in ("bf16", "channels_last"):
+        metadata[setting] = getattr(predictor, setting, None)
+    digest = hashlib.sha256(predictor._state_bytes())
+    digest.update(json.dumps(metadata, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
 
 
 def prediction_setup(model: Predictor | str | Path | None, quantity: str | None, survey: str | Survey | None, *,
@@ -82,6 +99,8 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
                                 or workers < 0):
         raise AstroCNNError(f"workers must be a non-negative integer, not {workers!r}")
     predictor = resolve_predictor(model, quantity)
+    if predictor is model:  # the caller's own predictor: set this run's device on a copy, never on theirs
+        predictor = copy.copy(predictor)
     if hasattr(predictor, "device"):
         from .engine.devices import check_device, resolve_device
 
@@ -349,8 +368,32 @@ class _ChunkImages:
     def __getitem__(self, i: int):
         first = self.starts[i]
         rows = np.arange(first, min(first + self.batch_size, len(self.targets)))
-        batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr)
+        try:
+            batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr)
+        except Exception as exc:  # handed back as the item, so the caller sees the survey's own error
+            return _Failure(exc, traceback.format_exc())
         return rows, batch.images, list(batch.status), batch.bands, float(batch.pixel_scale.to_value(u.arcsec))
+
+
+class _Failure:
+    """A survey's exception in a worker process, re-raised as itself in the process that predicts.
+
+    ``DataLoader`` would re-raise it as a new exception built from its message, which fails for
+    exceptions that take other arguments (they then arrive as a ``RuntimeError``).
+    """
+
+    def __init__(self, exc: Exception, trace: str):
+        self.trace = trace
+        try:
+            self.exc: Exception | None = pickle.loads(pickle.dumps(exc))
+        except Exception:  # not picklable: described by the message and the trace
+            self.exc = None
+        self.text = f"{type(exc).__name__}: {exc}"
+
+    def reraise(self):
+        if self.exc is not None:
+            raise self.exc
+        raise AstroCNNError(f"reading images failed in a worker process: {self.text}\n{self.trace}")
 
 
 def _as_is(item):
@@ -358,6 +401,8 @@ def _as_is(item):
 
 
 def _as_batch(item) -> tuple[np.ndarray, ImageBatch]:
+    if isinstance(item, _Failure):
+        item.reraise()
     rows, images, status, bands, scale = item
     return rows, ImageBatch(images, bands, scale * u.arcsec, status)
 

@@ -33,6 +33,9 @@ class UnknownNameError(AstroCNNError, KeyError):
     def __str__(self) -> str:
         return str(self.args[0])
 
+    def __reduce__(self):  # picklable (e.g. from a worker process) with its own arguments
+        return type(self), (self.kind, self.name, self.known)
+
 
 class PluginClashError(AstroCNNError):
     """Two plugins registered the same name for the same kind of component."""

@@ -93,9 +93,14 @@ def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None
 
 
 def _load(path: str) -> Predictor:
-    return copy.deepcopy(_cached(path, Path(path).stat().st_mtime_ns))
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return load_predictor(path)  # says what is wrong with the path (ModelNotFoundError)
+    return copy.deepcopy(_cached(path, (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)))
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(path: str, mtime_ns: int) -> Predictor:
+def _cached(path: str, version: tuple[int, ...]) -> Predictor:
+    """A loaded model, cached per file version (a replaced file has a new inode, ctime or size)."""
     return load_predictor(path)

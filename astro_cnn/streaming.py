@@ -174,9 +174,8 @@ def predict_to_file(
             for offset, part in parts:
                 targets = make_targets(part, predictor, setup.survey, **columns)
                 carried = kept_columns(part, keep_columns, predictor)
-                if output_format == "fits":  # refuse now what FITS cannot hold, not after the predictions
-                    _check_fits_text(output, {targets.id_column: targets.ids} if targets.id_column else {},
-                                     carried)
+                _check_text(output, output_format, {targets.id_column: targets.ids} if targets.id_column else {},
+                            carried)
                 positions = bool(np.isfinite(targets.ra).any()) if positions is None else positions
                 if parts.n_rows == 0:
                     empty = output_table(targets, setup, empty_columns(predictor, 0), np.array([]), carried,
@@ -227,8 +226,9 @@ def _run_lock(output: Path) -> Iterator[None]:
         handle.close()
 
 
-def _check_fits_text(output: Path, ids: Mapping[str, np.ndarray], carried: Table | None) -> None:
-    """FITS tables hold ASCII text only: refuse an id or kept column with other characters, naming a row."""
+def _check_text(output: Path, output_format: str, ids: Mapping[str, np.ndarray], carried: Table | None) -> None:
+    """Refuse now, not after the predictions, text the output cannot hold: a line break in any value (the
+    streamed ECSV would split the row), and anything but ASCII in FITS."""
     columns = dict(ids)
     columns.update({name: carried[name] for name in (carried.colnames if carried is not None else ())})
     for name, values in columns.items():
@@ -236,9 +236,13 @@ def _check_fits_text(output: Path, ids: Mapping[str, np.ndarray], carried: Table
         if values.dtype.kind != "U":
             continue
         for row, value in enumerate(values):
-            if not str(value).isascii():
+            text = str(value)
+            if len(text.splitlines()) > 1 or text.endswith(("\n", "\r")):
+                raise AstroCNNError(f"cannot write {str(output)!r}: column {name!r} holds a line break in row {row} "
+                                    f"({text!r}); remove it from the input table")
+            if output_format == "fits" and not text.isascii():
                 raise AstroCNNError(f"cannot write {str(output)!r}: FITS text is ASCII only, but column {name!r} "
-                                    f"holds {str(value)!r} (row {row}); write ECSV, VOTable, HDF5 or Parquet")
+                                    f"holds {text!r} (row {row}); write ECSV, VOTable, HDF5 or Parquet")
 
 
 def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], resume: bool,
@@ -276,7 +280,9 @@ def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, s
 def _append(partial: Path, chunk: QTable, header: bool) -> None:
     buffer = io.StringIO()
     chunk.write(buffer, format="ascii.ecsv")
-    lines = buffer.getvalue().splitlines(keepends=True)
+    text = buffer.getvalue()
+    # lines end at "\n" only: splitlines() would also break at "\r", form feeds or U+2028 inside a value
+    lines = [line + "\n" for line in text.removesuffix("\n").split("\n")]
     names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
     data = [_quoted_first_field(line) for line in lines[names + 1:]]
     lines = lines[:names + 1] + data if header else data

@@ -118,3 +118,25 @@ def test_keep_columns_must_be_a_list_of_distinct_names(example_model, galaxies):
 def test_a_directory_is_not_a_model(tmp_path, galaxies):
     with pytest.raises(astro_cnn.ModelNotFoundError, match="is a directory"):
         astro_cnn.predict(galaxies, model=tmp_path)
+
+
+def test_a_survey_error_in_a_worker_process_arrives_as_itself(example_model, galaxies):
+    from astro_cnn import UnknownNameError
+
+    class Broken(_FixedImages):
+        def cutouts(self, targets, *, size=None, progress=False):
+            raise UnknownNameError("survey", "nope", ["a", "b"])
+
+    survey = Broken(np.zeros((1, 2, 16, 16)))
+    for workers in (0, 2):
+        with pytest.raises(UnknownNameError, match="unknown survey 'nope'"):
+            astro_cnn.predict(galaxies, model=example_model, survey=survey, workers=workers)
+
+
+def test_predict_leaves_the_callers_model_as_it_was(example_model, galaxies):
+    from astro_cnn.engine import NetworkPredictor
+
+    model = NetworkPredictor("metallicity", "sdss-jpeg", "irg", 128, 0.296 * u.arcsec, backbone="small_cnn")
+    model.device = "cpu"
+    setup = prediction_setup(model, None, None)
+    assert setup.predictor is not model and model.device == "cpu"

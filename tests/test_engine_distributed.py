@@ -4,6 +4,7 @@ import socket
 
 import astropy.units as u
 import numpy as np
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
@@ -16,11 +17,11 @@ SETTINGS = {"optimizer": "sgd", "lr": 1e-2, "lr_ratios": (1.0,), "weight_decay":
             "head_epochs": 0, "epochs": 2, "schedule": "constant", "augment": True}
 
 
-def _setup():
+def _setup(n=32):
     """A Pasquet-style network (no batch norm, no dropout) on a small photo-z problem."""
     rng = np.random.default_rng(0)
-    images = rng.normal(size=(32, 5, 16, 16)).astype(np.float32)
-    z = rng.uniform(0.01, 0.35, 32)
+    images = rng.normal(size=(n, 5, 16, 16)).astype(np.float32)
+    z = rng.uniform(0.01, 0.35, n)
     predictor = NetworkPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, backbone="pasquet2019",
                                  head_options={"hidden": (32, 32)}, extras=())
     predictor.learn_normalisation(images, z, None)
@@ -29,24 +30,25 @@ def _setup():
     return predictor.new_network(), data
 
 
-def _worker(rank, port, path):
+def _worker(rank, port, path, n=32):
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
-    network, data = _setup()
+    network, data = _setup(n)
     fit_network(network, data, SETTINGS, "pdf", seed=1, progress=False, log=lambda line: None)
     if rank == 0:
         torch.save(network.state_dict(), path)
     dist.destroy_process_group()
 
 
-def test_two_processes_match_one(tmp_path):
+@pytest.mark.parametrize("n", [32, 35])  # 35: the last batch of 3 splits 2 + 1 between the processes
+def test_two_processes_match_one(tmp_path, n):
     torch.set_num_threads(1)
-    network, data = _setup()
+    network, data = _setup(n)
     fit_network(network, data, SETTINGS, "pdf", seed=1, progress=False, log=lambda line: None)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    mp.spawn(_worker, args=(port, tmp_path / "ddp.pt"), nprocs=2, join=True)
+    mp.spawn(_worker, args=(port, tmp_path / "ddp.pt", n), nprocs=2, join=True)
     parallel = torch.load(tmp_path / "ddp.pt", weights_only=True)
     for name, tensor in network.state_dict().items():
         torch.testing.assert_close(parallel[name], tensor, atol=1e-5, rtol=1e-4, msg=name)

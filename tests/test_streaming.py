@@ -205,3 +205,34 @@ def test_fits_output_refuses_non_ascii_text_before_predicting(tmp_path, example_
                                   progress=False)
     assert not list(tmp_path.glob("o.fits*"))
     astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, id_column="name", progress=False)
+
+
+def test_resume_refuses_another_model_of_the_same_name(tmp_path, example_model):
+    from astro_cnn_example.plugin import BandRatioPredictor, ExampleSky
+
+    class Interrupting(ExampleSky):
+        def cutouts(self, targets, **kwargs):
+            if targets.dec[0] > 0:
+                raise KeyboardInterrupt
+            return super().cutouts(targets, **kwargs)
+
+    table = _many(20)
+    table["dec"] = np.linspace(-50, 50, 20)
+    first, second = astro_cnn.load_predictor(example_model), astro_cnn.load_predictor(example_model)
+    first.saved = second.saved = ""
+    second.coef_ = second.coef_ + 1.0  # same name, other weights
+    with pytest.raises(KeyboardInterrupt):
+        astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=first, survey=Interrupting(), batch_size=4,
+                                  progress=False)
+    with pytest.raises(AstroCNNError, match="different model_contents"):
+        astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=second, batch_size=4, resume=True,
+                                  progress=False)
+    assert isinstance(first, BandRatioPredictor)
+
+
+def test_values_with_line_breaks_are_refused_before_predicting(tmp_path, example_model):
+    table = Table({"name": ["x\r#y", "#z"], "ra": [150.0, 150.0], "dec": [10.0, 20.0]})
+    with pytest.raises(AstroCNNError, match=r"column 'name' holds a line break in row 0"):
+        astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, id_column="name",
+                                  batch_size=1, progress=False)
+    assert not list(tmp_path.glob("o.ecsv*"))

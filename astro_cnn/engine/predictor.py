@@ -128,6 +128,7 @@ class NetworkPredictor(Predictor):
         NetworkPredictor
             ``self``.
         """
+        overrides = {k: v for k, v in overrides.items() if v is not None}  # None: keep the recipe's
         if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
             images = np.asarray(images, dtype=np.float32)
         labels = np.asarray(labels, dtype=float)

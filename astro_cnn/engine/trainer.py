@@ -109,8 +109,10 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     ``DistributedDataParallel``, wrapped again whenever a stage changes which layers train (so
     head-only stages work): every process draws the same batch order and augmentation from the seed
     and reads only its share of each batch, so N processes follow the single-process run up to
-    floating point (exactly so for networks without batch normalisation or dropout).  Only rank 0
-    logs and writes checkpoints.
+    floating point (exactly so for networks without batch normalisation or dropout): each process's
+    loss is its share of the batch's summed loss scaled to the whole batch's mean, so uneven shares
+    weigh right, and a tail batch with fewer rows than processes is skipped.  Only rank 0 logs and
+    writes checkpoints.
 
     Returns
     -------
@@ -124,6 +126,7 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     prepared = prepare_network(network, channels_last=channels_last, compile=bool(settings.get("compile")))
     normaliser = data.normaliser.to(device)
     loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
+    sum_loss_fn = nn.MSELoss(reduction="sum") if loss_kind == "regression" else nn.CrossEntropyLoss(reduction="sum")
     batch_size = int(settings["batch_size"])
     augment = bool(settings.get("augment", True))
     pin = device.type == "cuda"
@@ -159,7 +162,11 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
         # every process draws the whole batch's augmentation (same seed), then keeps its share
         choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
                    for rows in batches]
+        if world > 1:  # a tail batch smaller than the number of processes would leave a process nothing to train on
+            kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
+            batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
         shares = [rows[rank::world] for rows in batches]
+        used = sum(len(rows) for rows in batches)
         total = torch.zeros((), device=device, dtype=torch.float64)
         bar = tqdm(batch_loader(data, shares, workers=workers, pin_memory=pin), total=steps, disable=not progress,
                    desc=f"epoch {epoch + 1}/{len(schedule.stages)} ({stage})", leave=False, unit="batch")
@@ -174,14 +181,21 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             optimizer.zero_grad(set_to_none=True)
             with autocast(device, bf16):
                 output = model(prepare_input(x, channels_last=channels_last), extras)
-            loss = loss_fn(output.float(), targets.to(device, non_blocking=pin))
+            if world > 1:
+                # each process's share of the batch's summed loss, scaled so that DDP's average over processes
+                # is the mean over the whole batch, however unevenly the batch divides
+                summed = sum_loss_fn(output.float(), targets.to(device, non_blocking=pin))
+                loss = summed * (world / len(batches[step]))
+            else:
+                loss = loss_fn(output.float(), targets.to(device, non_blocking=pin))
+                summed = loss * len(targets)
             loss.backward()
             optimizer.step()
-            total += loss.detach() * len(targets)
+            total += summed.detach()
             if progress and step % PROGRESS_EVERY == 0:
                 bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         record = {"epoch": epoch + 1, "stage": stage, "lr": optimizer.param_groups[-1]["lr"],
-                  "train_loss": _sum_over_processes(total, world) / n}
+                  "train_loss": _sum_over_processes(total, world) / used}
         if not math.isfinite(record["train_loss"]):
             raise AstroCNNError(f"training diverged in epoch {epoch + 1} (the loss is not finite): lower the "
                                 f"learning rate (lr={settings['lr']:g} now)")
@@ -303,9 +317,12 @@ def _rng_states() -> dict[str, Any]:
     """The global generators' states as tensors, lists and numbers (loadable with ``weights_only=True``)."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     version, python_state, python_gauss = random.getstate()
-    return {"torch": torch.get_rng_state(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos,
-                                                      has_gauss, gauss],
-            "python": [version, list(python_state), python_gauss]}
+    states = {"torch": torch.get_rng_state(), "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos,
+                                                        has_gauss, gauss],
+              "python": [version, list(python_state), python_gauss]}
+    if torch.cuda.is_available():  # dropout on a GPU draws from the device's generators
+        states["cuda"] = torch.cuda.get_rng_state_all()
+    return states
 
 
 def _set_rng_states(states: Mapping[str, Any]) -> None:
@@ -314,6 +331,8 @@ def _set_rng_states(states: Mapping[str, Any]) -> None:
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     version, python_state, python_gauss = states["python"]
     random.setstate((version, tuple(python_state), python_gauss))
+    if "cuda" in states and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(states["cuda"])
 
 
 def _save_checkpoint(path: Path, network: Network, optimizer, stage: str, epoch: int, history) -> None:
