@@ -311,3 +311,10 @@ def test_a_missing_weights_file_is_refused_before_training(tmp_path):
     with pytest.raises(astro_cnn.AstroCNNError, match="pretrained weights file .*nope.pth' does not exist"):
         _predictor(weights=tmp_path / "nope.pth").fit(images, labels, recipe="quick", progress=False,
                                                       log=lambda line: None)
+
+
+def test_overrides_given_as_none_keep_the_recipe():
+    images, labels = _data(n=16)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, batch_size=None, lr=None, progress=False,
+                             log=lambda line: None)
+    assert model.info["recipe_settings"]["batch_size"] == 16

@@ -27,3 +27,10 @@ def test_registered_models_and_default(example_model, example_plugin):
 def test_resolve_needs_something(clean_registry):
     with pytest.raises(ModelNotFoundError, match="name a quantity or a model"):
         resolve_predictor(None)
+
+
+def test_a_missing_model_file_is_model_not_found(tmp_path):
+    from astro_cnn import ModelNotFoundError
+
+    with pytest.raises(ModelNotFoundError, match="nope.acnn' does not exist"):
+        resolve_predictor(str(tmp_path / "nope.acnn"))
