@@ -8,9 +8,9 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from astro_cnn.cli import main
+from astro_cnn.downloads import Cache
 from astro_cnn.exceptions import NetworkDisabledError
 from astro_cnn_sdss import conf
-from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql, release_url
 from astro_cnn_sdss.http import Fetcher, FetchError
 from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey

@@ -2,8 +2,8 @@
 
 import pytest
 
+from astro_cnn.downloads import Cache
 from astro_cnn_sdss import conf
-from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.http import Fetcher
 
 

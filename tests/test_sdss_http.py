@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from astro_cnn.downloads import Cache
 from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 from astro_cnn.target_survey import map_concurrent
 from astro_cnn_sdss import conf
-from astro_cnn_sdss.cache import Cache
 from astro_cnn_sdss.frames import validate_frame
 from astro_cnn_sdss.http import Fetcher, FetchError
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import requests
@@ -13,86 +11,10 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
-from astro_cnn import atomic_path
-from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
+from astro_cnn.downloads import Cache, FetchError, RateLimit
+from astro_cnn.exceptions import NetworkDisabledError
 
 __all__ = ["Cache", "Client", "FetchError", "RateLimit"]
-
-
-class FetchError(AstroCNNError, ConnectionError):
-    """A request failed for good (after its last retry, or a 4xx other than 429); the message says why."""
-
-
-class Cache:
-    """A directory of downloaded bodies, one file per key, written atomically and checked when read.
-
-    Parameters
-    ----------
-    root : path
-        Cache directory (created when first written).
-    """
-
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-
-    def path(self, key: str) -> Path:
-        """Return the file that holds ``key`` (a relative path such as ``"moc/CDS_P_SDSS9_g.fits"``)."""
-        return self.root / key
-
-    def get(self, key: str, validate: Callable[[bytes], Any] | None = None) -> bytes | None:
-        """Return the cached bytes of ``key``, or None when absent or invalid (an invalid file is removed).
-
-        Parameters
-        ----------
-        key : str
-            Cache key.
-        validate : callable, optional
-            Raises ``ValueError`` on a corrupt or truncated body.
-        """
-        path = self.path(key)
-        try:
-            data = path.read_bytes()
-        except OSError:
-            return None
-        if validate is not None:
-            try:
-                validate(data)
-            except ValueError:
-                path.unlink(missing_ok=True)
-                return None
-        return data
-
-    def put(self, key: str, data: bytes) -> Path:
-        """Write ``data`` under ``key`` atomically and return its path."""
-        path = self.path(key)
-        with atomic_path(path, overwrite=True) as tmp:
-            tmp.write_bytes(data)
-        return path
-
-
-class RateLimit:
-    """At most ``per_second`` request starts per second, shared by all threads (0: no limit).
-
-    Parameters
-    ----------
-    per_second : float
-        Largest request rate.
-    """
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        """Block until the next request may start."""
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        time.sleep(start - now)
 
 
 class _CappedRetry(Retry):

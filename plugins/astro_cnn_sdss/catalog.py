@@ -14,9 +14,9 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from astro_cnn.downloads import Cache
 from astro_cnn.exceptions import NetworkDisabledError, UnknownNameError
 
-from .cache import Cache
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import parse_sql_csv, sql_url

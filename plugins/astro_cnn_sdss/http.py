@@ -10,8 +10,6 @@ downloads are reported on the ``astro_cnn_sdss`` logger.
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import Any
@@ -20,10 +18,10 @@ import urllib3
 from urllib3.exceptions import HTTPError, MaxRetryError, NewConnectionError, ProtocolError
 from urllib3.util import Retry
 
-from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
+from astro_cnn.downloads import Cache, FetchError, RateLimit
+from astro_cnn.exceptions import NetworkDisabledError
 
 from . import options
-from .cache import Cache
 from .config import conf
 
 __all__ = ["Fetcher", "FetchError", "url_with_query"]
@@ -34,10 +32,6 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Redirects followed per request.
 MAX_REDIRECTS = 5
-
-
-class FetchError(AstroCNNError, ConnectionError):
-    """A download failed after its last retry (or was refused); the message names the URL and the last problem."""
 
 
 class Fetcher:
@@ -78,7 +72,7 @@ class Fetcher:
                                          headers={"User-Agent": "astro_cnn_sdss"})
         self._retry = _Retry(total=self.retries, status_forcelist=RETRY_STATUSES, backoff_factor=self.backoff,
                              allowed_methods=None)
-        self._pace = _Pace(self.rate_limit)
+        self._pace = RateLimit(self.rate_limit)
 
     def get(self, url: str, key: str, validate: Callable[[bytes], None] | None = None) -> bytes:
         """Return the body of ``url``, from the cache under ``key`` when there, else downloaded and cached.
@@ -188,25 +182,6 @@ class _Retry(Retry):
 
 #: One attempt per request (``Fetcher.download`` counts the retries) that still follows redirects.
 _ONE_TRY = Retry(total=None, connect=0, read=0, status=0, other=0, redirect=MAX_REDIRECTS)
-
-
-class _Pace:
-    """Start at most ``per_second`` requests a second across all threads (0: no limit)."""
-
-    def __init__(self, per_second: float):
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if not self.interval:
-            return
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            time.sleep(start - now)
 
 
 def _describe(error: BaseException) -> str:

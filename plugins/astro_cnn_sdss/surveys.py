@@ -9,11 +9,11 @@ from typing import Any
 import astropy.units as u
 from astropy.table import Table
 
+from astro_cnn.downloads import Cache
 from astro_cnn.target import Target
 from astro_cnn.target_survey import Cutout, TargetSurvey
 
 from . import catalog, jpeg, options
-from .cache import Cache
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import (

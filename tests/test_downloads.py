@@ -1,6 +1,6 @@
 """The download cache: atomic writes, keys as paths, corrupt files detected and dropped."""
 
-from astro_cnn_sdss.cache import Cache
+from astro_cnn.downloads import Cache
 
 
 def _strict(data: bytes) -> None:
