@@ -62,7 +62,7 @@ def measure_psf(data: np.ndarray, wcs: WCS, *, guess_fwhm: float = 1.3) -> PSFMe
 
     Sources at least 30 σ above the sky (sigma-clipped statistics of the image) are found with
     photutils' :class:`~photutils.detection.DAOStarFinder`, whose sharpness (0.3-1) and roundness
-    (|r| < 0.5) cuts drop most galaxies and cosmic rays; sources within 15 px of another
+    (absolute roundness below 0.5) cuts drop most galaxies and cosmic rays; sources within 15 px of another
     detection, within 10 px of the edge and the brightest 1 % (possibly saturated) are left out.
     A circular Gaussian is fitted to each in an 11 × 11 px box
     (:func:`photutils.psf.fit_fwhm`) and the sigma-clipped (2.5 σ) median FWHM is returned, which
