@@ -139,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_demo(plan: Table, images: np.ndarray, directory: Path) -> Path:
-    """Write the first :data:`DEMO_ROWS` held-out galaxies as tile-compressed FITS stacks and their table."""
+    """Write the first :data:`DEMO_ROWS` held-out galaxies as tile-compressed FITS stacks and their table.
+
+    Stacks of an earlier demo set that are not in the new one are deleted.
+    """
     rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == "test"))[:DEMO_ROWS]
     (directory / "images").mkdir(parents=True, exist_ok=True)
     files = []
@@ -160,6 +163,9 @@ def write_demo(plan: Table, images: np.ndarray, directory: Path) -> Path:
                   "injection": plan.meta.get("injection", {})}
     path = directory / "galaxies.ecsv"
     table.write(path, format="ascii.ecsv", overwrite=True)
+    for stale in (directory / "images").glob("injected-*.fits"):  # a previous demo set's galaxies
+        if f"images/{stale.name}" not in files:
+            stale.unlink()
     return path
 
 
