@@ -154,12 +154,7 @@ def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp
 
 
 def test_resume_refuses_a_run_with_another_image_directory_or_kept_columns(tmp_path, example_model):
-    class Interrupting(astro_cnn_example_sky()):
-        def cutouts(self, targets, **kwargs):
-            if targets.dec[0] > 0:
-                raise KeyboardInterrupt
-            return super().cutouts(targets, **kwargs)
-
+    Interrupting = _stopping_north_of_the_equator()
     table = _many(20)
     table["dec"] = np.linspace(-50, 50, 20)
     table["z"] = 0.1
@@ -185,10 +180,17 @@ def test_the_output_format_is_checked_before_any_work(tmp_path, example_model):
         astro_cnn.predict_to_file(_many(4), tmp_path / "o.xyz", model=example_model, progress=False)
 
 
-def astro_cnn_example_sky():
+def _stopping_north_of_the_equator():
+    """The example survey, pressing Ctrl-C at the first chunk north of the equator."""
     from astro_cnn_example.plugin import ExampleSky
 
-    return ExampleSky
+    class Interrupting(ExampleSky):
+        def cutouts(self, targets, **kwargs):
+            if targets.dec[0] > 0:
+                raise KeyboardInterrupt
+            return super().cutouts(targets, **kwargs)
+
+    return Interrupting
 
 
 def test_resume_with_overwrite_and_bad_partition_rows_are_refused(tmp_path, example_model):
@@ -208,14 +210,9 @@ def test_fits_output_refuses_non_ascii_text_before_predicting(tmp_path, example_
 
 
 def test_resume_refuses_another_model_of_the_same_name(tmp_path, example_model):
-    from astro_cnn_example.plugin import BandRatioPredictor, ExampleSky
+    from astro_cnn_example.plugin import BandRatioPredictor
 
-    class Interrupting(ExampleSky):
-        def cutouts(self, targets, **kwargs):
-            if targets.dec[0] > 0:
-                raise KeyboardInterrupt
-            return super().cutouts(targets, **kwargs)
-
+    Interrupting = _stopping_north_of_the_equator()
     table = _many(20)
     table["dec"] = np.linspace(-50, 50, 20)
     first, second = astro_cnn.load_predictor(example_model), astro_cnn.load_predictor(example_model)
