@@ -17,7 +17,7 @@ from typing import Any
 from ._atomic import atomic_path
 from .exceptions import AstroCNNError
 
-__all__ = ["Cache", "FetchError", "RateLimit"]
+__all__ = ["Cache", "FetchError", "RateLimit", "cache_root"]
 
 
 class FetchError(AstroCNNError, ConnectionError):
@@ -105,3 +105,14 @@ class RateLimit:
             self._next = start + self.interval
         if start > now:
             time.sleep(start - now)
+
+
+def cache_root(override: str | Path | None, configured: str | None, package: str) -> Path:
+    """A plugin's cache directory: ``override``, else its configured one, else ``package`` in astropy's cache dir."""
+    if override:
+        return Path(override).expanduser()
+    if configured:
+        return Path(configured).expanduser()
+    from astropy.config import get_cache_dir
+
+    return Path(get_cache_dir()) / package

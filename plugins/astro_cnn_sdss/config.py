@@ -13,6 +13,8 @@ from pathlib import Path
 
 from astropy import config as _config
 
+from astro_cnn.downloads import cache_root
+
 __all__ = ["conf", "Conf", "cache_dir"]
 
 
@@ -42,8 +44,4 @@ conf = Conf()
 
 def cache_dir(override: str | Path | None = None) -> Path:
     """Return the cache directory: ``override``, else ``conf.cache_dir``, else astropy's cache dir."""
-    if override:
-        return Path(override).expanduser()
-    if conf.cache_dir:
-        return Path(conf.cache_dir).expanduser()
-    return Path(_config.get_cache_dir()) / "astro_cnn_sdss"
+    return cache_root(override, conf.cache_dir, "astro_cnn_sdss")
