@@ -14,13 +14,13 @@ GALAXY = (229.525575753922, 42.7458537608544)
 
 
 @pytest.fixture
-def server():
+def hips_server():
     with HiPSTestServer(FRAMES, MOC_PATH) as running:
         yield running
 
 
 @pytest.fixture
-def options(server, tmp_path):
+def options(hips_server, tmp_path):
     """Survey options for the test server: fast retries, no rate limit, a fresh cache."""
-    return {"base_url": server.url, "cache_dir": str(tmp_path / "cache"), "backoff": 0.01, "rate_limit": 0,
+    return {"base_url": hips_server.url, "cache_dir": str(tmp_path / "cache"), "backoff": 0.01, "rate_limit": 0,
             "timeout": 5}

@@ -22,84 +22,84 @@ def client(tmp_path):
     return Client(Cache(tmp_path / "cache"), timeout=5, retries=3, backoff=0.01, rate_limit=0)
 
 
-def _get(client, server, **kw):
-    return client.get(server.url + MOCSERVER_PATH, PARAMS, KEY, MOC.from_fits, **kw)
+def _get(client, hips_server, **kw):
+    return client.get(hips_server.url + MOCSERVER_PATH, PARAMS, KEY, MOC.from_fits, **kw)
 
 
-def test_downloaded_once_then_read_from_the_cache(client, server):
-    assert _get(client, server) == MOC_PATH.read_bytes()
+def test_downloaded_once_then_read_from_the_cache(client, hips_server):
+    assert _get(client, hips_server) == MOC_PATH.read_bytes()
     assert client.cache.path(KEY).read_bytes() == MOC_PATH.read_bytes()
-    assert _get(client, server) == MOC_PATH.read_bytes() and len(server.requests) == 1
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 1
 
 
-def test_server_errors_then_success(client, server):
-    server.fail(MOCSERVER_PATH, "500", "503", "drop")
-    assert _get(client, server) == MOC_PATH.read_bytes() and len(server.requests) == 4
+def test_server_errors_then_success(client, hips_server):
+    hips_server.fail(MOCSERVER_PATH, "500", "503", "drop")
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 4
 
 
-def test_429_waits_as_retry_after_asks(client, server):
-    server.fail(MOCSERVER_PATH, "429:1")
+def test_429_waits_as_retry_after_asks(client, hips_server):
+    hips_server.fail(MOCSERVER_PATH, "429:1")
     start = time.monotonic()
-    assert _get(client, server) == MOC_PATH.read_bytes()
-    assert time.monotonic() - start >= 0.95 and server.times[1] - server.times[0] >= 0.95
+    assert _get(client, hips_server) == MOC_PATH.read_bytes()
+    assert time.monotonic() - start >= 0.95 and hips_server.times[1] - hips_server.times[0] >= 0.95
 
 
-def test_a_long_retry_after_is_cut_to_max_retry_after(tmp_path, server):
+def test_a_long_retry_after_is_cut_to_max_retry_after(tmp_path, hips_server):
     client = Client(Cache(tmp_path), retries=1, backoff=0.01, rate_limit=0, max_retry_after=0.2)
-    server.fail(MOCSERVER_PATH, "429:3600")
+    hips_server.fail(MOCSERVER_PATH, "429:3600")
     start = time.monotonic()
-    assert _get(client, server) == MOC_PATH.read_bytes() and time.monotonic() - start < 5
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and time.monotonic() - start < 5
 
 
-def test_timeouts_are_retried(tmp_path, server):
+def test_timeouts_are_retried(tmp_path, hips_server):
     client = Client(Cache(tmp_path), timeout=0.3, retries=2, backoff=0.01, rate_limit=0)
-    server.fail(MOCSERVER_PATH, "delay:1.5")
-    assert _get(client, server) == MOC_PATH.read_bytes() and len(server.requests) == 2
+    hips_server.fail(MOCSERVER_PATH, "delay:1.5")
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 2
 
 
 @pytest.mark.parametrize("fault", ["garbage", "truncate"])
-def test_bad_bodies_are_retried_and_never_cached(client, server, fault):
-    server.fail(MOCSERVER_PATH, fault)
-    assert _get(client, server) == MOC_PATH.read_bytes() and len(server.requests) == 2
-    server.fail(MOCSERVER_PATH, *[fault] * 4)
+def test_bad_bodies_are_retried_and_never_cached(client, hips_server, fault):
+    hips_server.fail(MOCSERVER_PATH, fault)
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 2
+    hips_server.fail(MOCSERVER_PATH, *[fault] * 4)
     client.cache.path(KEY).unlink()
     with pytest.raises(FetchError, match=r"bad body .* after 4 attempts"):
-        _get(client, server)
+        _get(client, hips_server)
     assert not client.cache.path(KEY).exists()
 
 
-def test_every_attempt_failing_is_one_error_naming_the_url(client, server):
-    server.fail(MOCSERVER_PATH, *["500"] * 4)
+def test_every_attempt_failing_is_one_error_naming_the_url(client, hips_server):
+    hips_server.fail(MOCSERVER_PATH, *["500"] * 4)
     with pytest.raises(FetchError, match=r"MocServer/query .*HTTP 500 .*after 4 attempts"):
-        _get(client, server)
-    assert len(server.requests) == 4
+        _get(client, hips_server)
+    assert len(hips_server.requests) == 4
 
 
-def test_client_errors_are_not_retried(client, server):
+def test_client_errors_are_not_retried(client, hips_server):
     with pytest.raises(FetchError, match="HTTP 404"):
-        client.get(server.url + "/nowhere", PARAMS, "x")
-    assert len(server.requests) == 1
+        client.get(hips_server.url + "/nowhere", PARAMS, "x")
+    assert len(hips_server.requests) == 1
 
 
-def test_offline_uses_the_cache_only(tmp_path, server):
+def test_offline_uses_the_cache_only(tmp_path, hips_server):
     offline = Client(Cache(tmp_path), offline=True)
     with pytest.raises(NetworkDisabledError, match="not in the cache"):
-        _get(offline, server)
-    Client(Cache(tmp_path), rate_limit=0).get(server.url + MOCSERVER_PATH, PARAMS, KEY)
-    assert _get(offline, server) == MOC_PATH.read_bytes() and len(server.requests) == 1
+        _get(offline, hips_server)
+    Client(Cache(tmp_path), rate_limit=0).get(hips_server.url + MOCSERVER_PATH, PARAMS, KEY)
+    assert _get(offline, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 1
 
 
-def test_an_invalid_cached_file_is_removed_and_fetched_again(client, server):
+def test_an_invalid_cached_file_is_removed_and_fetched_again(client, hips_server):
     client.cache.put(KEY, b"half a file")
-    assert _get(client, server) == MOC_PATH.read_bytes() and len(server.requests) == 1
+    assert _get(client, hips_server) == MOC_PATH.read_bytes() and len(hips_server.requests) == 1
 
 
-def test_rate_limit_spaces_requests_over_all_threads(tmp_path, server):
+def test_rate_limit_spaces_requests_over_all_threads(tmp_path, hips_server):
     from concurrent.futures import ThreadPoolExecutor
 
     client = Client(Cache(tmp_path), rate_limit=10, pool_size=4)
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda i: client.download(server.url + MOCSERVER_PATH, {**PARAMS, "n": i}), range(8)))
-    gaps = [b - a for a, b in zip(server.times, server.times[1:])]
-    assert len(server.times) == 8 and server.times[-1] - server.times[0] >= 0.65 and min(gaps) > 0.05
+        list(pool.map(lambda i: client.download(hips_server.url + MOCSERVER_PATH, {**PARAMS, "n": i}), range(8)))
+    gaps = [b - a for a, b in zip(hips_server.times, hips_server.times[1:])]
+    assert len(hips_server.times) == 8 and hips_server.times[-1] - hips_server.times[0] >= 0.65 and min(gaps) > 0.05
     assert RateLimit(0).interval == 0

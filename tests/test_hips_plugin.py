@@ -39,8 +39,8 @@ def test_the_entry_point_registers_the_survey():
     assert isinstance(registry.get("survey", "hips").factory(preset="ps1-dr1"), HiPSSurvey)
 
 
-def test_cli_cutouts_with_every_fault(server, options, table_path, tmp_path, capsys):
-    server.fail(HIPS2FITS_PATH, "500", "429:1", "drop", "garbage", "truncate", "delay:0.2")
+def test_cli_cutouts_with_every_fault(hips_server, options, table_path, tmp_path, capsys):
+    hips_server.fail(HIPS2FITS_PATH, "500", "429:1", "drop", "garbage", "truncate", "delay:0.2")
     args = ["cutouts", str(table_path), "--survey", "hips", "-o", str(tmp_path / "out"), "--size", "32",
             "--id-column", "id", "--no-progress"]
     assert main([*args, *_cli_options(options, "preset=legacy-dr10")]) == 0
@@ -51,17 +51,17 @@ def test_cli_cutouts_with_every_fault(server, options, table_path, tmp_path, cap
         assert hdul[0].data.shape == (4, 32, 32) and hdul[0].header["BANDS"] == "griz"
         x, y = WCS(hdul[0].header).celestial.all_world2pix([GALAXY], 0)[0]
         assert (x, y) == pytest.approx((15.5, 15.5), abs=1e-6)
-    requests = len(server.requests)
+    requests = len(hips_server.requests)
     again = [*args, "--overwrite", *_cli_options(options, "preset=legacy-dr10", "offline=true")]
-    assert main(again) == 0 and len(server.requests) == requests  # a rerun is served by the cache
+    assert main(again) == 0 and len(hips_server.requests) == requests  # a rerun is served by the cache
 
 
-def test_cli_predict_with_a_model_trained_at_another_scale(server, options, table_path, tmp_path, capsys):
+def test_cli_predict_with_a_model_trained_at_another_scale(hips_server, options, table_path, tmp_path, capsys):
     images, labels = _data(n=32, bands=3)
     model = NetworkPredictor("metallicity", "hips", "gri", 32, 0.396 * u.arcsec, backbone="small_cnn")
     model.fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
     model_path = model.save(tmp_path / "tiny.acnn")
-    server.fail(HIPS2FITS_PATH, "503", "429:1", "garbage")
+    hips_server.fail(HIPS2FITS_PATH, "503", "429:1", "garbage")
     args = ["predict", str(table_path), "-m", str(model_path), "--survey", "hips", "--id-column", "id",
             "--no-progress"]
     native = _cli_options(options, "preset=legacy-dr10", "bands=gri")

@@ -24,19 +24,19 @@ def _targets(*positions, status=None):
     return TargetList(list(ra), list(dec), status=status)
 
 
-def _cutout_requests(server):
-    return [urllib.parse.parse_qs(urllib.parse.urlsplit(r).query) for r in server.requests
+def _cutout_requests(hips_server):
+    return [urllib.parse.parse_qs(urllib.parse.urlsplit(r).query) for r in hips_server.requests
             if r.startswith(HIPS2FITS_PATH)]
 
 
-def test_real_pixels_on_the_target_tangent_plane(server, options):
+def test_real_pixels_on_the_target_tangent_plane(hips_server, options):
     from reproject import reproject_interp
 
     survey = HiPSSurvey(preset="legacy-dr10", **options)
     batch = survey.cutouts(_targets(GALAXY), size=SIZE)
     assert list(batch.status) == [""] and batch.bands == ("g", "r", "i", "z")
     assert batch.pixel_scale == 0.262 * u.arcsec and batch.images.shape == (1, 4, SIZE, SIZE)
-    expected, _ = reproject_interp(server.frames["r"], tangent_wcs(*GALAXY, SIZE, 0.262), shape_out=(SIZE, SIZE),
+    expected, _ = reproject_interp(hips_server.frames["r"], tangent_wcs(*GALAXY, SIZE, 0.262), shape_out=(SIZE, SIZE),
                                    order="bilinear")
     assert np.allclose(batch.images[0, 1], expected, rtol=1e-5)
     assert batch.images[0, 1, SIZE // 2 - 2:SIZE // 2 + 2, SIZE // 2 - 2:SIZE // 2 + 2].max() > \
@@ -44,7 +44,7 @@ def test_real_pixels_on_the_target_tangent_plane(server, options):
     wcs = batch.meta["wcs"][0]
     assert wcs.pixel_to_world((SIZE - 1) / 2, (SIZE - 1) / 2).separation(server_galaxy()).arcsec < 0.01
     assert proj_plane_pixel_scales(wcs) * 3600 == pytest.approx([0.262, 0.262])
-    query = _cutout_requests(server)[0]
+    query = _cutout_requests(hips_server)[0]
     assert {k: v[0] for k, v in query.items()} == {
         "hips": "CDS/P/DESI-Legacy-Surveys/DR10/g", "width": str(SIZE), "height": str(SIZE), "projection": "TAN",
         "fov": repr(SIZE * 0.262 / 3600), "ra": repr(GALAXY[0]), "dec": repr(GALAXY[1]), "format": "fits"}
@@ -57,13 +57,13 @@ def server_galaxy():
     return SkyCoord(GALAXY[0] * u.deg, GALAXY[1] * u.deg)
 
 
-def test_outside_the_footprint_is_a_flagged_row_and_nothing_is_cut(server, options):
+def test_outside_the_footprint_is_a_flagged_row_and_nothing_is_cut(hips_server, options):
     survey = HiPSSurvey(preset="sdss-dr9", bands="gr", **options)
     batch = survey.cutouts(_targets((10.0, -30.0), GALAXY, (GALAXY[0] + 0.05, GALAXY[1])), size=SIZE)
     assert list(batch.status) == ["outside the SDSS DR9 footprint", "", "outside the SDSS DR9 footprint"]
     assert np.all(batch.images[[0, 2]] == 0) and np.all(batch.weights[[0, 2]] == 0)
-    assert len(_cutout_requests(server)) == 2
-    mocs = [r for r in server.requests if r.startswith("/MocServer")]
+    assert len(_cutout_requests(hips_server)) == 2
+    mocs = [r for r in hips_server.requests if r.startswith("/MocServer")]
     assert len(mocs) == 2  # one MOC per HiPS, fetched once for all rows
     assert (survey.cache.root / "moc" / "CDS_P_SDSS9_g.fits").read_bytes() == MOC_PATH.read_bytes()
 
@@ -80,25 +80,25 @@ def test_blank_pixels_get_zero_weight(options):
     assert np.all(batch.images[0][batch.weights[0] == 0] == 0)
 
 
-def test_preset_status_and_missing_positions_are_kept(server, options):
+def test_preset_status_and_missing_positions_are_kept(hips_server, options):
     targets = TargetList([GALAXY[0], GALAXY[0], None], [GALAXY[1], GALAXY[1], None], status=["", "skip me", ""])
     batch = HiPSSurvey(preset="sdss-dr9", bands="r", **options).cutouts(targets, size=SIZE)
     assert list(batch.status) == ["", "skip me", "row 2 has no position"]
-    assert len(_cutout_requests(server)) == 1
+    assert len(_cutout_requests(hips_server)) == 1
 
 
-def test_pixel_scale_option_cuts_at_a_model_scale(server, options):
+def test_pixel_scale_option_cuts_at_a_model_scale(hips_server, options):
     survey = make_survey("hips", preset="legacy-dr10", pixel_scale=0.396, bands="gri", **options)
     batch = survey.cutouts(_targets(GALAXY), size=SIZE)
     assert batch.pixel_scale == 0.396 * u.arcsec and batch.status[0] == ""
-    assert float(_cutout_requests(server)[0]["fov"][0]) == pytest.approx(SIZE * 0.396 / 3600)
+    assert float(_cutout_requests(hips_server)[0]["fov"][0]) == pytest.approx(SIZE * 0.396 / 3600)
     description = survey.describe()
     assert description["pixel_scale_arcsec"] == 0.396 and description["native_pixel_scale_arcsec"] == 0.262
     assert description["flux_unit"] == "nmgy" and description["zero_point"] == 22.5
     assert description["data_release"] == "DR10" and description["preset"] == "legacy-dr10"
 
 
-def test_band_map_fetches_a_band_under_another_name(server, options):
+def test_band_map_fetches_a_band_under_another_name(hips_server, options):
     survey = HiPSSurvey(preset="sdss-dr9", bands="gri", band_map="i=z", **options)
     batch = survey.cutouts(_targets(GALAXY), size=SIZE)
     direct = HiPSSurvey(preset="sdss-dr9", bands="z", **options).cutouts(_targets(GALAXY), size=SIZE)
@@ -107,7 +107,7 @@ def test_band_map_fetches_a_band_under_another_name(server, options):
     assert survey.psf_fwhm == {"g": 1.44 * u.arcsec, "r": 1.32 * u.arcsec, "i": 1.29 * u.arcsec}
 
 
-def test_custom_hips_without_a_preset(server, options):
+def test_custom_hips_without_a_preset(hips_server, options):
     survey = HiPSSurvey(hips="a=CDS/P/SDSS9/g,b=CDS/P/SDSS9/r", pixel_scale=0.5, **options)
     batch = survey.cutouts(_targets(GALAXY, (10.0, 0.0)), size=SIZE)
     assert batch.bands == ("a", "b") and batch.status[0] == ""
@@ -116,51 +116,51 @@ def test_custom_hips_without_a_preset(server, options):
 
 
 @pytest.mark.parametrize("image_format", ["jpg", "png"])
-def test_colour_hips(server, options, image_format):
+def test_colour_hips(hips_server, options, image_format):
     survey = HiPSSurvey(preset="des-dr2", colour=True, image_format=image_format, **options)
     batch = survey.cutouts(_targets(GALAXY), size=SIZE)
     assert batch.bands == ("i", "r", "g") and batch.status[0] == "" and batch.images.dtype == np.float32
     assert 0 <= batch.images.min() and batch.images.max() <= 1 and batch.images[0, :, SIZE // 2, SIZE // 2].min() > 0.3
-    (query,) = _cutout_requests(server)
+    (query,) = _cutout_requests(hips_server)
     assert query["hips"] == ["CDS/P/DES-DR2/ColorIRG"] and query["format"] == [image_format]
     assert survey.flux_unit is None and survey.native_pixel_scale == 0.263 * u.arcsec
     top = batch.meta["wcs"][0].pixel_to_world(SIZE / 2, 0).dec.deg
     assert top > GALAXY[1]  # rows from north down
 
 
-def test_server_faults_then_success(server, options):
-    server.fail(HIPS2FITS_PATH, "500", "429:1", "drop", "garbage", "truncate")
+def test_server_faults_then_success(hips_server, options):
+    hips_server.fail(HIPS2FITS_PATH, "500", "429:1", "drop", "garbage", "truncate")
     batch = HiPSSurvey(preset="sdss-dr9", bands="gr", **options).cutouts(_targets(GALAXY), size=SIZE)
-    assert list(batch.status) == [""] and len(_cutout_requests(server)) == 7
+    assert list(batch.status) == [""] and len(_cutout_requests(hips_server)) == 7
 
 
-def test_lasting_garbage_flags_the_row_caches_nothing_and_a_rerun_resumes(server, options):
-    server.fail(HIPS2FITS_PATH, *["garbage"] * 2)
+def test_lasting_garbage_flags_the_row_caches_nothing_and_a_rerun_resumes(hips_server, options):
+    hips_server.fail(HIPS2FITS_PATH, *["garbage"] * 2)
     survey = HiPSSurvey(preset="sdss-dr9", bands="r", retries=1, **options)
     batch = survey.cutouts(_targets(GALAXY), size=SIZE)
-    assert batch.status[0].startswith(f"{server.url}{HIPS2FITS_PATH} (hips=CDS/P/SDSS9/r")
+    assert batch.status[0].startswith(f"{hips_server.url}{HIPS2FITS_PATH} (hips=CDS/P/SDSS9/r")
     assert "bad body (not a FITS image" in batch.status[0] and batch.status[0].endswith("after 2 attempts")
     assert not list((survey.cache.root / "hips2fits").rglob("*.fits"))
     again = HiPSSurvey(preset="sdss-dr9", bands="r", **options).cutouts(_targets(GALAXY), size=SIZE)
     assert again.status[0] == ""
     offline = HiPSSurvey(preset="sdss-dr9", bands="r", offline=True, **options)
-    requests = len(server.requests)
+    requests = len(hips_server.requests)
     assert np.array_equal(offline.cutouts(_targets(GALAXY), size=SIZE).images, again.images)
-    assert len(server.requests) == requests
+    assert len(hips_server.requests) == requests
 
 
-def test_offline_without_a_cache_flags_rows(server, options):
+def test_offline_without_a_cache_flags_rows(hips_server, options):
     survey = HiPSSurvey(preset="sdss-dr9", bands="r", **{**options, "offline": True})
     batch = survey.cutouts(_targets(GALAXY), size=8)
-    assert "network access is off (offline=True)" in batch.status[0] and server.requests == []
+    assert "network access is off (offline=True)" in batch.status[0] and hips_server.requests == []
 
 
-def test_concurrent_fetches_are_capped_by_max_workers(server, options):
-    server.latency = 0.1
+def test_concurrent_fetches_are_capped_by_max_workers(hips_server, options):
+    hips_server.latency = 0.1
     offsets = np.linspace(-0.002, 0.002, 8)
     survey = HiPSSurvey(preset="sdss-dr9", bands="r", max_workers=4, check_coverage=False, **options)
     batch = survey.cutouts(_targets(*[(GALAXY[0] + d, GALAXY[1]) for d in offsets]), size=8)
-    assert list(batch.status) == [""] * 8 and 2 <= server.max_in_flight <= 4
+    assert list(batch.status) == [""] * 8 and 2 <= hips_server.max_in_flight <= 4
 
 
 @pytest.mark.parametrize("kwargs, message", [
