@@ -15,7 +15,8 @@ from .psf import measure_psf
 from .relations import half_light_radius_arcsec, is_early_type, stellar_mass_taylor2011
 from .sizes import intrinsic_radius
 
-__all__ = ["BANDS", "PLAN_COLUMNS", "select_galaxies", "field_psfs", "plan_injections", "read_plan"]
+__all__ = ["BANDS", "PLAN_COLUMNS", "SERSIC_N_RANGE", "SIZE_TABLE_N", "MIN_CONTINUOUS_RADIUS", "select_galaxies",
+           "field_psfs", "plan_injections", "read_plan"]
 
 #: Bands rendered, in stack channel order.
 BANDS = ("u", "g", "r", "i", "z")
@@ -25,6 +26,12 @@ PLAN_COLUMNS = ("id", "ra", "dec", "field", *(f"mag_{b}" for b in BANDS), "redsh
                 *(f"psf_fwhm_{b}" for b in BANDS))
 #: Thickness of discs seen edge-on (minimum axis ratio of late types).
 DISC_THICKNESS = 0.2
+#: Range of Sérsic indices of ``structure="continuous"`` plans (NYU-VAGC fits, Blanton et al. 2005).
+SERSIC_N_RANGE = (0.5, 6.0)
+#: Sérsic indices at which a continuous plan's sizes are converted from Petrosian R50 (log-spaced).
+SIZE_TABLE_N = np.geomspace(0.5, 6.0, 12)
+#: Smallest circularised half-light radius (arcsec) of a continuous plan.
+MIN_CONTINUOUS_RADIUS = 0.5
 
 
 def select_galaxies(catalog: Table, *, z_range: tuple[float, float] = (0.0, 0.4), redshift_column: str = "redshift",
@@ -79,7 +86,7 @@ def field_psfs(frames_dir: str | Path) -> dict[str, dict[str, float]]:
 def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, size: int = 64,
                     scale: float = 0.396, redshift_column: str = "redshift",
                     magnitude_columns: Sequence[str] = BANDS, id_column: str | None = None,
-                    psf_fwhm: Mapping[str, float] | None = None) -> Table:
+                    psf_fwhm: Mapping[str, float] | None = None, structure: str = "types") -> Table:
     """Give each galaxy a position inside the real frames, a size and a shape.
 
     Positions are drawn uniformly inside a randomly chosen field, where all five bands cover a
@@ -93,6 +100,18 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
     is the one whose Petrosian R50 through the field's r-band PSF equals it
     (:func:`astro_cnn_injection.sizes.intrinsic_radius`).  Stellar masses come from the colour–M/L
     relation of Taylor et al. (2011).
+
+    With ``structure="continuous"`` (training sets for the Sérsic parameters themselves) the
+    Sérsic index is drawn instead uniformly in log n over :data:`SERSIC_N_RANGE` (0.5-6: the
+    range of the single-Sérsic fits of SDSS galaxies in the NYU-VAGC, Blanton et al. 2005, AJ 129,
+    2562, whose fits stop at n = 6; flat in log n so that every profile shape is as well
+    represented, a design choice for training, not the population's distribution); axis ratios
+    and sizes are drawn as above, the intrinsic radius taken through the Petrosian conversion at
+    the nearest of :data:`SIZE_TABLE_N` (the conversion is tabulated per index, see
+    :mod:`astro_cnn_injection.sizes`) and floored at :data:`MIN_CONTINUOUS_RADIUS`, below which
+    a galaxy in SDSS seeing cannot be told from a point source.  The rendered ``sersic_n``,
+    ``half_light_radius`` and ``axis_ratio`` are exact; only how closely the sizes follow the
+    Shen et al. relation is approximate.
 
     Parameters
     ----------
@@ -113,6 +132,9 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
     psf_fwhm : mapping of band to float, optional
         PSF FWHM (arcsec) to record for every field instead of measuring it (for frames too small
         to hold enough stars, such as test crops).
+    structure : {"types", "continuous"}
+        ``"types"``: n = 4 or 1 by colour (the default, as before); ``"continuous"``: n drawn
+        continuously (see above).
 
     Returns
     -------
@@ -122,8 +144,11 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
     Raises
     ------
     ValueError
-        No field in ``frames_dir`` has all five bands, or a frame's PSF cannot be measured.
+        No field in ``frames_dir`` has all five bands, or a frame's PSF cannot be measured, or
+        ``structure`` is neither "types" nor "continuous".
     """
+    if structure not in ("types", "continuous"):
+        raise ValueError(f"structure must be 'types' or 'continuous', not {structure!r}")
     fields = {fid: bands for fid, bands in LocalFrameIndex(frames_dir).fields().items()
               if all(b in bands for b in BANDS)}
     if not fields:
@@ -147,10 +172,16 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
         field_names.append(_field_name(fid))
     early = is_early_type(mags["u"], mags["r"])
     r50 = half_light_radius_arcsec(mags["r"], z, early, rng)
-    sersic_n = np.where(early, 4.0, 1.0)
     psf_columns = {b: np.array([psfs[name][b] for name in field_names]) for b in BANDS}
     cos_i = rng.uniform(0.0, 1.0, n)
     disc_q = np.sqrt(cos_i**2 + DISC_THICKNESS**2 * (1 - cos_i**2))
+    if structure == "continuous":
+        sersic_n = 10 ** rng.uniform(*np.log10(SERSIC_N_RANGE), n)
+        nearest = SIZE_TABLE_N[np.abs(np.log(sersic_n)[:, None] - np.log(SIZE_TABLE_N)[None]).argmin(axis=1)]
+        radius = np.maximum(intrinsic_radius(r50, nearest, psf_columns["r"]), MIN_CONTINUOUS_RADIUS)
+    else:
+        sersic_n = np.where(early, 4.0, 1.0)
+        radius = intrinsic_radius(r50, sersic_n, psf_columns["r"])
     plan = Table()
     plan["id"] = np.asarray(galaxies[id_column]) if id_column else np.arange(n)
     plan["ra"], plan["dec"] = ra, dec
@@ -161,7 +192,7 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
         plan[f"mag_{band}"].unit = "mag"
     plan["redshift"] = z
     plan["r50_petrosian"] = r50
-    plan["half_light_radius"] = intrinsic_radius(r50, sersic_n, psf_columns["r"])
+    plan["half_light_radius"] = radius
     plan["r50_petrosian"].unit = plan["half_light_radius"].unit = "arcsec"
     plan["sersic_n"] = sersic_n
     plan["axis_ratio"] = np.where(early, rng.uniform(0.5, 1.0, n), disc_q)
@@ -176,7 +207,8 @@ def plan_injections(galaxies: Table, frames_dir: str | Path, *, seed: int = 0, s
                               "psf": "measured from each frame's stars" if psf_fwhm is None else "given",
                               "relations": "sizes: Shen et al. (2003) Petrosian R50 through the field's r-band PSF; "
                                            "types: Strateva et al. (2001) u-r = 2.22; "
-                                           "masses: Taylor et al. (2011) with observed g-i, no K-correction"}
+                                           "masses: Taylor et al. (2011) with observed g-i, no K-correction",
+                              "structure": structure}
     return plan
 
 
