@@ -218,7 +218,8 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[n
 
     A value that is not finite or lies outside the quantity's valid range is unusable (its row gets
     NaN); a value outside the range of the labels the model was trained on (``info["label_range"]``)
-    is kept but flagged as an extrapolation.
+    is kept but flagged as an extrapolation.  For a quantity of several outputs each output is
+    checked against its own ranges, the message names it, and a row's problems are joined by "; ".
 
     Returns
     -------
@@ -226,29 +227,36 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[n
     unusable : ndarray of bool
     """
     quantity = predictor.quantity
-    lo, hi = quantity.valid_range
-    value = np.asarray(prediction.value, dtype=float)
-    error = np.asarray(prediction.error, dtype=float)
-    problems = np.full(len(value), "", dtype=object)
-    bad = ~np.isfinite(value) | ~np.isfinite(error)
-    problems[bad] = f"model {predictor.name!r} gave a non-finite prediction"
-    outside = ~bad & ((value < lo) | (value > hi))
-    problems[outside] = [f"prediction {v:.4g} is outside the valid range {lo:g}..{hi:g} of {quantity.name!r}"
-                         for v in value[outside]]
+    several = quantity.n_outputs > 1
     trained = predictor.info.get("label_range")
-    if trained:
-        low, high = trained
-        beyond = ~bad & ~outside & ((value < low) | (value > high))
-        problems[beyond] = [f"extrapolation: prediction {v:.4g} is outside the range {low:.4g}..{high:.4g} of the "
-                            f"labels model {predictor.name!r} was trained on" for v in value[beyond]]
-    return problems, bad | outside
+    problems = np.full(len(prediction), "", dtype=object)
+    unusable = np.zeros(len(prediction), dtype=bool)
+    for k, output in enumerate(quantity.outputs):
+        value, error = prediction.output(k)
+        name = f"{output.column} " if several else ""
+        lo, hi = output.valid_range
+        found = np.full(len(value), "", dtype=object)
+        bad = ~np.isfinite(value) | ~np.isfinite(error)
+        found[bad] = f"model {predictor.name!r} gave a non-finite {name}prediction"
+        outside = ~bad & ((value < lo) | (value > hi))
+        found[outside] = [f"{name}prediction {v:.4g} is outside the valid range {lo:g}..{hi:g} of {quantity.name!r}"
+                          for v in value[outside]]
+        if trained:
+            low, high = trained[k] if several else trained
+            beyond = ~bad & ~outside & ((value < low) | (value > high))
+            found[beyond] = [f"extrapolation: {name}prediction {v:.4g} is outside the range {low:.4g}..{high:.4g} "
+                             f"of the labels model {predictor.name!r} was trained on" for v in value[beyond]]
+        problems = np.array([f"{a}; {b}" if a and b else a or b for a, b in zip(problems, found)], dtype=object)
+        unusable |= bad | outside
+    return problems, unusable
 
 
 def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
     """NaN-filled output columns (with units) for ``n`` rows."""
     quantity = predictor.quantity
     k = quantity.pdf_bins
-    probe = Prediction(np.full(1, np.nan), np.full(1, np.nan),
+    shape = (1,) if quantity.n_outputs == 1 else (1, quantity.n_outputs)
+    probe = Prediction(np.full(shape, np.nan), np.full(shape, np.nan),
                        np.full((1, k), 1.0 / k) if quantity.kind == "pdf" else None,
                        quantity.bin_edges if quantity.kind == "pdf" else None)
     columns = {}

@@ -11,7 +11,7 @@ from astropy.table import Table
 
 from .pdf import pdf_mean, pdf_mode, pdf_quantile
 
-__all__ = ["Quantity", "Prediction", "OUTPUT_COLUMNS"]
+__all__ = ["Quantity", "Output", "Prediction", "OUTPUT_COLUMNS"]
 
 #: Description and IVOA UCD of the columns every predictions table may have besides the quantity's own.
 OUTPUT_COLUMNS = {
@@ -29,9 +29,9 @@ class Prediction:
 
     Attributes
     ----------
-    value : ndarray, shape (N,)
-        Point estimate (for a PDF: its mean).
-    error : ndarray, shape (N,)
+    value : ndarray, shape (N,) or (N, K)
+        Point estimate (for a PDF: its mean); one column per output of a quantity with K > 1 outputs.
+    error : ndarray, shape (N,) or (N, K)
         One-sigma uncertainty (spread over test-time augmentations and ensemble members,
         or half the 68 % interval of the PDF).
     pdf : ndarray, shape (N, K), optional
@@ -48,10 +48,106 @@ class Prediction:
     def __len__(self) -> int:
         return len(self.value)
 
+    def output(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Value and error of output ``k`` (the only one of a single-output prediction), shape (N,)."""
+        value, error = np.asarray(self.value, dtype=float), np.asarray(self.error, dtype=float)
+        if value.ndim == 1:
+            if k != 0:
+                raise IndexError(f"a single-output prediction has no output {k}")
+            return value, error
+        return value[:, k], error[:, k]
+
+
+#: How an output is transformed into what a network learns (see :attr:`Output.scale`).
+SCALES = ("linear", "log", "logit")
+#: Logit outputs are clipped this far inside (0, 1) before the transform, so 0 and 1 stay finite.
+_LOGIT_EPS = 1e-3
+
+
+@dataclass(frozen=True)
+class Output:
+    """One number a quantity predicts per galaxy: its column, unit and range.
+
+    Parameters
+    ----------
+    column : str
+        Output column name; the error column is ``column + "_err"``.
+    unit : astropy.units.UnitBase
+        Unit of the column.
+    description : str
+        What it is.
+    valid_range : tuple of float
+        Physically sensible range; a prediction outside it is unusable.
+    ucd : str
+        IVOA UCD of the column.
+    label_columns : tuple of str
+        Names of its training label in catalogues (first is preferred).
+    scale : {"linear", "log", "logit"}
+        What a network learns: the value, its log10 (a positive number spanning decades, e.g. a
+        radius), or its logit (a fraction in (0, 1), e.g. an axis ratio).  Averages and spreads
+        over test-time augmentations are taken on this scale; the error is brought back to the
+        output's unit to first order.
+    """
+
+    column: str
+    unit: u.UnitBase
+    description: str = ""
+    valid_range: tuple[float, float] = (-np.inf, np.inf)
+    ucd: str = ""
+    label_columns: tuple[str, ...] = ()
+    scale: Literal["linear", "log", "logit"] = "linear"
+
+    def __post_init__(self) -> None:
+        if self.scale not in SCALES:
+            raise ValueError(f"output {self.column!r}: scale must be one of {SCALES}, not {self.scale!r}")
+
+    @property
+    def error_column(self) -> str:
+        """Name of the uncertainty column."""
+        return f"{self.column}_err"
+
+    @property
+    def error_unit(self) -> u.UnitBase:
+        """Unit of the uncertainty: a difference of logarithms is in plain dex."""
+        return u.dex if isinstance(self.unit, u.FunctionUnitBase) else self.unit
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Values in the output's unit → the scale a network learns (a linear output's values as they are)."""
+        values = np.asarray(values)
+        if self.scale == "log":
+            return np.log10(values.astype(float))
+        if self.scale == "logit":
+            clipped = np.clip(values.astype(float), _LOGIT_EPS, 1 - _LOGIT_EPS)
+            return np.log(clipped / (1 - clipped))
+        return values
+
+    def decode(self, encoded: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`encode`."""
+        encoded = np.asarray(encoded)
+        if self.scale == "log":
+            return 10 ** encoded.astype(float)
+        if self.scale == "logit":
+            return 1 / (1 + np.exp(-encoded.astype(float)))
+        return encoded
+
+    def decode_error(self, encoded: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """A 1σ error ``sigma`` on the learned scale at ``encoded``, in the output's unit (to first order)."""
+        sigma = np.asarray(sigma)
+        if self.scale == "log":
+            return self.decode(encoded) * np.log(10) * sigma
+        if self.scale == "logit":
+            value = self.decode(encoded)
+            return value * (1 - value) * sigma
+        return sigma
+
 
 @dataclass(frozen=True)
 class Quantity:
     """A physical quantity astro_cnn can predict.
+
+    A quantity predicts one number per galaxy (``column``, ``unit``, ``valid_range``, ...) or
+    several, each with its own unit and range (``outputs``); the networks' heads size themselves
+    from :attr:`outputs`.
 
     Parameters
     ----------
@@ -59,8 +155,10 @@ class Quantity:
         Registry name, e.g. ``"metallicity"``.
     column : str
         Name of the output column, e.g. ``"log_oh"``; the error column is ``column + "_err"``.
+        Default for a quantity with ``outputs``: the first output's.
     unit : astropy.units.UnitBase
         Unit of the output column (``u.dex`` for 12+log(O/H), ``u.dex(u.Msun)`` for log M*).
+        Default for a quantity with ``outputs``: the first output's.
     description : str
         What it is, with the literature reference.
     kind : {"regression", "pdf"}
@@ -80,12 +178,22 @@ class Quantity:
     ucd : str
         IVOA UCD of the output column (e.g. ``"phys.abund.Z"``, ``"phys.mass"``, ``"src.redshift.phot"``); the
         other output columns' UCDs are built from it.
+    outputs : tuple of Output
+        The numbers predicted per galaxy; default: the one :class:`Output` described by ``column``,
+        ``unit``, ``valid_range``, ``ucd`` and ``label_columns``.  Several outputs need
+        ``kind="regression"``.
+
+    Raises
+    ------
+    ValueError
+        Neither ``column`` and ``unit`` nor ``outputs`` are given, output columns repeat, or a
+        PDF quantity has several outputs.
     """
 
     name: str
-    column: str
-    unit: u.UnitBase
-    description: str
+    column: str = ""
+    unit: u.UnitBase | None = None
+    description: str = ""
     kind: Literal["regression", "pdf"] = "regression"
     label_columns: tuple[str, ...] = ()
     valid_range: tuple[float, float] = (-np.inf, np.inf)
@@ -97,6 +205,55 @@ class Quantity:
     pdf_bins: int = 180
     pdf_range: tuple[float, float] = (0.0, 0.4)
     ucd: str = ""
+    outputs: tuple[Output, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.outputs:
+            if not self.column or self.unit is None:
+                raise ValueError(f"quantity {self.name!r} needs a column and a unit, or outputs")
+            object.__setattr__(self, "outputs", (Output(self.column, self.unit, self.description, self.valid_range,
+                                                        self.ucd, self.label_columns),))
+            return
+        object.__setattr__(self, "outputs", tuple(self.outputs))
+        columns = [o.column for o in self.outputs]
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"quantity {self.name!r}: output columns repeat in {columns}")
+        if len(self.outputs) > 1 and self.kind != "regression":
+            raise ValueError(f"quantity {self.name!r}: several outputs need kind='regression', not {self.kind!r}")
+        if not self.column:
+            object.__setattr__(self, "column", self.outputs[0].column)
+        if self.unit is None:
+            object.__setattr__(self, "unit", self.outputs[0].unit)
+
+    @property
+    def n_outputs(self) -> int:
+        """Numbers predicted per galaxy (a head's width, for a regression)."""
+        return len(self.outputs)
+
+    def encode(self, values: np.ndarray) -> np.ndarray:
+        """Values ``(..., K)`` (``(...)`` for one output) → the scale networks learn (:meth:`Output.encode`)."""
+        return self._per_output(values, lambda output, column: output.encode(column))
+
+    def decode(self, encoded: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`encode`."""
+        return self._per_output(encoded, lambda output, column: output.decode(column))
+
+    def decode_error(self, encoded: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """1σ errors on the learned scale → the outputs' units (:meth:`Output.decode_error`)."""
+        encoded, sigma = np.asarray(encoded), np.asarray(sigma)
+        if self.n_outputs == 1:
+            return self.outputs[0].decode_error(encoded, sigma)
+        return np.stack([o.decode_error(encoded[..., k], sigma[..., k]) for k, o in enumerate(self.outputs)],
+                        axis=-1)
+
+    def _per_output(self, values: np.ndarray, transform) -> np.ndarray:
+        values = np.asarray(values)
+        if self.n_outputs == 1:
+            return transform(self.outputs[0], values)
+        if values.shape[-1:] != (self.n_outputs,):
+            raise ValueError(f"quantity {self.name!r} has {self.n_outputs} outputs "
+                             f"({', '.join(o.column for o in self.outputs)}) but the values have shape {values.shape}")
+        return np.stack([transform(o, values[..., k]) for k, o in enumerate(self.outputs)], axis=-1)
 
     @property
     def error_column(self) -> str:
@@ -127,8 +284,9 @@ class Quantity:
     def output_columns(self, prediction: Prediction) -> dict[str, u.Quantity | np.ndarray]:
         """Turn raw predictions into named output columns with units.
 
-        For a regression quantity: ``column`` and ``column_err``.  For a PDF quantity also
-        the mode, median, 68 % interval and its width, and the PDF itself as an array column.
+        For a regression quantity: ``column`` and ``column_err`` of each output.  For a PDF
+        quantity also the mode, median, 68 % interval and its width, and the PDF itself as an array
+        column.
 
         Parameters
         ----------
@@ -138,10 +296,11 @@ class Quantity:
         -------
         dict of str to Quantity or ndarray
         """
-        columns: dict[str, u.Quantity | np.ndarray] = {
-            self.column: np.asarray(prediction.value, dtype=float) * self.unit,
-            self.error_column: np.asarray(prediction.error, dtype=float) * self.error_unit,
-        }
+        columns: dict[str, u.Quantity | np.ndarray] = {}
+        for k, output in enumerate(self.outputs):
+            value, error = prediction.output(k)
+            columns[output.column] = value * output.unit
+            columns[output.error_column] = error * output.error_unit
         if self.kind == "pdf" and prediction.pdf is not None:
             pdf, edges = prediction.pdf, prediction.bin_edges
             stem = self._stem
@@ -163,8 +322,16 @@ class Quantity:
             Column name to ``(description, ucd)``.
         """
         ucd = self.ucd
-        columns = {self.column: (f"{self.name}: {self.description}", f"{ucd};meta.main" if ucd else ""),
-                   self.error_column: (f"one-sigma uncertainty of {self.column}", f"stat.error;{ucd}".rstrip(";"))}
+        if self.n_outputs == 1:
+            columns = {self.column: (f"{self.name}: {self.description}", f"{ucd};meta.main" if ucd else ""),
+                       self.error_column: (f"one-sigma uncertainty of {self.column}",
+                                           f"stat.error;{ucd}".rstrip(";"))}
+        else:
+            columns = {}
+            for output in self.outputs:
+                columns[output.column] = (f"{self.name}: {output.description}", output.ucd)
+                columns[output.error_column] = (f"one-sigma uncertainty of {output.column}",
+                                                f"stat.error;{output.ucd}".rstrip(";"))
         if self.kind == "pdf":
             stem = self._stem
             columns.update({

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .. import registry
+from ..exceptions import AstroCNNError
 from ..quantity import Quantity
 
 __all__ = ["Network", "build_network"]
@@ -29,7 +30,7 @@ class Network(nn.Module):
         self.head = head
 
     def forward(self, images: torch.Tensor, extras: torch.Tensor | None = None) -> torch.Tensor:
-        """Raw head output: shape (N,) for regression, (N, bins) logits for a PDF."""
+        """Raw head output: shape (N,) for a regression, (N, K) for one of K outputs, (N, bins) logits for a PDF."""
         return self.head(self.backbone(images), extras)
 
     @property
@@ -50,15 +51,43 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
         ``backbone``, ``head`` (registry names), ``in_channels``, ``image_size``, ``n_extras``,
         and optionally ``weights`` (a local pretrained file) and ``head_options``.
     quantity : Quantity
-        What the head predicts.
+        What the head predicts; a head for a quantity of several outputs must size itself from
+        ``quantity.outputs`` (one number per output).
 
     Returns
     -------
     Network
+
+    Raises
+    ------
+    AstroCNNError
+        The head gives another number of values per galaxy than the quantity's outputs.
     """
     backbone = registry.get("backbone", architecture["backbone"]).build(
         architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"))
     head = registry.get("head", architecture["head"]).build(
         backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0),
         **architecture.get("head_options", {}))
+    if quantity.n_outputs > 1:
+        _check_head_width(head, backbone.out_features, architecture.get("n_extras", 0), architecture["head"], quantity)
     return Network(backbone, head)
+
+
+def _check_head_width(head: nn.Module, in_features: int, n_extras: int, name: str, quantity: Quantity) -> None:
+    """Refuse a head that does not give one value per output of ``quantity`` (it would train on broadcast labels).
+
+    The head runs once in evaluation mode on zero features (no dropout, no change to its running
+    statistics or to any random state).
+    """
+    was_training = head.training
+    head.eval()
+    with torch.no_grad():
+        extras = torch.zeros(2, n_extras) if n_extras else None
+        width = tuple(head(torch.zeros(2, in_features, 1, 1), extras).shape[1:])
+    head.train(was_training)
+    if width != (quantity.n_outputs,):
+        columns = ", ".join(o.column for o in quantity.outputs)
+        given = "1 value" if not width else f"values of shape {width}"
+        raise AstroCNNError(f"head {name!r} gives {given} per galaxy but quantity {quantity.name!r} "
+                            f"has {quantity.n_outputs} outputs ({columns}): use a head that sizes itself from "
+                            f"quantity.outputs (e.g. {quantity.default_head!r})")

@@ -99,7 +99,8 @@ class NetworkPredictor(Predictor):
         images : ndarray or StoreImages, shape (N, C, H, W)
             Float32 pixels, uint8 colour values, or the images of a
             :class:`~astro_cnn.engine.store.TrainingStore` (read a batch at a time).
-        labels : ndarray, shape (N,)
+        labels : ndarray, shape (N,) or (N, K)
+            One column per output of a quantity with K > 1 outputs, in the order of ``quantity.outputs``.
         extras : mapping of str to ndarray, optional
         recipe : str, optional
             Registered recipe name (default: the quantity's).
@@ -134,6 +135,7 @@ class NetworkPredictor(Predictor):
         labels = np.asarray(labels, dtype=float)
         if len(images) != len(labels):
             raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
+        _check_label_shape(labels, self.quantity)
         _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
                       workers=workers, lr=overrides.get("lr"))
         weights = self.architecture.get("weights")
@@ -185,7 +187,7 @@ class NetworkPredictor(Predictor):
             "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
             "training_data": dict(data_summary or {"rows": len(images)}),
             "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
-            "label_range": [float(labels.min()), float(labels.max())],
+            "label_range": _label_range(labels),
             "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         })
         return self
@@ -224,8 +226,9 @@ class NetworkPredictor(Predictor):
         from ``images`` (a sample of the training set is enough), and label and extra-input statistics."""
         norm = image_statistics(images)
         if labels is not None and self.quantity.kind == "regression":
-            norm["label_mean"] = float(np.mean(labels))
-            norm["label_std"] = float(max(np.std(labels), 1e-6))
+            encoded = self.quantity.encode(np.asarray(labels, dtype=float))  # per output: a float, or a list
+            norm["label_mean"] = np.mean(encoded, axis=0).tolist()
+            norm["label_std"] = np.maximum(np.std(encoded, axis=0), 1e-6).tolist()
         norm["extras_mean"], norm["extras_std"] = scalar_statistics(extras, self.extras)
         self.normalisation_ = norm
 
@@ -248,48 +251,62 @@ class NetworkPredictor(Predictor):
         return torch.as_tensor(np.stack(columns, axis=1)).reshape(n, len(self.extras))
 
     def encode_labels(self, labels: np.ndarray) -> torch.Tensor:
-        """Labels → training targets: standardised values (regression) or bin indices (PDF)."""
+        """Labels → training targets: standardised values on each output's scale (regression) or bin indices (PDF)."""
         labels = np.asarray(labels, dtype=np.float64)
         if self.quantity.kind == "pdf":
             lo, hi = self.quantity.pdf_range
             index = np.floor((labels - lo) / (hi - lo) * self.quantity.pdf_bins)
             return torch.as_tensor(np.clip(index, 0, self.quantity.pdf_bins - 1).astype(np.int64))
         norm = self.normalisation_
-        return torch.as_tensor(((labels - norm["label_mean"]) / norm["label_std"]).astype(np.float32))
+        encoded = self.quantity.encode(labels)
+        return torch.as_tensor(((encoded - _stat(norm["label_mean"])) / _stat(norm["label_std"])).astype(np.float32))
 
     # --- prediction -----------------------------------------------------------------------------------
     def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
                        batch_size: int = 128) -> Prediction:
         """Predict with test-time augmentation over the chosen dihedral transforms and every ensemble member.
 
-        The uncertainty of a regression is the standard deviation over transforms and members; for a
+        The uncertainty of a regression is the standard deviation over transforms and members (taken,
+        like the mean, on each output's learned scale, see :class:`astro_cnn.quantity.Output`); for a
         PDF quantity the PDFs are averaged and summarised (mean, 68 % interval).
         """
         return self._predict(images, extras, batch_size, calibrated=True)
 
     def _predict(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int,
                  calibrated: bool) -> Prediction:
-        if not self.members_:
-            raise RuntimeError(f"model {self.name!r} has not been trained")
-        outputs = [self.raw_outputs(images[np.arange(i, min(i + batch_size, len(images)))],
-                                    None if extras is None else
-                                    {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
-                   for i in range(0, len(images), batch_size)]
-        stacked = np.concatenate(outputs, axis=1) if outputs else np.zeros((1, 0))
+        stacked = self._stacked_outputs(images, extras, batch_size)
         calibration = self.calibration_ if calibrated else {}
         if self.quantity.kind == "pdf":
             pdf = stacked.mean(axis=0)
             if "temperature" in calibration:
                 pdf = apply_temperature(pdf, calibration["temperature"])
             return self.quantity.summarise_pdf(pdf)
-        spread = stacked.std(axis=0)
-        return Prediction(stacked.mean(axis=0), apply_error_model(calibration, spread) if calibration else spread)
+        mean, spread = self._encoded_spread(stacked)
+        if calibration:
+            spread = _calibrated_spread(calibration, spread)
+        return Prediction(self.quantity.decode(mean), self.quantity.decode_error(mean, spread))
+
+    def _stacked_outputs(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int) -> np.ndarray:
+        """:meth:`raw_outputs` of all images, a batch at a time."""
+        if not self.members_:
+            raise RuntimeError(f"model {self.name!r} has not been trained")
+        outputs = [self.raw_outputs(images[np.arange(i, min(i + batch_size, len(images)))],
+                                    None if extras is None else
+                                    {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
+                   for i in range(0, len(images), batch_size)]
+        return np.concatenate(outputs, axis=1) if outputs else np.zeros((1, 0))
+
+    def _encoded_spread(self, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread over (member, transform) of regression outputs, on each output's learned scale."""
+        encoded = self.quantity.encode(stacked)
+        return encoded.mean(axis=0), encoded.std(axis=0)
 
     def calibrate(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
                   batch_size: int = 128) -> dict[str, Any]:
         """Calibrate the uncertainties on held-out galaxies (see :mod:`astro_cnn.engine.calibration`).
 
-        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``; PDF: a temperature. Use
+        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (for each output, on its
+        learned scale); PDF: a temperature. Use
         galaxies the model did not train on; :meth:`fit` does this itself on the recipe's
         validation split.
 
@@ -300,21 +317,24 @@ class NetworkPredictor(Predictor):
             :attr:`calibration_` and ``info["calibration"]``.
         """
         labels = np.asarray(labels, dtype=float)
-        raw = self._predict(images, extras, batch_size, calibrated=False)
         if self.quantity.kind == "pdf":
+            raw = self._predict(images, extras, batch_size, calibrated=False)
             temperature = fit_temperature(raw.pdf, self.encode_labels(labels).numpy())
             after = self.quantity.summarise_pdf(apply_temperature(raw.pdf, temperature))
             calibration = {"kind": "temperature", "temperature": temperature, "rows": int(len(labels)),
                            "coverage_before": interval_coverage(labels, raw),
                            "coverage_after": interval_coverage(labels, after)}
         else:
-            calibration = fit_error_model(labels, raw.value, raw.error)
+            _check_label_shape(labels, self.quantity)
+            mean, spread = self._encoded_spread(self._stacked_outputs(images, extras, batch_size))
+            calibration = fit_error_models(self.quantity, labels, mean, spread)
         self.calibration_ = calibration
         self.info["calibration"] = calibration
         return calibration
 
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
-        """Outputs for every (member, transform): shape (M·T, N) in label units, or (M·T, N, bins) PDFs."""
+        """Outputs for every (member, transform): shape (M·T, N) in label units ((M·T, N, K) for K outputs),
+        or (M·T, N, bins) PDFs."""
         device = resolve_device(self.device)
         with torch.inference_mode():
             pixels = torch.as_tensor(np.asarray(images)).to(device, non_blocking=True)
@@ -331,7 +351,9 @@ class NetworkPredictor(Predictor):
                         results.append(torch.softmax(out.float(), dim=1).cpu().numpy())
                     else:
                         norm = self.normalisation_
-                        results.append(out.float().cpu().numpy() * norm["label_std"] + norm["label_mean"])
+                        standard = out.float().cpu().numpy()
+                        results.append(self.quantity.decode(standard * _stat(norm["label_std"])
+                                                            + _stat(norm["label_mean"])))
         return np.stack(results)
 
     def networks(self) -> list[Network]:
@@ -393,6 +415,51 @@ class NetworkPredictor(Predictor):
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
         return predictor
+
+
+def _stat(value: float | list[float]) -> float | np.ndarray:
+    """A label statistic as stored: a float (one output) or a list (one per output), ready to broadcast."""
+    return np.asarray(value, dtype=np.float32) if isinstance(value, list) else value
+
+
+def _label_range(labels: np.ndarray) -> list:
+    """Smallest and largest label: ``[lo, hi]``, or ``[[lo, hi], ...]`` per output of a multi-output quantity."""
+    if labels.ndim == 1:
+        return [float(labels.min()), float(labels.max())]
+    return [[float(lo), float(hi)] for lo, hi in zip(labels.min(axis=0), labels.max(axis=0))]
+
+
+def _check_label_shape(labels: np.ndarray, quantity: Quantity) -> None:
+    """Refuse labels whose columns are not the quantity's outputs (one column per output, 1-d for one)."""
+    expected = (len(labels),) if quantity.n_outputs == 1 else (len(labels), quantity.n_outputs)
+    if labels.shape != expected:
+        columns = ", ".join(o.column for o in quantity.outputs)
+        raise AstroCNNError(f"labels have shape {labels.shape} but quantity {quantity.name!r} predicts "
+                            f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
+
+
+def fit_error_models(quantity: Quantity, labels: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> dict[str, Any]:
+    """Calibrate each output's uncertainty (:func:`~astro_cnn.engine.calibration.fit_error_model`) on its learned scale.
+
+    A single output gives that output's error model as before; several give ``{"kind": "gaussian",
+    "outputs": [model, ...], "rows", "coverage_before", "coverage_after"}``, one model per output in
+    the quantity's order (each with its ``column`` and own coverages), the coverages averaged.
+    """
+    encoded = quantity.encode(labels)
+    if quantity.n_outputs == 1:
+        return fit_error_model(encoded, mean, spread)
+    models = [{"column": o.column, **fit_error_model(encoded[:, k], mean[:, k], spread[:, k])}
+              for k, o in enumerate(quantity.outputs)]
+    return {"kind": "gaussian", "outputs": models, "rows": int(len(labels)),
+            "coverage_before": float(np.mean([m["coverage_before"] for m in models])),
+            "coverage_after": float(np.mean([m["coverage_after"] for m in models]))}
+
+
+def _calibrated_spread(calibration: dict[str, Any], spread: np.ndarray) -> np.ndarray:
+    """Calibrated 1σ from raw spreads: one error model, or one per output (columns in the outputs' order)."""
+    if "outputs" not in calibration:
+        return apply_error_model(calibration, spread)
+    return np.stack([apply_error_model(model, spread[:, k]) for k, model in enumerate(calibration["outputs"])], axis=1)
 
 
 #: Fewest validation galaxies :meth:`NetworkPredictor.fit` calibrates uncertainties on.
