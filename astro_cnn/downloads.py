@@ -1,8 +1,9 @@
-"""What every survey plugin that downloads needs alike: the on-disk cache, the download error and a rate limit.
+"""What every download needs alike: the on-disk cache, the download error, a rate limit and the cache directory.
 
-Plugins build their own requests (a survey's URLs, parameters and answers differ) but keep what
-they download in a :class:`Cache`, report a failed download as :class:`FetchError` (a
-``ConnectionError``: the command line exits 1) and pace requests with :class:`RateLimit`.
+Plugins build their own URLs (a survey's services, parameters and answers differ) and send them
+through :class:`astro_cnn.http_client.HTTPClient`, which keeps what it downloads in a
+:class:`Cache`, reports a failed download as :class:`FetchError` (a ``ConnectionError``: the
+command line exits 1) and paces requests with :class:`RateLimit`.
 """
 
 from __future__ import annotations

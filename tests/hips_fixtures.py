@@ -20,7 +20,7 @@ def hips_server():
 
 
 @pytest.fixture
-def options(hips_server, tmp_path):
+def hips_options(hips_server, tmp_path):
     """Survey options for the test server: fast retries, no rate limit, a fresh cache."""
     return {"base_url": hips_server.url, "cache_dir": str(tmp_path / "cache"), "backoff": 0.01, "rate_limit": 0,
             "timeout": 5}

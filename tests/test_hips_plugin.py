@@ -29,8 +29,8 @@ def table_path(tmp_path):
     return path
 
 
-def _cli_options(options, *extra):
-    pairs = {**options, **dict(e.split("=", 1) for e in extra)}
+def _cli_options(hips_options, *extra):
+    pairs = {**hips_options, **dict(e.split("=", 1) for e in extra)}
     return [f"--survey-option={key}={value}" for key, value in pairs.items()]
 
 
@@ -39,11 +39,11 @@ def test_the_entry_point_registers_the_survey():
     assert isinstance(registry.get("survey", "hips").factory(preset="ps1-dr1"), HiPSSurvey)
 
 
-def test_cli_cutouts_with_every_fault(hips_server, options, table_path, tmp_path, capsys):
+def test_cli_cutouts_with_every_fault(hips_server, hips_options, table_path, tmp_path, capsys):
     hips_server.fail(HIPS2FITS_PATH, "500", "429:1", "drop", "garbage", "truncate", "delay:0.2")
     args = ["cutouts", str(table_path), "--survey", "hips", "-o", str(tmp_path / "out"), "--size", "32",
             "--id-column", "id", "--no-progress"]
-    assert main([*args, *_cli_options(options, "preset=legacy-dr10")]) == 0
+    assert main([*args, *_cli_options(hips_options, "preset=legacy-dr10")]) == 0
     assert "wrote 2 images" in capsys.readouterr().out
     index = Table.read(tmp_path / "out" / "index.ecsv")
     assert list(index["status"]) == ["ok", "ok", OUTSIDE]
@@ -52,11 +52,11 @@ def test_cli_cutouts_with_every_fault(hips_server, options, table_path, tmp_path
         x, y = WCS(hdul[0].header).celestial.all_world2pix([GALAXY], 0)[0]
         assert (x, y) == pytest.approx((15.5, 15.5), abs=1e-6)
     requests = len(hips_server.requests)
-    again = [*args, "--overwrite", *_cli_options(options, "preset=legacy-dr10", "offline=true")]
+    again = [*args, "--overwrite", *_cli_options(hips_options, "preset=legacy-dr10", "offline=true")]
     assert main(again) == 0 and len(hips_server.requests) == requests  # a rerun is served by the cache
 
 
-def test_cli_predict_with_a_model_trained_at_another_scale(hips_server, options, table_path, tmp_path, capsys):
+def test_cli_predict_with_a_model_trained_at_another_scale(hips_server, hips_options, table_path, tmp_path, capsys):
     images, labels = _data(n=32, bands=3)
     model = NetworkPredictor("metallicity", "hips", "gri", 32, 0.396 * u.arcsec, backbone="small_cnn")
     model.fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
@@ -64,10 +64,10 @@ def test_cli_predict_with_a_model_trained_at_another_scale(hips_server, options,
     hips_server.fail(HIPS2FITS_PATH, "503", "429:1", "garbage")
     args = ["predict", str(table_path), "-m", str(model_path), "--survey", "hips", "--id-column", "id",
             "--no-progress"]
-    native = _cli_options(options, "preset=legacy-dr10", "bands=gri")
+    native = _cli_options(hips_options, "preset=legacy-dr10", "bands=gri")
     assert main([*args, "-o", str(tmp_path / "refused.ecsv"), *native]) != 0
     assert "trained at 0.396 arcsec per pixel but the images have 0.262 arcsec per pixel" in capsys.readouterr().err
-    resampled = _cli_options(options, "preset=legacy-dr10", "bands=gri", "pixel_scale=0.396")
+    resampled = _cli_options(hips_options, "preset=legacy-dr10", "bands=gri", "pixel_scale=0.396")
     assert main([*args, "-o", str(tmp_path / "out.ecsv"), *resampled]) == 0
     out = Table.read(tmp_path / "out.ecsv")
     assert list(out["id"]) == [1, 2, 3] and out["status"][0] == "ok" and out["status"][2] == OUTSIDE

@@ -8,11 +8,11 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 from astro_cnn.cli import main
-from astro_cnn.downloads import Cache
+from astro_cnn.downloads import Cache, FetchError
 from astro_cnn.exceptions import NetworkDisabledError
 from astro_cnn_sdss import conf
 from astro_cnn_sdss.catalog import PRESETS, preset_sql, query_region, query_sql, release_url
-from astro_cnn_sdss.http import Fetcher, FetchError
+from astro_cnn_sdss.http import client
 from astro_cnn_sdss.surveys import SDSSJpegSurvey, SDSSStackSurvey
 from astro_cnn_sdss.testing import SDSSTestServer
 
@@ -139,19 +139,19 @@ def test_cli_query_wu2019_preset(tmp_path, capsys):
 def test_query_retries_a_503_at_the_given_base_url(server, tmp_path):
     """Not the configured SkyServer (nothing listens there): the base URL given, retried through the pooled client."""
     server.fail(f"/dr17{SQL}", "503")
-    fetcher = Fetcher(Cache(tmp_path), backoff=0.01, retries=2)
+    fetcher = client(Cache(tmp_path), backoff=0.01, retries=2)
     with conf.set_temp("skyserver_url", "http://127.0.0.1:9/dr17"):
-        table = query_sql(TOP3, base_url=server.skyserver_url, fetcher=fetcher)
+        table = query_sql(TOP3, base_url=server.skyserver_url, client=fetcher)
     assert len(table) == 3 and table["r"].unit == u.mag
     assert len(server.requests) == 2 and all(r.startswith(f"/dr17{SQL}?") for r in server.requests)
-    assert query_sql(TOP3, base_url=server.skyserver_url, fetcher=fetcher, data_release=14, refresh=True)
+    assert query_sql(TOP3, base_url=server.skyserver_url, client=fetcher, data_release=14, refresh=True)
     assert server.requests[-1].startswith(f"/dr14{SQL}?")
 
 
 def test_query_gives_up_after_the_last_retry(server, tmp_path):
     server.fail(f"/dr17{SQL}", "503", "503")
     with pytest.raises(FetchError, match=r"SqlSearch.*HTTP 503 Service Unavailable after 2 attempts"):
-        query_sql(TOP3, base_url=server.skyserver_url, fetcher=Fetcher(Cache(tmp_path), backoff=0.01, retries=1))
+        query_sql(TOP3, base_url=server.skyserver_url, client=client(Cache(tmp_path), backoff=0.01, retries=1))
     assert not list(tmp_path.rglob("*.ecsv"))
 
 
@@ -170,9 +170,9 @@ def test_release_url():
         release_url("http://mirror.example/sky", 14)
 
 
-def test_query_with_a_fetcher_takes_no_cache_dir(tmp_path):
+def test_query_with_a_client_takes_no_cache_dir(tmp_path):
     with pytest.raises(TypeError, match="not both"):
-        query_sql(TOP3, fetcher=Fetcher(Cache(tmp_path)), cache_dir=tmp_path)
+        query_sql(TOP3, client=client(Cache(tmp_path)), cache_dir=tmp_path)
 
 
 @pytest.mark.remote_data

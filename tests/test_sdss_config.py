@@ -4,7 +4,7 @@ import pytest
 
 from astro_cnn.downloads import Cache
 from astro_cnn_sdss import conf
-from astro_cnn_sdss.http import Fetcher
+from astro_cnn_sdss.http import client
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def test_documented_file_and_section_configure_the_plugin(config_home, tmp_path)
     conf.reload()
     assert conf.skyserver_url == "http://mirror.example/dr16"
     assert conf.retries == 7 and conf.rate_limit == 2.5 and conf.offline is True
-    fetcher = Fetcher(Cache(tmp_path))
+    fetcher = client(Cache(tmp_path))
     assert fetcher.rate_limit == 2.5
 
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from astro_cnn.downloads import Cache
+from astro_cnn.downloads import Cache, FetchError
 from astro_cnn.exceptions import AstroCNNError, NetworkDisabledError
 from astro_cnn.target_survey import map_concurrent
 from astro_cnn_sdss import conf
 from astro_cnn_sdss.frames import validate_frame
-from astro_cnn_sdss.http import Fetcher, FetchError
+from astro_cnn_sdss.http import client
 
 pytest_plugins = ("tests.sdss_fixtures",)
 
@@ -26,7 +26,7 @@ def _url(server):
 
 
 def _fetcher(tmp_path, **kw):
-    return Fetcher(Cache(tmp_path), **{"backoff": 0.01, "retries": 2, "timeout": 5, **kw})
+    return client(Cache(tmp_path), **{"backoff": 0.01, "retries": 2, "timeout": 5, **kw})
 
 
 def test_download_is_cached_and_second_get_is_offline(server, tmp_path):
@@ -169,10 +169,10 @@ def test_bad_rate_limit_names_the_option(tmp_path, value):
 
 def test_retries_and_downloads_are_logged(server, tmp_path, caplog, capsys):
     server.fail("/sas", "503")
-    with caplog.at_level(logging.DEBUG, logger="astro_cnn_sdss"):
+    with caplog.at_level(logging.DEBUG, logger="astro_cnn.http_client"):
         _fetcher(tmp_path).get(_url(server), "f", validate_frame)
     retry, done = caplog.records
-    assert retry.name.startswith("astro_cnn_sdss") and retry.levelno == logging.INFO
+    assert retry.name == "astro_cnn.http_client" and retry.levelno == logging.INFO
     assert FRAME in retry.getMessage() and "HTTP 503 Service Unavailable; retry 1 of 2" in retry.getMessage()
     assert done.levelno == logging.DEBUG and "downloaded" in done.getMessage()
     assert capsys.readouterr() == ("", "")  # nothing printed

@@ -18,4 +18,4 @@ def test_wrong_option_values_name_the_option(tmp_path, survey, option, value):
 
 def test_good_option_values_are_kept(tmp_path):
     survey = SDSSJpegSurvey(cache_dir=tmp_path, offline=True, retries=0, timeout=2.5, backoff=0, max_workers=3)
-    assert survey.fetcher.offline is True and survey.fetcher.retries == 0 and survey.max_workers == 3
+    assert survey.client.offline is True and survey.client.retries == 0 and survey.max_workers == 3

@@ -35,7 +35,7 @@ def test_defaults_come_from_conf(tmp_path):
             conf.set_temp("offline", True), conf.set_temp("retries", 7):
         survey = registry.get("survey", "sdss-jpeg").factory()
     assert survey.base_url == "http://127.0.0.1:9/dr17" and survey.cache.root == tmp_path
-    assert survey.fetcher.offline and survey.fetcher.retries == 7
+    assert survey.client.offline and survey.client.retries == 7
 
 
 def test_one_call_from_a_table(server, options):

@@ -15,11 +15,12 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from astro_cnn import AstroCNNError, Cutout, TargetSurvey
+from astro_cnn.downloads import Cache
+from astro_cnn.http_client import HTTPClient, url_with_query
 from astro_cnn.target import Target
 
 from .config import cache_dir as _cache_dir
 from .config import conf
-from .http import Cache, Client
 from .moc import MOC
 from .presets import PRESETS
 
@@ -125,13 +126,13 @@ class HiPSSurvey(TargetSurvey):
         self.hips2fits_url, self.moc_url = root + HIPS2FITS_PATH, root + MOCSERVER_PATH
         self.max_workers = _count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
         self.cache = Cache(_cache_dir(cache_dir))
-        self.client = Client(
+        self.client = HTTPClient(
             self.cache, offline=_flag("offline", conf.offline if offline is None else offline),
             timeout=_positive("timeout", conf.timeout if timeout is None else timeout),
             retries=_count("retries", conf.retries if retries is None else retries, 0),
             backoff=_positive("backoff", conf.backoff if backoff is None else backoff, zero=True),
             rate_limit=_positive("rate_limit", conf.rate_limit if rate_limit is None else rate_limit, zero=True),
-            max_retry_after=float(conf.max_retry_after), pool_size=self.max_workers)
+            max_retry_after=float(conf.max_retry_after), max_connections=self.max_workers, user_agent="astro_cnn_hips")
         self._mocs: dict[str, MOC] = {}
         self._moc_lock = threading.Lock()
 
@@ -190,7 +191,7 @@ class HiPSSurvey(TargetSurvey):
         """Return the MOC of ``hips`` (fetched from the MOC server once, cached on disk and in memory)."""
         with self._moc_lock:
             if hips not in self._mocs:
-                body = self.client.get(self.moc_url, {"ID": hips, "get": "moc", "fmt": "fits"},
+                body = self.client.get(url_with_query(self.moc_url, {"ID": hips, "get": "moc", "fmt": "fits"}),
                                        f"moc/{_safe(hips)}.fits", MOC.from_fits)
                 self._mocs[hips] = MOC.from_fits(body)
             return self._mocs[hips]
@@ -205,7 +206,7 @@ class HiPSSurvey(TargetSurvey):
         key = f"hips2fits/{_safe(hips)}/{ra:.7f}_{dec:+.7f}_{self.scale:.5f}_{size}.{image_format}"
         check = (lambda body: _read_fits(body, size)) if image_format == "fits" else \
             (lambda body: _read_colour(body, size))
-        return self.client.get(self.hips2fits_url, params, key, check)
+        return self.client.get(url_with_query(self.hips2fits_url, params), key, check)
 
     def cutout(self, target: Target, size: int) -> Cutout:
         """Return one target's image, its weight (0 on blank pixels) and WCS; raise to flag its row.

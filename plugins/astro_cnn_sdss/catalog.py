@@ -1,7 +1,7 @@
 """SDSS catalogue queries (SkyServer SQL search), with units and named presets.
 
 Queries go to ``<SkyServer URL>/SkyServerWS/SearchTools/SqlSearch`` through the plugin's one HTTP
-client (:class:`astro_cnn_sdss.http.Fetcher`: pooled connections, retries, ``Retry-After``, rate
+client (:class:`astro_cnn.http_client.HTTPClient`: pooled connections, retries, ``Retry-After``, rate
 limit); answers are kept as ECSV files in the plugin cache, so a repeated query is offline and instant.
 """
 
@@ -14,13 +14,14 @@ import astropy.units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from astro_cnn.downloads import Cache
+from astro_cnn.downloads import Cache, FetchError
 from astro_cnn.exceptions import NetworkDisabledError, UnknownNameError
+from astro_cnn.http_client import HTTPClient
 
+from . import http
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import parse_sql_csv, sql_url
-from .http import Fetcher, FetchError
 
 __all__ = ["query_sql", "query_region", "preset_sql", "release_url", "PRESETS"]
 
@@ -96,7 +97,7 @@ def preset_sql(name: str, top: int | None = None) -> str:
 
 
 def query_sql(sql: str, *, data_release: int | None = None, preset: str | None = None,
-              base_url: str | None = None, fetcher: Fetcher | None = None, cache_dir: str | Path | None = None,
+              base_url: str | None = None, client: HTTPClient | None = None, cache_dir: str | Path | None = None,
               offline: bool | None = None, refresh: bool = False, timeout: float | None = None) -> Table:
     """Run a SkyServer SQL query and return a Table with units.
 
@@ -111,18 +112,18 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
         Name of the preset ``sql`` came from; sets the default data release.
     base_url : str, optional
         SkyServer base URL, e.g. ``https://skyserver.sdss.org/dr17`` (default ``conf.skyserver_url``).
-    fetcher : Fetcher, optional
+    client : HTTPClient, optional
         The HTTP client (a survey's), whose cache, offline switch, retries and rate limit apply;
         default: one made from ``cache_dir``, ``offline`` and :data:`astro_cnn_sdss.config.conf`.
     cache_dir : path, optional
-        Plugin cache (default :func:`astro_cnn_sdss.config.cache_dir`); not with ``fetcher``.
+        Plugin cache (default :func:`astro_cnn_sdss.config.cache_dir`); not with ``client``.
     offline : bool, optional
         Raise :class:`NetworkDisabledError` unless the answer is cached (default ``conf.offline``);
-        not with ``fetcher``.
+        not with ``client``.
     refresh : bool
         Ask the service again even if the answer is cached.
     timeout : float, optional
-        Seconds to wait for the connection and for each read (default: the fetcher's, ``conf.timeout``).
+        Seconds to wait for the connection and for each read (default: the client's, ``conf.timeout``).
 
     Returns
     -------
@@ -139,24 +140,23 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
     FetchError
         The service failed after the last retry, or answered with an error page.
     """
-    if fetcher is None:
-        fetcher = Fetcher(Cache(_cache_dir(cache_dir)), offline=conf.offline if offline is None else offline,
-                          timeout=conf.timeout, retries=conf.retries, backoff=conf.backoff)
+    if client is None:
+        client = http.client(Cache(_cache_dir(cache_dir)), offline=offline)
     elif cache_dir is not None or offline is not None:
-        raise TypeError("query_sql takes cache_dir and offline, or a fetcher that has them, not both")
+        raise TypeError("query_sql takes cache_dir and offline, or a client that has them, not both")
     if data_release is None and preset:
         data_release = PRESETS[preset][1]
     url = sql_url(release_url(base_url or conf.skyserver_url, data_release), sql)
-    path = fetcher.cache.path(f"query/{Cache.hashed(url)}.ecsv")
+    path = client.cache.path(f"query/{Cache.hashed(url)}.ecsv")
     if path.is_file() and not refresh:
         try:
             return Table.read(path, format="ascii.ecsv")
         except (ValueError, OSError):
             path.unlink()
-    if fetcher.offline:
+    if client.offline:
         raise NetworkDisabledError(f"SQL answer not cached ({path}) and network access is off: {sql[:120]}")
     try:  # an error page is the answer to this SQL: asking again would not help
-        table = parse_sql_csv(fetcher.download(url, timeout=timeout))
+        table = parse_sql_csv(client.download(url, timeout=timeout))
     except ValueError as exc:
         raise FetchError(f"SkyServer did not answer the query with a table: {exc}") from None
     _add_units(table)

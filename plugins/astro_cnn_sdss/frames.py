@@ -18,7 +18,7 @@ from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 from astropy.wcs import WCS, FITSFixedWarning
 
-from .http import url_with_query
+from astro_cnn.http_client import url_with_query
 
 __all__ = ["FrameId", "Frame", "FrameStore", "LocalFrameIndex", "parse_frame_name", "frames_sql",
            "parse_sql_csv", "parse_fields", "sql_url", "validate_fields", "validate_frame", "read_frame"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from astro_cnn.http_client import url_with_query
 from astro_cnn.image_files import decode_colour
 from astro_cnn.jpeg_check import check_entropy
-
-from .http import url_with_query
 
 __all__ = ["cutout_url", "cutout_key", "validate_jpeg", "decode_jpeg"]
 

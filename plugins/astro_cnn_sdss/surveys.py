@@ -13,7 +13,7 @@ from astro_cnn.downloads import Cache
 from astro_cnn.target import Target
 from astro_cnn.target_survey import Cutout, TargetSurvey
 
-from . import catalog, jpeg, options
+from . import catalog, http, jpeg, options
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import (
@@ -27,7 +27,6 @@ from .frames import (
     validate_fields,
     validate_frame,
 )
-from .http import Fetcher
 from .stack import stack
 
 __all__ = ["SDSSJpegSurvey", "SDSSStackSurvey", "BUNDLED_JPEG_DIR"]
@@ -51,14 +50,8 @@ class _SDSSSurvey(TargetSurvey):
         self.sas_url = sas_url or conf.sas_url
         self.max_workers = options.count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
         self.cache = Cache(_cache_dir(cache_dir))
-        offline = options.flag("offline", conf.offline if offline is None else offline)
-        self.fetcher = Fetcher(self.cache, offline=offline,
-                               timeout=options.seconds("timeout", conf.timeout if timeout is None else timeout,
-                                                       zero=False),
-                               retries=options.count("retries", conf.retries if retries is None else retries, 0),
-                               backoff=options.seconds("backoff", conf.backoff if backoff is None else backoff,
-                                                       zero=True),
-                               rate_limit=rate_limit, max_connections=self.max_workers)
+        self.client = http.client(self.cache, offline=offline, timeout=timeout, retries=retries, backoff=backoff,
+                                  rate_limit=rate_limit, max_connections=self.max_workers)
 
     def query(self, sql: str | None = None, *, preset: str | None = None, top: int | None = None,
               **kwargs: Any) -> Table:
@@ -79,7 +72,7 @@ class _SDSSSurvey(TargetSurvey):
             sql = catalog.preset_sql(preset, top=top)
         if sql is None:
             raise ValueError("give an SQL string or preset=...")
-        return catalog.query_sql(sql, preset=preset, base_url=self.base_url, fetcher=self.fetcher, **kwargs)
+        return catalog.query_sql(sql, preset=preset, base_url=self.base_url, client=self.client, **kwargs)
 
 
 class SDSSJpegSurvey(_SDSSSurvey):
@@ -130,7 +123,7 @@ class SDSSJpegSurvey(_SDSSSurvey):
     def fetch(self, ra: float, dec: float, size: int | None = None) -> bytes:
         """Return the JPEG bytes of one cutout (from the cache, or downloaded and cached)."""
         size = int(size or self.image_size)
-        return self.fetcher.get(jpeg.cutout_url(self.base_url, ra, dec, size, self.scale),
+        return self.client.get(jpeg.cutout_url(self.base_url, ra, dec, size, self.scale),
                                 jpeg.cutout_key(ra, dec, size, self.scale), jpeg.validate_jpeg)
 
     def cutout(self, target: Target, size: int) -> Cutout:
@@ -220,7 +213,7 @@ class SDSSStackSurvey(_SDSSSurvey):
         """Return the SDSS fields whose box covers (ra, dec) and the stack around it (SkyServer SQL, cached)."""
         margin = 0.5 * int(size or self.image_size) * self.scale
         sql = frames_sql(ra, dec, margin)
-        return parse_fields(self.fetcher.get(sql_url(self.base_url, sql), f"sql/{Cache.hashed(sql)}.csv",
+        return parse_fields(self.client.get(sql_url(self.base_url, sql), f"sql/{Cache.hashed(sql)}.csv",
                                              validate_fields))
 
     def frames_for(self, ra: float, dec: float, size: int | None = None) -> dict[str, list[Frame]]:
@@ -245,7 +238,7 @@ class SDSSStackSurvey(_SDSSSurvey):
             for band in self.bands:
                 url, key = field.url(self.sas_url, band), field.key(band)
                 frames[band].append(self.store.get(
-                    key, lambda url=url, key=key: self.fetcher.get(url, key, partial(validate_frame, name=key))))
+                    key, lambda url=url, key=key: self.client.get(url, key, partial(validate_frame, name=key))))
         return frames
 
     def cutout(self, target: Target, size: int) -> Cutout:
