@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
-from tqdm.auto import tqdm
 
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .image_checks import MIN_CENTRE_SNR
 from .predictor import Predictor
+from .progress import RowProgress
 from .survey import Survey
 
 __all__ = ["predict"]
@@ -117,12 +117,11 @@ def predict(
     columns = empty_columns(predictor, len(targets))
     status = np.array(targets.status, dtype=object)
     failures = 0
-    with tqdm(total=len(targets), disable=not progress, unit="row", desc=f"predict {predictor.quantity.name}") as bar:
+    with RowProgress(len(targets), disable=not progress, desc=f"predict {predictor.quantity.name}") as bar:
         for rows, values, chunk_status in predict_chunks(targets, setup, client=client):
             for name, column in values.items():
                 columns[name][rows] = column
             status[rows] = chunk_status
             failures += int(np.sum(chunk_status != "ok"))
-            bar.update(len(rows))
-            bar.set_postfix(failed=failures)
+            bar.predicted(len(rows), failures)
     return output_table(targets, setup, columns, status, carried)

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from astropy.table import QTable, Table
-from tqdm.auto import tqdm
 
 from ._atomic import atomic_path
 from ._version import __version__
@@ -32,6 +31,7 @@ from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR
 from .partitions import partitions
 from .predictor import Predictor
+from .progress import RowProgress
 from .survey import Survey
 from .table_io import check_output_format, read_table, write_table
 
@@ -169,8 +169,8 @@ def predict_to_file(
         start, reasons = _starting_row(partial, state_path, fingerprint, resume, overwrite)
         predictor = setup.predictor
         positions = None
-        with tqdm(total=parts.n_rows, initial=start, disable=not progress, unit="row", smoothing=0.1,
-                  desc=f"predict {predictor.quantity.name}") as bar:
+        with RowProgress(parts.n_rows, initial=start, disable=not progress,
+                         desc=f"predict {predictor.quantity.name}") as bar:
             for offset, part in parts:
                 targets = make_targets(part, predictor, setup.survey, **columns)
                 carried = kept_columns(part, keep_columns, predictor)
@@ -190,8 +190,7 @@ def predict_to_file(
                     reasons.update(str(s) for s in status if s != "ok")
                     _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size,
                                 reasons)
-                    bar.update(len(rows))
-                    bar.set_postfix(failed=sum(reasons.values()))
+                    bar.predicted(len(rows), sum(reasons.values()))
         _finish(partial, state_path, output, overwrite)
     return PredictionSummary(output, parts.n_rows, sum(reasons.values()), dict(reasons.most_common()))
 

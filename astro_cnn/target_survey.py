@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .progress import rows_read
 from .survey import ImageBatch, Survey, empty_batch
 from .target import Target, TargetList
 
@@ -101,8 +102,16 @@ class TargetSurvey(Survey):
         batch.weights = np.zeros_like(batch.images) if self.has_weights else None
         batch.meta = {key: [None] * len(targets) for key in self.row_meta}
         rows = np.flatnonzero(targets.ok)
-        results = map_concurrent(lambda i: self._checked_cutout(targets[int(i)], size), rows,
-                                 max_workers=self.max_workers, progress=progress, description=self.name)
+        rows_read(len(targets) - len(rows))
+
+        def read(i: int) -> Cutout:
+            try:
+                return self._checked_cutout(targets[int(i)], size)
+            finally:
+                rows_read()  # moves an open prediction bar row by row, not chunk by chunk
+
+        results = map_concurrent(read, rows, max_workers=self.max_workers, progress=progress,
+                                 description=self.name)
         for i, result in zip(rows, results):
             if isinstance(result, BaseException):
                 batch.status[i] = _failure_reason(result)
