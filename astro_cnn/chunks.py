@@ -61,6 +61,13 @@ class PredictionSetup:
     device: str
     min_centre_snr: float | None = MIN_CENTRE_SNR
 
+    def precision(self) -> str:
+        """"bfloat16" when the model runs in bfloat16 autocast on this run's device, else "float32"."""
+        from .engine.speed import speed_setting
+
+        bf16 = getattr(self.predictor, "bf16", False)
+        return "bfloat16" if speed_setting("bf16", bf16, self.device) else "float32"
+
     def fingerprint(self) -> dict[str, Any]:
         """What decides the value of a row, for checking that a resumed run continues the same run."""
         return {"model": self.predictor.name, "model_saved": self.predictor.saved,
@@ -202,7 +209,8 @@ def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) 
     ok = status == ""
     values = empty_columns(predictor, len(batch))
     if ok.any():
-        usable = ImageBatch(batch.images[ok], batch.bands, batch.pixel_scale, np.full(int(ok.sum()), ""))
+        images = batch.images if ok.all() else batch.images[ok]  # no copy of a chunk whose rows are all usable
+        usable = ImageBatch(images, batch.bands, batch.pixel_scale, np.full(int(ok.sum()), ""))
         prediction = predictor.predict(usable, {k: v[ok] for k, v in targets.extras.items()})
         rows = np.flatnonzero(ok)
         status[rows], unusable = prediction_problems(prediction, predictor)
@@ -304,6 +312,7 @@ def output_table(targets: TargetList, setup: PredictionSetup, columns: Mapping[s
         "image_size": predictor.image_size,
         "pixel_scale_arcsec": float(predictor.pixel_scale.to_value(u.arcsec)),
         "device": setup.device,
+        "precision": setup.precision(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "astro_cnn_version": __version__,
     }
@@ -350,8 +359,11 @@ def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> It
     if setup.workers:
         from torch.utils.data import DataLoader
 
+        # images travel from the workers as tensors (through shared memory, not pickled through a pipe),
+        # into pinned memory when the model is on a GPU
         yield from map(_as_batch, DataLoader(chunks, batch_size=None, shuffle=False, num_workers=setup.workers,
-                                             collate_fn=_as_is, prefetch_factor=2))
+                                             collate_fn=_as_is, prefetch_factor=2,
+                                             pin_memory=setup.device.startswith("cuda")))
         return
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         pending = pool.submit(chunks.__getitem__, 0)
@@ -380,7 +392,10 @@ class _ChunkImages:
             batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr)
         except Exception as exc:  # handed back as the item, so the caller sees the survey's own error
             return _Failure(exc, traceback.format_exc())
-        return rows, batch.images, list(batch.status), batch.bands, float(batch.pixel_scale.to_value(u.arcsec))
+        import torch
+
+        return (rows, torch.from_numpy(batch.images), list(batch.status), batch.bands,
+                float(batch.pixel_scale.to_value(u.arcsec)))
 
 
 class _Failure:
@@ -412,7 +427,7 @@ def _as_batch(item) -> tuple[np.ndarray, ImageBatch]:
     if isinstance(item, _Failure):
         item.reraise()
     rows, images, status, bands, scale = item
-    return rows, ImageBatch(images, bands, scale * u.arcsec, status)
+    return rows, ImageBatch(images.numpy(), bands, scale * u.arcsec, status)
 
 
 def dask_chunks(targets: TargetList, setup: PredictionSetup, start: int,

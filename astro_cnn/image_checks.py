@@ -12,6 +12,8 @@ positions and keeps galaxies.
 
 from __future__ import annotations
 
+import functools
+
 import astropy.units as u
 import numpy as np
 
@@ -55,8 +57,6 @@ def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = M
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
     """Signal-to-noise ratio of the sky-subtracted light in the central aperture (all bands summed)."""
-    from photutils.aperture import CircularAperture  # photutils is imported only when images are checked
-
     total = np.asarray(image, dtype=np.float64).sum(axis=0)
     height, width = total.shape
     edge = max(1, min(height, width) // 8)
@@ -67,8 +67,23 @@ def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
     if noise == 0:
         noise = np.std(border)
     radius = max(1.0, float((APERTURE_RADIUS / u.Quantity(pixel_scale, u.arcsec)).decompose()))
-    aperture = CircularAperture([((width - 1) / 2, (height - 1) / 2)], r=radius)
-    signal = float(aperture.do_photometry(total - sky)[0][0])
+    weights, area = _aperture_weights(height, width, radius)
+    signal = float(np.einsum("ij,ij->", weights, total - sky))
     if noise == 0:
         return np.inf if signal > 0 else 0.0
-    return signal / (noise * np.sqrt(aperture.area))
+    return signal / (noise * np.sqrt(area))
+
+
+@functools.lru_cache(maxsize=64)
+def _aperture_weights(height: int, width: int, radius: float) -> tuple[np.ndarray, float]:
+    """Exact pixel overlap of the central circular aperture (photutils), and its area.
+
+    Computed once per image shape and radius: the photometry of every image of a run is then a
+    weighted sum, the same number as ``CircularAperture.do_photometry`` gives, at a fraction of its cost.
+    """
+    from photutils.aperture import CircularAperture  # photutils is imported only when images are checked
+
+    aperture = CircularAperture(((width - 1) / 2, (height - 1) / 2), r=radius)
+    weights = aperture.to_mask(method="exact").to_image((height, width))
+    weights.setflags(write=False)
+    return weights, float(aperture.area)

@@ -3,6 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
+import torch
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
@@ -140,3 +141,25 @@ def test_predict_leaves_the_callers_model_as_it_was(example_model, galaxies):
     model.device = "cpu"
     setup = prediction_setup(model, None, None)
     assert setup.predictor is not model and model.device == "cpu"
+
+
+def _jpeg_table(n):
+    from .conftest import DATA
+
+    return Table({"image": [str(p) for p in sorted((DATA / "gri_small").glob("*.jpg"))[:n]]})
+
+
+def test_the_output_records_the_precision_the_model_ran_in():
+    out = astro_cnn.predict(_jpeg_table(2), quantity="metallicity", image_column="image", device="cpu")
+    assert out.meta["astro_cnn"]["precision"] == "float32" and out.meta["astro_cnn"]["device"] == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run on a machine with one)")
+def test_jpeg_files_read_by_workers_and_predicted_on_a_gpu_match_the_cpu():
+    table = _jpeg_table(40)
+    options = {"quantity": "metallicity", "image_column": "image", "batch_size": 16}
+    on_gpu = astro_cnn.predict(table, device="cuda", workers=2, **options)
+    on_cpu = astro_cnn.predict(table, device="cpu", workers=0, **options)
+    assert list(on_gpu["status"]) == list(on_cpu["status"])
+    np.testing.assert_allclose(on_gpu["log_oh"].value, on_cpu["log_oh"].value, atol=1e-3)
+    assert on_gpu.meta["astro_cnn"]["device"].startswith("cuda")

@@ -2,6 +2,8 @@
 
 import astropy.units as u
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from astro_cnn.image_checks import MIN_CENTRE_SNR, centre_signal_to_noise, image_problem
 from astro_cnn.image_files import read_image
@@ -34,3 +36,24 @@ def test_a_noiseless_source_on_an_empty_sky_is_a_source():
     image = np.zeros((1, 16, 16), np.float32)
     image[0, 6:10, 6:10] = 1.0
     assert centre_signal_to_noise(image, 1.0 * u.arcsec) == np.inf and image_problem(image, 1.0 * u.arcsec) == ""
+
+
+@settings(max_examples=40, deadline=None)
+@given(height=st.integers(8, 70), width=st.integers(8, 70), bands=st.integers(1, 5),
+       scale=st.floats(0.05, 3.0), seed=st.integers(0, 2**32 - 1))
+def test_the_cached_aperture_gives_photutils_photometry(height, width, bands, scale, seed):
+    """The presence check's weighted sum is the S/N that photutils' own photometry of the image gives."""
+    from photutils.aperture import CircularAperture
+
+    rng = np.random.default_rng(seed)
+    image = rng.normal(size=(bands, height, width)) + rng.uniform(0, 5) * np.exp(
+        -((np.arange(height)[:, None] - height / 2) ** 2 + (np.arange(width) - width / 2) ** 2) / 8)
+    total = image.sum(axis=0)
+    edge = max(1, min(height, width) // 8)
+    border = np.concatenate([total[:edge].ravel(), total[-edge:].ravel(),
+                             total[edge:-edge, :edge].ravel(), total[edge:-edge, -edge:].ravel()])
+    sky = np.median(border)
+    noise = 1.4826 * np.median(np.abs(border - sky))
+    aperture = CircularAperture([((width - 1) / 2, (height - 1) / 2)], r=max(1.0, 1.0 / scale))
+    expected = float(aperture.do_photometry(total - sky)[0][0]) / (noise * np.sqrt(aperture.area))
+    assert np.isclose(centre_signal_to_noise(image, scale * u.arcsec), expected, rtol=1e-9, atol=1e-12)

@@ -23,7 +23,7 @@ from .calibration import apply_error_model, apply_temperature, coverage, fit_err
 from .devices import resolve_device
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
-from .speed import autocast, prepare_input, prepare_network
+from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
 from .trainer import fit_network
 
 __all__ = ["NetworkPredictor"]
@@ -74,9 +74,11 @@ class NetworkPredictor(Predictor):
         #: Where the networks run: "auto" (a GPU when one is visible, resolved in the process that
         #: predicts), "cpu", "cuda" or "cuda:N".
         self.device = "auto"
-        #: Speed settings for prediction (see :mod:`astro_cnn.engine.speed`); all off by default.
-        self.channels_last = False
-        self.bf16 = False
+        #: Speed settings for prediction (see :mod:`astro_cnn.engine.speed`): channels-last layout
+        #: follows the device ("auto": on a CUDA GPU, where it gives the same numbers faster);
+        #: bfloat16 autocast changes the numbers slightly, so it is off unless asked for.
+        self.channels_last: bool | str = "auto"
+        self.bf16: bool | str = False
         self.normalisation_: dict[str, Any] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: ``*_err`` is the raw spread).
         self.calibration_: dict[str, Any] = {}
@@ -187,6 +189,8 @@ class NetworkPredictor(Predictor):
             "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
             "training_data": dict(data_summary or {"rows": len(images)}),
             "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
+            "training_speed_settings": {name: speed_setting(name, settings.get(name), device)
+                                        for name in SPEED_SETTINGS},
             "label_range": _label_range(labels),
             "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         })
@@ -338,12 +342,13 @@ class NetworkPredictor(Predictor):
         device = resolve_device(self.device)
         with torch.inference_mode():
             pixels = torch.as_tensor(np.asarray(images)).to(device, non_blocking=True)
-            x = prepare_input(self._normaliser_on(device)(pixels), channels_last=self.channels_last)
+            x = prepare_input(self._normaliser_on(device)(pixels),
+                              channels_last=speed_setting("channels_last", self.channels_last, device))
         e = self.prepare_extras(extras, len(x))
         e = None if e is None else e.to(device)
         transforms = self._transforms()
         results = []
-        with torch.inference_mode(), autocast(device, self.bf16):
+        with torch.inference_mode(), autocast(device, speed_setting("bf16", self.bf16, device)):
             for network in self.networks():
                 for k in transforms:
                     out = network(dihedral(x, k), e)
@@ -359,7 +364,8 @@ class NetworkPredictor(Predictor):
     def networks(self) -> list[Network]:
         """The trained networks in evaluation mode (built once from :attr:`members_`)."""
         device = resolve_device(self.device)
-        key = (id(self.members_), len(self.members_), self.channels_last, str(device))
+        channels_last = speed_setting("channels_last", self.channels_last, device)
+        key = (id(self.members_), len(self.members_), channels_last, str(device))
         if self._networks_key != key:
             self._networks_key = key
             self._networks = []
@@ -367,7 +373,7 @@ class NetworkPredictor(Predictor):
                 network = self.new_network()
                 network.load_state_dict(state)
                 network.to(device).eval()
-                self._networks.append(prepare_network(network, channels_last=self.channels_last))
+                self._networks.append(prepare_network(network, channels_last=channels_last))
             self._device_normaliser = self.normaliser().to(device)
         return self._networks
 

@@ -19,7 +19,7 @@ from ..exceptions import AstroCNNError
 from .augment import ALL_TRANSFORMS, apply_dihedral
 from .batches import TrainingData, batch_loader
 from .network import Network
-from .speed import autocast, prepare_input, prepare_network
+from .speed import autocast, prepare_input, prepare_network, speed_setting
 
 __all__ = ["TrainingData", "Schedule", "fit_network", "distributed_rank"]
 
@@ -122,8 +122,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     device = torch.device(device)
     network.to(device)
     rank, world = distributed_rank()
-    channels_last, bf16 = bool(settings.get("channels_last")), bool(settings.get("bf16"))
-    prepared = prepare_network(network, channels_last=channels_last, compile=bool(settings.get("compile")))
+    channels_last, bf16, compile_ = (speed_setting(name, settings.get(name), device)
+                                     for name in ("channels_last", "bf16", "compile"))
+    prepared = prepare_network(network, channels_last=channels_last, compile=compile_)
     normaliser = data.normaliser.to(device)
     loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
     sum_loss_fn = nn.MSELoss(reduction="sum") if loss_kind == "regression" else nn.CrossEntropyLoss(reduction="sum")
