@@ -39,6 +39,7 @@ def predict(
     device: str = "auto",
     workers: int | None = None,
     min_centre_snr: float | None = MIN_CENTRE_SNR,
+    resample: bool = False,
 ) -> QTable:
     """Predict a galaxy property for every row of a table.
 
@@ -80,6 +81,10 @@ def predict(
     min_centre_snr : float or None
         Rows whose image has a lower signal-to-noise ratio in a 1 arcsec aperture at the centre
         are flagged as showing no source (see :mod:`astro_cnn.image_checks`); None skips the check.
+    resample : bool
+        Resample the survey's images, flux-conserving, from its declared pixel scale to the
+        model's when they differ (:mod:`astro_cnn.resampling`; recorded in
+        ``meta["astro_cnn"]["resampling"]``); without it such a survey is refused.
 
     Returns
     -------
@@ -101,7 +106,8 @@ def predict(
     UnknownNameError
         Unknown quantity, survey or model; the message lists the known names.
     IncompatibleImagesError
-        The survey's images differ from those the model was trained on.
+        The survey's images differ from those the model was trained on
+        (:class:`~astro_cnn.resampling.PixelScaleMismatchError` for the pixel scale without ``resample``).
 
     See Also
     --------
@@ -109,7 +115,7 @@ def predict(
     """
     setup = prediction_setup(model, quantity, survey, image_column=image_column, image_dir=image_dir,
                              survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
-                             min_centre_snr=min_centre_snr)
+                             min_centre_snr=min_centre_snr, resample=resample)
     predictor = setup.predictor
     carried = kept_columns(table, keep_columns, predictor)
     targets = make_targets(table, predictor, setup.survey, ra=ra, dec=dec, coord=coord, id_column=id_column,

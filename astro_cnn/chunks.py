@@ -43,6 +43,7 @@ from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
 from .quantity import Prediction
+from .resampling import survey_for_model
 from .survey import ImageBatch, Survey
 from .target import TargetList
 
@@ -91,7 +92,7 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
                      image_column: str | None = None, image_dir: str | Path | None = None,
                      survey_options: Mapping[str, Any] | None = None, batch_size: int = 256,
                      device: str = "auto", workers: int | None = None,
-                     min_centre_snr: float | None = MIN_CENTRE_SNR) -> PredictionSetup:
+                     min_centre_snr: float | None = MIN_CENTRE_SNR, resample: bool = False) -> PredictionSetup:
     """Check the run's arguments and resolve the model and survey (see :func:`astro_cnn.predict`).
 
     Raises
@@ -115,7 +116,8 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
         resolved = resolve_device(device)  # a GPU asked for and not visible is an error now, not per chunk
     else:
         resolved = "cpu"
-    source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir, options=survey_options)
+    source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir, options=survey_options,
+                         resample=resample)
     if workers is None:
         workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if str(resolved).startswith("cuda") else 0
     if min_centre_snr is not None and not np.isfinite(min_centre_snr):
@@ -167,8 +169,13 @@ def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey |
 
 
 def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_column: str | None = None,
-                image_dir: str | Path | None = None, options: Mapping[str, Any] | None = None) -> Survey:
-    """Return the survey images come from, checked against what the model takes."""
+                image_dir: str | Path | None = None, options: Mapping[str, Any] | None = None,
+                resample: bool = False) -> Survey:
+    """Return the survey images come from, checked against what the model takes.
+
+    A survey at another pixel scale than the model's is refused, or with ``resample`` resampled to
+    it (:func:`astro_cnn.resampling.survey_for_model`).
+    """
     if image_column is not None:
         return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
     survey = survey_factory.make_survey(survey or predictor.survey, **dict(options or {}))
@@ -177,7 +184,7 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
             f"model {predictor.name!r} takes bands {''.join(predictor.bands)} but survey {survey.name!r} "
             f"gives {''.join(survey.bands)}"
         )
-    return survey
+    return survey_for_model(survey, predictor.name, predictor.pixel_scale, predictor.image_size, resample)
 
 
 def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_snr: float | None) -> ImageBatch:
@@ -316,6 +323,8 @@ def output_table(targets: TargetList, setup: PredictionSetup, columns: Mapping[s
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "astro_cnn_version": __version__,
     }
+    if getattr(survey, "resampling", None):  # declared resampling (astro_cnn.resampling)
+        meta["resampling"] = dict(survey.resampling)
     if quantity.kind == "pdf":
         meta["pdf_bin_edges"] = [float(e) for e in quantity.bin_edges]
     out.meta["astro_cnn"] = meta

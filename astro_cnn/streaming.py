@@ -91,6 +91,7 @@ def predict_to_file(
     device: str = "auto",
     workers: int | None = None,
     min_centre_snr: float | None = MIN_CENTRE_SNR,
+    resample: bool = False,
     **columns: str | None,
 ) -> PredictionSummary:
     """Predict for every row of a (large) table, streaming the results to ``output``.
@@ -127,7 +128,7 @@ def predict_to_file(
         Directory relative image paths are in (with ``image_column``).
     keep_columns : sequence of str
         Input columns to copy into the output.
-    device, workers, min_centre_snr : optional
+    device, workers, min_centre_snr, resample : optional
         As in :func:`astro_cnn.predict`.
     **columns
         ``ra``, ``dec``, ``coord``, ``id_column``, ``image_column``: as in :func:`astro_cnn.predict`.
@@ -156,7 +157,7 @@ def predict_to_file(
         raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
     setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
                              survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
-                             min_centre_snr=min_centre_snr)
+                             min_centre_snr=min_centre_snr, resample=resample)
     partition_rows = batch_size * max(1, -(-partition_rows // batch_size))
     parts = partitions(table, partition_rows)
     partial, state_path = partial_paths(output)

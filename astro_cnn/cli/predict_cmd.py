@@ -9,6 +9,7 @@ from typing import Any
 
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
+from ..resampling import PixelScaleMismatchError
 from ..streaming import PredictionSummary, predict_to_file
 from .options import non_negative_int, positive_int, survey_options
 
@@ -53,6 +54,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
+    parser.add_argument("--resample", action="store_true",
+                        help="resample the survey's images, flux-conserving, to the model's pixel scale when they "
+                             "differ (without it such a survey is refused)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--format", help="astropy format name of the input, overriding its suffix")
     return parser
@@ -77,7 +81,10 @@ def run(args: argparse.Namespace) -> int:
                                   min_centre_snr=args.min_centre_snr if args.min_centre_snr > 0 else None,
                                   image_dir=image_dir, ra=args.ra, dec=args.dec, coord=args.coord,
                                   id_column=args.id_column, image_column=args.image_column,
-                                  keep_columns=args.keep_column)
+                                  keep_columns=args.keep_column, resample=args.resample)
+    except PixelScaleMismatchError as exc:  # the same refusal, naming the flag instead of the argument
+        raise PixelScaleMismatchError(exc.model, exc.model_scale, exc.survey, exc.survey_scale,
+                                      option="--resample") from None
     finally:
         if client is not None:
             client.close()
