@@ -19,13 +19,13 @@ def rmse(residual: np.ndarray) -> float:
 
 
 def nmad(residual: np.ndarray) -> float:
-    """Normalised median absolute deviation, 1.4826 × median(|x − median(x)|)."""
+    """Normalised median absolute deviation, ``1.4826 × median(|x − median(x)|)``."""
     residual = np.asarray(residual, dtype=float)
     return float(1.4826 * np.median(np.abs(residual - np.median(residual))))
 
 
 def regression_metrics(true: np.ndarray, pred: np.ndarray, outlier_threshold: float = 0.3) -> dict[str, float]:
-    """RMSE, NMAD, mean and median bias and the fraction of |pred − true| > ``outlier_threshold``.
+    """RMSE, NMAD, mean and median bias and the fraction of ``|pred − true|`` > ``outlier_threshold``.
 
     Rows where either value is not finite are left out and counted in ``n_excluded``.
     """
