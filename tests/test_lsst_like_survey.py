@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from astro_cnn import TargetList
+from astro_cnn import AstroCNNError, TargetList
 from astro_cnn.survey_factory import make_survey
 from astro_cnn_injection.inject import magnitude_to_nanomaggies
 from astro_cnn_injection.plan import BANDS, PLAN_COLUMNS
@@ -85,3 +85,21 @@ def test_same_seed_same_images_and_unknown_ids_are_flagged():
     stranger = Table({"id": [99], "ra": [150.0], "dec": [2.0]})
     batch = LSSTLikeSurvey(plan=plan).cutouts(TargetList.from_table(stranger), size=32)
     assert "not in the injection plan" in batch.status[0]
+
+
+def test_without_a_plan_the_survey_describes_its_images_and_refuses_to_make_any():
+    survey = make_survey("lsst-like")
+    assert survey.describe()["bands"] == list("ugrizy")
+    with pytest.raises(AstroCNNError, match="plan="):
+        survey.cutouts(TargetList.from_table(synthetic_plan(1)))
+
+
+def test_a_subset_of_bands_is_rendered_in_the_order_asked():
+    plan = synthetic_plan(1)
+    full = LSSTLikeSurvey(plan=plan).cutouts(TargetList.from_table(plan), size=32).images[0]
+    survey = make_survey("lsst-like", plan=plan, bands="zug")
+    assert survey.bands == ("z", "u", "g") and set(survey.describe()["psf_fwhm_arcsec"]) == {"z", "u", "g"}
+    assert survey.cutouts(TargetList.from_table(plan), size=32).images[0].sum(axis=(1, 2)) == pytest.approx(
+        full[[4, 0, 1]].sum(axis=(1, 2)), rel=0.01)
+    with pytest.raises(AstroCNNError, match="ugrizy"):
+        LSSTLikeSurvey(plan=plan, bands="ugrizJ")

@@ -9,7 +9,9 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
-from astro_cnn.target import Target
+from astro_cnn.exceptions import AstroCNNError
+from astro_cnn.survey import ImageBatch
+from astro_cnn.target import Target, TargetList
 from astro_cnn.target_survey import Cutout, TargetSurvey
 from astro_cnn_sdss.frames import Frame, FrameStore, parse_frame_name
 from astro_cnn_sdss.stack import stack, stack_wcs
@@ -168,12 +170,15 @@ class LSSTLikeSurvey(TargetSurvey):
 
     Parameters
     ----------
-    plan : Table or path
-        The injection plan (a table, or a file astropy can read).
+    plan : Table or path, optional
+        The injection plan (a table, or a file astropy can read); without it the survey only
+        describes its images (as training from files needs) and refuses to make any.
     photon_noise : bool
         Add the galaxy's photon noise (default True).
     seed : int
         Seed of the noise; row ``k`` of the plan always gets the same noise.
+    bands : str or sequence of str
+        Bands to render, in channel order (default ugrizy; e.g. ``"ugriz"`` for a model without y).
     """
 
     name = "lsst-like"
@@ -186,11 +191,29 @@ class LSSTLikeSurvey(TargetSurvey):
     psf_fwhm = {band: values[0] * u.arcsec for band, values in LSST_LIKE.items()}
     data_release = "simulated: astro_cnn_injection lsst-like (Ivezić et al. 2019 numbers)"
 
-    def __init__(self, *, plan: Table | str | Path, photon_noise: bool = True, seed: int = 0):
-        self.plan = read_plan(plan)
+    def __init__(self, *, plan: Table | str | Path | None = None, photon_noise: bool = True, seed: int = 0,
+                 bands: str | tuple[str, ...] = "ugrizy"):
+        unknown = [b for b in bands if b not in LSST_LIKE]
+        if unknown or not bands:
+            raise AstroCNNError(f"bands must be some of ugrizy, not {bands!r}")
+        self.bands = tuple(bands)
+        self.psf_fwhm = {band: LSST_LIKE[band][0] * u.arcsec for band in self.bands}
+        self.plan = None if plan is None else read_plan(plan)
         self.photon_noise = bool(photon_noise)
         self.seed = int(seed)
-        self._rows = {str(identifier): k for k, identifier in enumerate(self.plan["id"])}
+        self._rows = {} if self.plan is None else {str(k): i for i, k in enumerate(self.plan["id"])}
+
+    def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
+        """One image per target (see :class:`~astro_cnn.TargetSurvey`).
+
+        Raises
+        ------
+        AstroCNNError
+            The survey was made without a plan.
+        """
+        if self.plan is None:
+            raise AstroCNNError("the lsst-like survey renders the galaxies of an injection plan: pass plan=")
+        return super().cutouts(targets, size=size, progress=progress)
 
     def seeing(self, row) -> dict[str, float]:
         """PSF FWHM (arcsec) per band for a plan row: Rubin's median scaled by its field's SDSS seeing."""
