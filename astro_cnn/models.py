@@ -43,7 +43,7 @@ def default_model(quantity: str) -> ModelSpec:
 
 
 def resolve_predictor(model: Predictor | str | Path | None, quantity: str | None = None) -> Predictor:
-    """Turn what the user passed as ``model`` into a loaded :class:`Predictor`.
+    """Turn what the user passed as ``model`` into a loaded :class:`~astro_cnn.Predictor`.
 
     Parameters
     ----------

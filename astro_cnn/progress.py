@@ -1,6 +1,6 @@
 """The progress bar of a prediction: rows, moving as each row's image is read, with its rate and time left.
 
-Images are read a chunk at a time (by a thread, or by ``DataLoader`` worker processes), and a
+Images are read a chunk at a time (by a thread, or by :class:`~torch.utils.data.DataLoader` worker processes), and a
 chunk of a few hundred cutouts fetched from an archive can take minutes.  While a
 :class:`RowProgress` is open, :meth:`astro_cnn.TargetSurvey.cutouts` counts each row it is done
 with (:func:`rows_read`) in a counter shared with the worker processes forked meanwhile, and a

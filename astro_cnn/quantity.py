@@ -179,7 +179,7 @@ class Quantity:
         IVOA UCD of the output column (e.g. ``"phys.abund.Z"``, ``"phys.mass"``, ``"src.redshift.phot"``); the
         other output columns' UCDs are built from it.
     outputs : tuple of Output
-        The numbers predicted per galaxy; default: the one :class:`Output` described by ``column``,
+        The numbers predicted per galaxy; default: the one :class:`~astro_cnn.quantity.Output` described by ``column``,
         ``unit``, ``valid_range``, ``ucd`` and ``label_columns``.  Several outputs need
         ``kind="regression"``.
 

@@ -140,9 +140,10 @@ def source_size(size: int, scale_in: u.Quantity, scale_out: u.Quantity) -> int:
 class ResampledSurvey(Survey):
     """A survey's images resampled to another pixel scale (see the module notes).
 
-    It has the wrapped survey's name, bands and declared attributes; its :attr:`pixel_scale` and
-    :attr:`image_size` are the target grid's, :attr:`native_pixel_scale` the survey's own when it
-    declares one (else the scale it cut at), and :attr:`resampling` records what was done.
+    It has the wrapped survey's name, bands and declared attributes; its
+    :attr:`~astro_cnn.Survey.pixel_scale` and :attr:`~astro_cnn.Survey.image_size` are the target
+    grid's, :attr:`~astro_cnn.Survey.native_pixel_scale` the survey's own when it declares one
+    (else the scale it cut at), and ``resampling`` records what was done.
 
     Parameters
     ----------
@@ -172,7 +173,7 @@ class ResampledSurvey(Survey):
                            "conserves": "flux" if survey.flux_unit is not None else "surface brightness"}
 
     def cutouts(self, targets: TargetList, *, size: int | None = None, progress: bool = False) -> ImageBatch:
-        """The survey's cutouts around ``targets``, resampled to :attr:`pixel_scale` (status kept row by row)."""
+        """The survey's cutouts around ``targets``, resampled to ``pixel_scale`` (status kept row by row)."""
         size = int(size or self.image_size)
         batch = self.survey.cutouts(targets, size=source_size(size, self.survey.pixel_scale, self.pixel_scale),
                                     progress=progress)

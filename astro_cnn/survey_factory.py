@@ -35,7 +35,7 @@ def make_survey(survey: str | Survey | None, **options: Any) -> Survey:
     ----------
     survey : str, Survey or None
         Registry name (see ``astro-cnn plugins``), a survey instance (returned as it is), or None
-        for the :func:`default_survey`.
+        for the :func:`~astro_cnn.survey_factory.default_survey`.
     **options
         Keyword arguments of the survey's factory (e.g. ``offline=True``); none with an instance.
 

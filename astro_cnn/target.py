@@ -131,11 +131,12 @@ class TargetList(Sequence[Target]):
             One row per galaxy.
         ra, dec : str, optional
             Names of the coordinate columns (degrees when unitless, any angle unit otherwise,
-            or sexagesimal text).  Found among :data:`RA_NAMES` / :data:`DEC_NAMES` if omitted.
+            or sexagesimal text).  Found among :data:`~astro_cnn.target.RA_NAMES` /
+            :data:`~astro_cnn.target.DEC_NAMES` if omitted.
         coord : str, optional
             Name of a SkyCoord column to use instead of ``ra``/``dec``.
         id_column : str, optional
-            Identifier column; found among :data:`ID_NAMES` if omitted (none is fine).
+            Identifier column; found among :data:`~astro_cnn.target.ID_NAMES` if omitted (none is fine).
         extras : sequence of str
             Columns holding extra per-object inputs that the model needs; each must exist.
         image_column : str, optional
@@ -145,7 +146,8 @@ class TargetList(Sequence[Target]):
             positions (NaN), for surveys that find images by id
             (:attr:`astro_cnn.Survey.finds_images_by_id`).  A column whose name looks like a
             coordinate (a word such as ``ra``, ``dec``, ``de``, ``right``) that is not among
-            :data:`RA_NAMES` / :data:`DEC_NAMES` is still an error: the positions were meant.
+            :data:`~astro_cnn.target.RA_NAMES` / :data:`~astro_cnn.target.DEC_NAMES` is still an error:
+            the positions were meant.
 
         Returns
         -------

@@ -30,7 +30,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
     predictor : NetworkPredictor
         Untrained predictor (its architecture is built afresh).
     images, labels, extras
-        Training data (images as :meth:`NetworkPredictor.fit` takes them).
+        Training data (images as :meth:`~astro_cnn.engine.NetworkPredictor.fit` takes them).
     recipe_settings : mapping
         Optimiser settings (``optimizer``, ``weight_decay``, ``batch_size``).
     lr_min, lr_max : float

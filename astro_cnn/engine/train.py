@@ -59,7 +59,7 @@ def train(
     ----------
     table : Table, TrainingStore or path of a store directory
         One row per training galaxy, with a label column and an image-file column (JPEG, PNG,
-        FITS); or a store written by :func:`build_store` (its labels and extras are used).
+        FITS); or a store written by :func:`~astro_cnn.engine.train.build_store` (its labels and extras are used).
     quantity : str
         What to predict (a registered quantity).
     label_column : str, optional
@@ -162,7 +162,7 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     directory : path
         The store directory to write.
     table, quantity, image_column, label_column, image_dir, extras, survey, bands, pixel_scale
-        As :func:`train`.
+        As :func:`~astro_cnn.engine.train`.
     overwrite : bool
         Replace an existing store.
     log : callable
@@ -194,7 +194,7 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
 
 
 def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0, **columns: Any) -> QTable:
-    """The learning-rate range test (Smith 2015) on a table or store, as :func:`train` takes it.
+    """The learning-rate range test (Smith 2015) on a table or store, as :func:`~astro_cnn.engine.train` takes it.
 
     Returns
     -------

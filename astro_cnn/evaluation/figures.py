@@ -140,7 +140,7 @@ def pit_figure(pit_values: np.ndarray, path: str | Path | None = None, bins: int
     path : path, optional
         Output file (PNG or PDF).
     bins : int, optional
-        Number of bins; default :func:`pit_bins` of the number of values.
+        Number of bins; default :func:`~astro_cnn.evaluation.figures.pit_bins` of the number of values.
 
     Returns
     -------

@@ -44,8 +44,10 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
                  overwrite: bool = False) -> Path:
     """Write ``metrics.ecsv``, ``binned_metrics.ecsv``, ``prediction.png``/``.pdf`` and ``summary.md``.
 
-    The figure's axes are labelled with the quantity's physical label (:data:`AXIS_LABELS`, the quantity
-    found by :func:`quantity_of`).  Photometric redshifts are judged on Δz = (z_phot − z_spec)/(1 + z_spec)
+    The figure's axes are labelled with the quantity's physical label
+    (:data:`~astro_cnn.evaluation.figures.AXIS_LABELS`, the quantity found by
+    :func:`~astro_cnn.evaluation.report.quantity_of`).  Photometric redshifts are judged on
+    Δz = (z_phot − z_spec)/(1 + z_spec)
     with the metrics of :func:`astro_cnn.evaluation.evaluate_photoz` (bias, σ_MAD, outlier fraction η, and
     CRPS and PIT from the PDFs when the table has them), the same numbers ``astro-cnn evaluate --photoz``
     prints.

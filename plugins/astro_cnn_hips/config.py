@@ -35,6 +35,7 @@ class Conf(_config.ConfigNamespace):
     max_retry_after = _config.ConfigItem(120.0, "Longest Retry-After (seconds) honoured; longer waits are cut to it.")
 
 
+#: The plugin's settings (see :class:`Conf`); each survey option left out is taken from here.
 conf = Conf()
 
 

@@ -53,7 +53,7 @@ class HiPSSurvey(TargetSurvey):
     Parameters
     ----------
     preset : str, optional
-        A name in :data:`astro_cnn_hips.PRESETS` (``legacy-dr10``, ``ps1-dr1``, ``sdss-dr9``,
+        A name in :data:`astro_cnn_hips.presets.PRESETS` (``legacy-dr10``, ``ps1-dr1``, ``sdss-dr9``,
         ``des-dr2``): its HiPS per band, colour HiPS, native pixel scale and declared attributes.
     hips : str or mapping, optional
         HiPS identifier of each band, as a mapping or ``"g=ID,r=ID"``; instead of, or added to, the

@@ -51,7 +51,7 @@ class HiPSTestServer:
     Attributes
     ----------
     url : str
-        ``http://127.0.0.1:<port>``, the ``base_url`` of :class:`~astro_cnn_hips.HiPSSurvey`.
+        ``http://127.0.0.1:<port>``, the ``base_url`` of :class:`~astro_cnn_hips.survey.HiPSSurvey`.
     requests : list of str
         Path (with query) of every request received.
     times : list of float

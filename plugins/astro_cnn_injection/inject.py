@@ -24,7 +24,8 @@ def inject(frame: Frame, shape: GalaxyShape, flux: float, psf_fwhm: float, gain:
     """Return the part of ``frame`` around ``shape`` with the galaxy and its photon noise added.
 
     The frame itself is not changed.  The galaxy is rendered through the frame's own WCS
-    (:func:`render_galaxy`); its photon noise is Gaussian with variance flux × NMGY / gain (in
+    (:func:`~astro_cnn_injection.profiles.render_galaxy`); its photon noise is Gaussian with variance
+    flux × NMGY / gain (in
     nanomaggies², from the frame's own calibration ``NMGY``); the frame's sky noise is already in
     its pixels.
 

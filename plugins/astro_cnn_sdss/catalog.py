@@ -84,7 +84,7 @@ PRESETS: dict[str, tuple[str, int, str]] = {
 
 
 def preset_sql(name: str, top: int | None = None) -> str:
-    """Return the SQL of a named sample selection (see :data:`PRESETS`), optionally ``TOP n`` rows.
+    """Return the SQL of a named sample selection (:data:`~astro_cnn_sdss.catalog.PRESETS`), optionally ``TOP n`` rows.
 
     Raises
     ------
@@ -118,8 +118,8 @@ def query_sql(sql: str, *, data_release: int | None = None, preset: str | None =
     cache_dir : path, optional
         Plugin cache (default :func:`astro_cnn_sdss.config.cache_dir`); not with ``client``.
     offline : bool, optional
-        Raise :class:`NetworkDisabledError` unless the answer is cached (default ``conf.offline``);
-        not with ``client``.
+        Raise :class:`~astro_cnn.exceptions.NetworkDisabledError` unless the answer is cached
+        (default ``conf.offline``); not with ``client``.
     refresh : bool
         Ask the service again even if the answer is cached.
     timeout : float, optional

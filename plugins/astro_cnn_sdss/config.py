@@ -27,7 +27,8 @@ class Conf(_config.ConfigNamespace):
         "<url>/SkyServerWS/SearchTools/SqlSearch.")
     sas_url = _config.ConfigItem(
         "https://data.sdss.org/sas/dr17/eboss",
-        "SAS base URL; frames are at <url>/photoObj/frames/<rerun>/<run>/<camcol>/frame-*.fits.bz2.")
+        "SAS base URL; frames are at "
+        "<url>/photoObj/frames/<rerun>/<run>/<camcol>/frame-<band>-<run6>-<camcol>-<field4>.fits.bz2.")
     cache_dir = _config.ConfigItem(
         "", "Directory of the download cache (empty: <astropy cache dir>/astro_cnn_sdss).")
     offline = _config.ConfigItem(False, "Make any network access an error (only cache and local files are used).")
@@ -39,6 +40,7 @@ class Conf(_config.ConfigNamespace):
     rate_limit = _config.ConfigItem(0.0, "Most requests started per second, retries included (0: no limit).")
 
 
+#: The plugin's settings (see :class:`Conf`); each survey option left out is taken from here.
 conf = Conf()
 
 

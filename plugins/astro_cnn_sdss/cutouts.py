@@ -1,8 +1,8 @@
-"""One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (:func:`write_cutouts`).
+"""One call from a Table of galaxies to SDSS images in memory (:func:`cutouts`) or on disk (``write_cutouts``).
 
-:func:`write_cutouts`, :func:`as_targets` and :func:`make_survey` live in the core
-(:mod:`astro_cnn.cutouts`, :mod:`astro_cnn.survey_factory`; they work for any registered survey)
-and are re-exported here.
+:func:`~astro_cnn.cutouts.write_cutouts`, :func:`~astro_cnn.cutouts.as_targets` and
+:func:`~astro_cnn.survey_factory.make_survey` live in the core (:mod:`astro_cnn.cutouts`,
+:mod:`astro_cnn.survey_factory`; they work for any registered survey) and are re-exported here.
 """
 
 from __future__ import annotations

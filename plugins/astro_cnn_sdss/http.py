@@ -19,7 +19,7 @@ __all__ = ["client"]
 def client(cache: Cache, *, offline: bool | None = None, timeout: float | None = None, retries: int | None = None,
            backoff: float | None = None, rate_limit: float | None = None,
            max_connections: int | None = None) -> HTTPClient:
-    """Return an HTTP client for the SDSS services; each option left out is taken from :data:`~astro_cnn_sdss.conf`.
+    """Return an HTTP client for the SDSS services; each option left out is taken from the plugin's ``conf``.
 
     Parameters
     ----------

@@ -11,7 +11,7 @@ __all__ = ["flag", "count", "seconds", "rate"]
 
 
 def flag(name: str, value: Any) -> bool:
-    """Return ``value`` if it is True or False, else raise :class:`AstroCNNError` naming option ``name``."""
+    """Return ``value`` if True or False, else raise :class:`~astro_cnn.exceptions.AstroCNNError` naming ``name``."""
     if not isinstance(value, bool):
         raise AstroCNNError(f"option {name} must be true or false, not {value!r}")
     return value

@@ -38,11 +38,11 @@ class SDSSTestServer:
     Attributes
     ----------
     url : str
-        ``http://127.0.0.1:<port>``; SkyServer base is :attr:`skyserver_url`, SAS base :attr:`sas_url`.
+        ``http://127.0.0.1:<port>``; SkyServer base is ``skyserver_url``, SAS base ``sas_url``.
     requests : list of str
         Path (with query) of every request received.
     times : list of float
-        :func:`time.monotonic` arrival time of each request, in the order of :attr:`requests`.
+        :func:`time.monotonic` arrival time of each request, in the order of ``requests``.
     connections : int
         TCP connections accepted (a client that keeps its connections open makes fewer than requests).
     max_in_flight : int
