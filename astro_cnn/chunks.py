@@ -38,7 +38,7 @@ from astropy.table import QTable, Table
 from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
-from .image_checks import MIN_CENTRE_SNR, image_problem
+from .image_checks import MIN_CENTRE_SNR, aperture_weights, image_problem
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -367,6 +367,10 @@ def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> It
         return
     if setup.workers:
         from torch.utils.data import DataLoader
+
+        if setup.min_centre_snr is not None:  # the forked workers inherit the presence check's aperture
+            size, scale = setup.predictor.image_size, getattr(setup.survey, "pixel_scale", None)
+            aperture_weights(size, size, setup.predictor.pixel_scale if scale is None else scale)
 
         # images travel from the workers as tensors (through shared memory, not pickled through a pipe),
         # into pinned memory when the model is on a GPU

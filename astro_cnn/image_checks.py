@@ -17,7 +17,7 @@ import functools
 import astropy.units as u
 import numpy as np
 
-__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "centre_signal_to_noise"]
+__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "centre_signal_to_noise", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -66,12 +66,21 @@ def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
     noise = 1.4826 * np.median(np.abs(border - sky))
     if noise == 0:
         noise = np.std(border)
-    radius = max(1.0, float((APERTURE_RADIUS / u.Quantity(pixel_scale, u.arcsec)).decompose()))
-    weights, area = _aperture_weights(height, width, radius)
+    weights, area = aperture_weights(height, width, pixel_scale)
     signal = float(np.einsum("ij,ij->", weights, total - sky))
     if noise == 0:
         return np.inf if signal > 0 else 0.0
     return signal / (noise * np.sqrt(area))
+
+
+def aperture_weights(height: int, width: int, pixel_scale: u.Quantity) -> tuple[np.ndarray, float]:
+    """Pixel weights (exact overlap) and area of the central aperture of an image of this shape and scale.
+
+    Cached: call it before forking worker processes and they inherit it (and photutils, imported
+    here once, which takes about a second).
+    """
+    radius = max(1.0, float((APERTURE_RADIUS / u.Quantity(pixel_scale, u.arcsec)).decompose()))
+    return _aperture_weights(int(height), int(width), radius)
 
 
 @functools.lru_cache(maxsize=64)

@@ -43,6 +43,7 @@ from astropy.table import Table
 
 import astro_cnn
 from astro_cnn.engine import NetworkPredictor
+from astro_cnn.engine.batches import batch_loader
 from astro_cnn.engine.speed import autocast, prepare_input, prepare_network, speed_setting
 from astro_cnn.engine.train import build_store
 from astro_cnn.engine.trainer import _optimizer, fit_network
@@ -151,7 +152,7 @@ def predictions(table, predictor, tmp, device, workers, bf16):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--rows", type=int, default=20_480, help="JPEG files / stored images (default 20,480)")
+    parser.add_argument("--rows", type=int, default=40_960, help="JPEG files / stored images (default 40,960)")
     parser.add_argument("--workers", type=int, default=min(15, max(1, (os.cpu_count() or 2) - 1)))
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
@@ -205,10 +206,13 @@ def main() -> None:
         seconds = timed(lambda: predict_files(bf16=True))
         results["predict_files_rows_per_s_bf16"] = len(table) / seconds
         results["predict_files_ratio_bf16"] = len(table) / seconds / forward[cl_auto, True]
-        subset = table[:2048]
-        fp32 = predictions(subset, predictor, tmp, device, args.workers, False)[predictor.quantity.column].value
-        bf16 = predictions(subset, predictor, tmp, device, args.workers, True)[predictor.quantity.column].value
-        results["bf16_max_abs_change_in_label_std"] = float(np.nanmax(np.abs(bf16 - fp32)) / np.std(labels))
+        sample = store.images[np.arange(min(len(store), 2048))]
+        model = copy.copy(predictor)
+        model.device = str(device)
+        fp32 = model.predict_images(sample).value
+        model.bf16 = True
+        bf16 = model.predict_images(sample).value
+        results["bf16_max_abs_change_in_label_std"] = float(np.max(np.abs(bf16 - fp32)) / np.std(labels))
 
         raw_fp32 = raw_step_rate(predictor, device, False, False)
         raw_auto = raw_step_rate(predictor, device, cl_auto, bf16_auto)
@@ -216,6 +220,11 @@ def main() -> None:
         results["raw_train_step_rows_per_s_auto"] = raw_auto
         results["train_step_speedup_auto"] = raw_auto / raw_fp32
         data = predictor.training_data(store.images, labels)
+        batches = [data.fit_rows[i:i + BATCH] for i in range(0, len(data.fit_rows), BATCH)]
+        start = time.perf_counter()
+        for _ in batch_loader(data, batches, workers=args.workers, pin_memory=device.type == "cuda"):
+            pass
+        results["loader_rows_per_s"] = len(store) / (time.perf_counter() - start)
         network = predictor.new_network()
         warm = predictor.training_data(store.images, labels)
         warm.fit_rows = warm.fit_rows[:2 * BATCH]

@@ -28,10 +28,12 @@ def test_bad_speed_settings_are_refused():
 
 def test_auto_settings_leave_cpu_training_bit_identical():
     images, labels = _data(n=24)
-    explicit = _predictor().fit(images, labels, recipe="quick", epochs=1, channels_last=False, bf16=False,
-                                progress=False, log=lambda line: None)
-    auto = _predictor().fit(images, labels, recipe="quick", epochs=1, channels_last="auto", bf16="auto",
-                            progress=False, log=lambda line: None)
+    explicit, auto = _predictor(), _predictor()
+    explicit.device = auto.device = "cpu"
+    explicit.fit(images, labels, recipe="quick", epochs=1, channels_last=False, bf16=False, progress=False,
+                 log=lambda line: None)
+    auto.fit(images, labels, recipe="quick", epochs=1, channels_last="auto", bf16="auto", progress=False,
+             log=lambda line: None)
     assert auto.info["training_speed_settings"] == {"channels_last": False, "bf16": False, "compile": False}
     for name, tensor in explicit.members_[0].items():
         assert torch.equal(tensor, auto.members_[0][name]), name

@@ -294,7 +294,8 @@ class NetworkPredictor(Predictor):
         """:meth:`raw_outputs` of all images, a batch at a time."""
         if not self.members_:
             raise RuntimeError(f"model {self.name!r} has not been trained")
-        outputs = [self.raw_outputs(images[np.arange(i, min(i + batch_size, len(images)))],
+        outputs = [self.raw_outputs(images[i:i + batch_size] if isinstance(images, np.ndarray)  # a view, not a copy
+                                    else images[np.arange(i, min(i + batch_size, len(images)))],
                                     None if extras is None else
                                     {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
                    for i in range(0, len(images), batch_size)]

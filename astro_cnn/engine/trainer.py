@@ -167,6 +167,10 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
             batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
         shares = [rows[rank::world] for rows in batches]
+        if augment:  # one copy of the epoch's choices to the device: a per-step copy from pageable memory would
+            # make the host wait for the device at every step
+            flat = torch.cat(choices).to(device) if choices else torch.zeros(0, dtype=torch.long, device=device)
+            choices = list(torch.split(flat, [len(c) for c in choices]))
         used = sum(len(rows) for rows in batches)
         total = torch.zeros((), device=device, dtype=torch.float64)
         bar = tqdm(batch_loader(data, shares, workers=workers, pin_memory=pin), total=steps, disable=not progress,
