@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="directory for the table, plan and models")
     parser.add_argument("--train", type=int, default=400, help="training galaxies (default 400)")
     parser.add_argument("--test", type=int, default=300, help="held-out galaxies (default 300)")
-    parser.add_argument("--epochs", type=int, default=12, help="training epochs of each network (default 12)")
+    parser.add_argument("--epochs", type=int, default=10, help="training epochs of each network (default 10)")
     parser.add_argument("--held-out-field", default=HELD_OUT_FIELD,
                         help=f"field whose galaxies are held out (default {HELD_OUT_FIELD})")
     parser.add_argument("--seed", type=int, default=0)
