@@ -1,0 +1,91 @@
+"""Registers the ``structure`` quantity (Sérsic n, r_e in arcsec, q), its network parts and its demonstration model."""
+
+from pathlib import Path
+
+import astropy.units as u
+
+import astro_cnn
+from astro_cnn.quantity import Output
+
+STRUCTURE = astro_cnn.Quantity(
+    name="structure",
+    description="single-Sérsic structure in the r band and its neighbours: Sérsic index, effective radius along "
+                "the major axis and axis ratio, as a PSF-convolved Sérsic fit (GALFIT, astropy Sersic2D) defines "
+                "them",
+    kind="regression",
+    default_survey="sdss-stack",
+    default_backbone="structure_cnn",
+    default_head="multi_output",
+    default_recipe="structure",
+    outputs=(
+        Output("sersic_n", u.dimensionless_unscaled, "Sérsic index n", valid_range=(0.2, 12.0),
+               ucd="src.morph.param", label_columns=("sersic_n",), scale="log"),
+        Output("r_e", u.arcsec, "effective (half-light) radius along the major axis", valid_range=(0.02, 60.0),
+               ucd="phys.angSize;src", label_columns=("r_e",), scale="log"),
+        Output("q", u.dimensionless_unscaled, "axis ratio b/a", valid_range=(0.0, 1.0),
+               ucd="phys.size.axisRatio", label_columns=("q", "axis_ratio"), scale="logit"),
+    ),
+)
+
+#: How the bundled model was trained (its card has the details): the ``structure`` recipe's settings.
+RECIPE = {"optimizer": "adamw", "lr": 2e-3, "lr_ratios": (1.0, 1.0, 1.0), "weight_decay": 1e-4, "batch_size": 64,
+          "head_epochs": 0, "cycles": (20,), "schedule": "cosine_restarts", "augment": True, "tta": True,
+          "val_fraction": 0.1}
+
+HERE = Path(__file__).parent
+
+MODEL = astro_cnn.ModelSpec(
+    name="structure-sdss-injected-v1",
+    quantity="structure",
+    path=HERE / "models" / "structure-sdss-injected-v1.acnn",
+    card=HERE / "models" / "structure-sdss-injected-v1.md",
+    default=True,
+    description="demonstration only: compact CNN on ugriz stacks of Sérsic galaxies injected into real SDSS frames "
+                "(n 0.5-6), trained on three fields and scored on a fourth",
+)
+
+
+def _structure_cnn(in_channels, image_size, weights=None, **options):
+    from .network import build_structure_cnn
+
+    return build_structure_cnn(in_channels, image_size, weights, **options)
+
+
+def _multi_output(in_features, quantity, n_extras=0, **options):
+    from .network import build_multi_output_head
+
+    return build_multi_output_head(in_features, quantity, n_extras, **options)
+
+
+@astro_cnn.hookimpl
+def astro_cnn_quantities():
+    """Structure (Sérsic n, r_e, q)."""
+    return [STRUCTURE]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_backbones():
+    """A compact CNN sized for CPU training."""
+    return [astro_cnn.BackboneSpec("structure_cnn", _structure_cnn, "four conv blocks from 16 channels, ~0.3 M "
+                                                                    "parameters")]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_heads():
+    """A head with one output per output of its quantity."""
+    return [astro_cnn.HeadSpec("multi_output", _multi_output, "avg+max pool, dense 128 ReLU, dropout 0.1, linear to "
+                                                              "the quantity's outputs; MSE on each output's scale")]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_recipes():
+    """The recipe of the bundled structure model."""
+    return [astro_cnn.RecipeSpec("structure", RECIPE, "AdamW 2e-3, batch 64, one cosine cycle of 20 epochs, dihedral "
+                                                      "augmentation and TTA, 10 % validation split calibrating the "
+                                                      "uncertainties")]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_models():
+    """The bundled structure model."""
+    return [MODEL] if MODEL.path.is_file() else []

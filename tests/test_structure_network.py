@@ -1,0 +1,36 @@
+"""The structure plugin's compact backbone and its head, which sizes itself from the quantity's outputs."""
+
+import astropy.units as u
+import pytest
+import torch
+from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head, build_structure_cnn
+
+from astro_cnn import registry
+from astro_cnn.quantity import Output, Quantity
+
+
+@pytest.mark.parametrize("outputs", [1, 2, 3, 5])
+def test_head_gives_one_value_per_output(outputs):
+    quantity = Quantity("q", outputs=tuple(Output(f"c{k}", u.one) for k in range(outputs)))
+    head = build_multi_output_head(64, quantity, n_extras=2)
+    assert head(torch.zeros(3, 64, 4, 4), torch.zeros(3, 2)).shape == (3, outputs)
+
+
+def test_backbone_is_small_and_feeds_the_head():
+    backbone = build_structure_cnn(5, 64)
+    assert sum(p.numel() for p in backbone.parameters()) < 400_000
+    features = backbone(torch.zeros(2, 5, 64, 64))
+    assert features.shape == (2, backbone.out_features, 4, 4)
+    assert isinstance(build_multi_output_head(backbone.out_features, registry.get("quantity", "structure")),
+                      MultiOutputHead)
+
+
+def test_backbone_has_no_pretrained_weights():
+    with pytest.raises(ValueError, match="no pretrained weights"):
+        build_structure_cnn(5, 64, weights="imagenet.pt")
+
+
+def test_the_plugin_registers_its_parts():
+    assert {"structure_cnn"} <= set(registry.names("backbone"))
+    assert {"multi_output"} <= set(registry.names("head"))
+    assert "structure" in registry.names("recipe") and "structure" in registry.names("quantity")
