@@ -1,13 +1,13 @@
 """The progress bar of a prediction: rows, moving as each row's image is read, with its rate and time left.
 
-Images are read a chunk at a time (by a thread, or by :class:`~torch.utils.data.DataLoader` worker processes), and a
-chunk of a few hundred cutouts fetched from an archive can take minutes.  While a
-:class:`RowProgress` is open, :meth:`astro_cnn.TargetSurvey.cutouts` counts each row it is done
-with (:func:`rows_read`) in a counter shared with the worker processes forked meanwhile, and a
-thread moves the bar to it a few times a second; so the rate and the time left are those of the
-images read.  Rows also move the bar when their chunk is predicted, which is all that moves it
-for surveys that are not a :class:`~astro_cnn.TargetSurvey`, for Dask workers and for worker
-processes started by ``spawn``.
+Images are read a chunk at a time (by a thread, or by :class:`~torch.utils.data.DataLoader`
+worker processes), and a chunk of a few hundred cutouts fetched from an archive can take
+minutes.  While a :class:`RowProgress` is open, :meth:`astro_cnn.TargetSurvey.cutouts` counts
+each row it is done with (:func:`rows_read`) in a counter shared with the worker processes forked
+meanwhile, and a thread moves the bar to it a few times a second; so the rate and the time left
+are those of the images read.  Rows also move the bar when their chunk is predicted, which is all
+that moves it for surveys that are not a :class:`~astro_cnn.TargetSurvey`, for Dask workers and
+for worker processes that are not forked (the ``spawn`` and ``forkserver`` start methods).
 """
 
 from __future__ import annotations
