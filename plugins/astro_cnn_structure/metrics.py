@@ -20,7 +20,7 @@ def fractional_error_metrics(truth: np.ndarray, measured: np.ndarray) -> dict[st
     -------
     dict
         ``median`` (bias), ``scatter`` (1.4826 × median absolute deviation: robust σ),
-        ``outlier_rate`` (fraction with |error| > :data:`OUTLIER_FRACTION` or no value),
+        ``outlier_rate`` (fraction with ``|error|`` > :data:`OUTLIER_FRACTION` or no value),
         ``measured`` (fraction with a value) and ``rows``.
 
     Raises
