@@ -132,7 +132,7 @@ def y_magnitude(mag_i: np.ndarray, mag_z: np.ndarray) -> np.ndarray:
     """y-band magnitude extrapolated from the catalogue's i and z: the z − i colour continued linearly in wavelength.
 
     ``y = z + (z − i) (λ_y − λ_z) / (λ_z − λ_i)`` with the filters' effective wavelengths
-    (:data:`_WAVELENGTH`, factor 0.83).  SDSS has no y band; this assumes the spectrum keeps the
+    λ_i, λ_z, λ_y ≈ 7500, 8700, 9700 Å (factor 0.83).  SDSS has no y band; this assumes the spectrum keeps the
     slope it has between i and z out to 1 µm (no 4000 Å break or emission line moves through).
     """
     factor = (_WAVELENGTH["y"] - _WAVELENGTH["z"]) / (_WAVELENGTH["z"] - _WAVELENGTH["i"])
