@@ -318,3 +318,31 @@ def test_overrides_given_as_none_keep_the_recipe():
     model = _predictor().fit(images, labels, recipe="quick", epochs=1, batch_size=None, lr=None, progress=False,
                              log=lambda line: None)
     assert model.info["recipe_settings"]["batch_size"] == 16
+
+
+def test_one_loader_serves_every_epoch_of_a_run(monkeypatch):
+    """Worker processes start once per run, not once per epoch (each start costs about a second on a GPU machine)."""
+    from astro_cnn.engine import trainer
+
+    made = []
+    real = trainer.batch_loader
+    monkeypatch.setattr(trainer, "batch_loader", lambda *a, **k: made.append(1) or real(*a, **k))
+    images, labels = _data(n=24)
+    predictor = _predictor()
+    predictor.device = "cpu"
+    predictor.fit(images, labels, recipe="quick", epochs=3, progress=False, log=lambda line: None)
+    assert len(made) == 1
+
+
+@pytest.mark.parametrize(("n", "batch_size", "world"), [(23, 4, 1), (23, 4, 3), (25, 4, 2), (8, 4, 2), (0, 4, 1)])
+def test_run_shares_are_each_process_share_of_every_epoch(n, batch_size, world):
+    from astro_cnn.engine.trainer import RunShares, epoch_batches
+
+    rows = np.arange(100, 100 + n)
+    for rank in range(world):
+        shares = RunShares(rows, batch_size, 7, range(1, 4), rank, world)
+        expected = [b[rank::world] for epoch in range(1, 4)
+                    for b in epoch_batches(rows, batch_size, 7, epoch, world)[0]]
+        assert len(shares) == len(expected)
+        for j, rows_j in enumerate(expected):
+            np.testing.assert_array_equal(shares[j], rows_j)

@@ -7,6 +7,7 @@ host holds at most a few batches, and 8-bit images cross the bus at a quarter of
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,7 @@ class TrainingData:
 class RowBatches(Dataset):
     """A dataset whose item ``i`` is the whole ``i``-th batch of rows (so workers read batches, not rows)."""
 
-    def __init__(self, data: TrainingData, batches: list[np.ndarray]):
+    def __init__(self, data: TrainingData, batches: Sequence[np.ndarray]):
         self.data = data
         self.batches = batches
 
@@ -76,20 +77,23 @@ def _as_is(batch):
     return batch
 
 
-def batch_loader(data: TrainingData, batches: list[np.ndarray], *, workers: int = 0,
+def batch_loader(data: TrainingData, batches: Sequence[np.ndarray], *, workers: int = 0,
                  pin_memory: bool = False) -> DataLoader:
     """A ``DataLoader`` yielding ``(images, targets, extras)`` for each row batch, in order.
 
     Parameters
     ----------
     data : TrainingData
-    batches : list of ndarray
-        Row indices of each batch.
+    batches : sequence of ndarray
+        Row indices of each batch (a list, or a sequence that draws them when read, such as
+        :class:`~astro_cnn.engine.trainer.RunShares`).
     workers : int
         Worker processes reading batches ahead of the training step (0: read in this process).
     pin_memory : bool
         Page-locked host memory, for asynchronous copies to a GPU.
     """
+    # its own generator: a loader seeds its workers from the global generator otherwise, which would shift
+    # what dropout draws (and break exact resume) depending on when loaders are made
     return DataLoader(RowBatches(data, batches), batch_size=None, shuffle=False, num_workers=workers,
                       collate_fn=_as_is, pin_memory=pin_memory, prefetch_factor=4 if workers else None,
-                      persistent_workers=False)
+                      persistent_workers=False, generator=torch.Generator().manual_seed(0))

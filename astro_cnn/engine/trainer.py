@@ -21,7 +21,7 @@ from .batches import TrainingData, batch_loader
 from .network import Network
 from .speed import autocast, prepare_input, prepare_network, speed_setting
 
-__all__ = ["TrainingData", "Schedule", "fit_network", "distributed_rank"]
+__all__ = ["TrainingData", "Schedule", "fit_network", "epoch_batches", "RunShares", "distributed_rank"]
 
 #: Steps between updates of the progress bar's loss (each update waits for the device).
 PROGRESS_EVERY = 25
@@ -150,6 +150,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
                 optimizer.load_state_dict(state["optimizer"])
         _set_rng_states(state["rng"])
         log(f"resumed from {checkpoint_path} after epoch {start_epoch}")
+    # one loader for the whole run, so its worker processes start once, not every epoch
+    loader = iter(batch_loader(data, RunShares(fit_rows, batch_size, seed, range(start_epoch, len(schedule.stages)),
+                                               rank, world), workers=workers, pin_memory=pin))
     for epoch in range(start_epoch, len(schedule.stages)):
         if schedule.stages[epoch] != stage:
             stage = schedule.stages[epoch]
@@ -157,23 +160,14 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             optimizer = _optimizer(network, settings, stage)
             model = _data_parallel(prepared, device) if world > 1 else prepared
         network.train()
-        generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
-        order = fit_rows[torch.randperm(n, generator=generator).numpy()]
-        batches = [order[step * batch_size:(step + 1) * batch_size] for step in range(steps)]
-        # every process draws the whole batch's augmentation (same seed), then keeps its share
-        choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
-                   for rows in batches]
-        if world > 1:  # a tail batch smaller than the number of processes would leave a process nothing to train on
-            kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
-            batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
-        shares = [rows[rank::world] for rows in batches]
+        batches, choices = epoch_batches(fit_rows, batch_size, seed, epoch, world, augment)
         if augment:  # one copy of the epoch's choices to the device: a per-step copy from pageable memory would
             # make the host wait for the device at every step
             flat = torch.cat(choices).to(device) if choices else torch.zeros(0, dtype=torch.long, device=device)
             choices = list(torch.split(flat, [len(c) for c in choices]))
         used = sum(len(rows) for rows in batches)
         total = torch.zeros((), device=device, dtype=torch.float64)
-        bar = tqdm(batch_loader(data, shares, workers=workers, pin_memory=pin), total=steps, disable=not progress,
+        bar = tqdm((next(loader) for _ in batches), total=steps, disable=not progress,
                    desc=f"epoch {epoch + 1}/{len(schedule.stages)} ({stage})", leave=False, unit="batch")
         for step, (images, targets, extras) in enumerate(bar):
             x = normaliser(images.to(device, non_blocking=pin))
@@ -218,6 +212,53 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     if run_dir is not None and history and rank == 0:
         write_history(history, run_dir)
     return history
+
+
+def epoch_batches(fit_rows: np.ndarray, batch_size: int, seed: int, epoch: int, world: int = 1,
+                  augment: bool = True) -> tuple[list[np.ndarray], list[torch.Tensor | None]]:
+    """The row batches of one epoch and each batch's augmentation choices, drawn from the seed.
+
+    Every process draws the same batches and the whole batch's choices, then keeps its share
+    (``rows[rank::world]``); with several processes a tail batch smaller than the number of
+    processes is left out, as it would leave a process nothing to train on.
+    """
+    generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
+    n = len(fit_rows)
+    order = fit_rows[torch.randperm(n, generator=generator).numpy()]
+    batches = [order[start:start + batch_size] for start in range(0, max(n, 1), batch_size)]
+    choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
+               for rows in batches]
+    if world > 1:
+        kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
+        batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
+    return batches, choices
+
+
+class RunShares:
+    """This process's rows of every batch of ``epochs``, as one sequence (item ``j``: the ``j``-th batch of the run).
+
+    Items are redrawn from the seed where they are read (:func:`epoch_batches`), so a loader's
+    worker processes need only this small object, and one loader serves the whole run.
+    """
+
+    def __init__(self, fit_rows: np.ndarray, batch_size: int, seed: int, epochs: range, rank: int = 0,
+                 world: int = 1):
+        self.fit_rows, self.batch_size, self.seed, self.rank, self.world = fit_rows, batch_size, seed, rank, world
+        sizes = [len(rows) for rows in np.array_split(np.arange(len(fit_rows)), range(batch_size, len(fit_rows),
+                                                                                       batch_size))]
+        per_epoch = sum(1 for size in sizes if size >= world) if world > 1 else len(sizes)
+        self.epochs, self.per_epoch = epochs, per_epoch
+        self._drawn: tuple[int, list[np.ndarray]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.epochs) * self.per_epoch
+
+    def __getitem__(self, j: int) -> np.ndarray:
+        epoch = self.epochs[j // self.per_epoch]
+        if self._drawn is None or self._drawn[0] != epoch:
+            self._drawn = (epoch, epoch_batches(self.fit_rows, self.batch_size, self.seed, epoch, self.world,
+                                                augment=False)[0])
+        return self._drawn[1][j % self.per_epoch][self.rank::self.world]
 
 
 def distributed_rank() -> tuple[int, int]:
