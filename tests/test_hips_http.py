@@ -1,6 +1,7 @@
 """astro_cnn's HTTP client as the HiPS plugin uses it, against the loopback server: cache, retries, Retry-After,
 timeouts, rate limit."""
 
+import logging
 import time
 
 import pytest
@@ -110,3 +111,13 @@ def test_rate_limit_spaces_requests_over_all_threads(tmp_path, hips_server):
     gaps = [b - a for a, b in zip(hips_server.times, hips_server.times[1:])]
     assert len(hips_server.times) == 8 and hips_server.times[-1] - hips_server.times[0] >= 0.65 and min(gaps) > 0.05
     assert RateLimit(0).interval == 0
+
+
+def test_retries_are_logged_by_the_one_client(client, hips_server, caplog, capsys):
+    hips_server.fail(MOCSERVER_PATH, "503")
+    with caplog.at_level(logging.DEBUG, logger="astro_cnn.http_client"):
+        _get(client, hips_server)
+    retry, done = caplog.records
+    assert retry.levelno == logging.INFO and "MocServer/query" in retry.getMessage()
+    assert "HTTP 503 Service Unavailable; retry 1 of 3" in retry.getMessage() and "downloaded" in done.getMessage()
+    assert capsys.readouterr() == ("", "")
