@@ -19,10 +19,10 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "none"
 exclude_patterns = ["_build", "_inventories"]
 html_theme = "alabaster"
-# Every cross-reference must resolve, but for these unqualified names in docstrings of
-# astro_cnn.chunks and astro_cnn_injection.survey, which are to be written out in full there.
+# Every cross-reference must resolve, but for two unqualified names in astro_cnn.chunks's
+# docstrings, which are to be written out in full there.
 nitpicky = True
-nitpick_ignore = [("py:meth", "Predictor.predict"), ("py:class", "TargetList"), ("py:data", "_WAVELENGTH")]
+nitpick_ignore = [("py:meth", "Predictor.predict"), ("py:class", "TargetList")]
 # Each project's own inventory first; without internet, the subset written by make_inventories.py.
 intersphinx_mapping = {name: (root, (None, str(DIRECTORY / f"{name}.inv"))) for name, (root, _) in INVENTORIES.items()}
 intersphinx_timeout = 5
