@@ -8,15 +8,18 @@ beats what the images' fluxes, colours and light profile already say.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import astropy.units as u
 import numpy as np
 
 __all__ = ["APERTURE_RADII", "mean_predictor", "mean_colours", "mean_colour_forest", "photometry_forest",
-           "aperture_photometry_features", "aperture_forest"]
+           "aperture_photometry_features", "aperture_forest", "FOREST_SETTINGS", "forest_regressor"]
 
 #: Default radii (arcsec) of the apertures of :func:`aperture_photometry_features`.
 APERTURE_RADII = (1.0, 2.0, 4.0, 8.0)
+#: Settings of the random forest of every baseline here (scikit-learn ``RandomForestRegressor``).
+FOREST_SETTINGS = {"n_estimators": 300, "min_samples_leaf": 3}
 #: Softening of the asinh magnitudes where the sky has no noise at all (a synthetic image).
 _MIN_SOFTENING = 1e-30
 
@@ -162,9 +165,24 @@ def _with_differences(values: np.ndarray) -> np.ndarray:
     return np.column_stack([values, *(values[:, i] - values[:, j] for i in range(n) for j in range(i + 1, n))])
 
 
-def _forest(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int) -> np.ndarray:
+def forest_regressor(seed: int = 0, **options: Any):
+    """The random forest every baseline here uses (scikit-learn, unfitted).
+
+    Parameters
+    ----------
+    seed : int
+        Its ``random_state``.
+    **options
+        Override :data:`FOREST_SETTINGS` or set other ``RandomForestRegressor`` parameters.
+
+    Returns
+    -------
+    sklearn.ensemble.RandomForestRegressor
+    """
     from sklearn.ensemble import RandomForestRegressor
 
-    forest = RandomForestRegressor(n_estimators=300, min_samples_leaf=3, random_state=seed, n_jobs=-1)
-    forest.fit(train_x, np.asarray(train_y, dtype=float))
-    return forest.predict(test_x)
+    return RandomForestRegressor(**{**FOREST_SETTINGS, **options}, random_state=seed, n_jobs=-1)
+
+
+def _forest(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int) -> np.ndarray:
+    return forest_regressor(seed).fit(train_x, np.asarray(train_y, dtype=float)).predict(test_x)

@@ -1,0 +1,294 @@
+"""A random forest on aperture photometry, as a :class:`~astro_cnn.Predictor` saved as plain arrays.
+
+:class:`ForestPredictor` is the fair baseline of :func:`astro_cnn.evaluation.baselines.aperture_forest`
+made into a model: the same photutils aperture photometry, the same scikit-learn forest, but kept
+after training so that it can be saved, shipped and used by :func:`astro_cnn.predict` like a network.
+
+Saving keeps no Python objects: every tree's nodes (split feature, threshold, children, leaf value)
+go into one ``.npz`` archive of numeric arrays, read back with ``allow_pickle=False`` and checked
+(children always lie after their parent, so evaluating a tree always ends), and the trees are
+evaluated with numpy; scikit-learn is needed only to train.
+
+Uncertainties come from the spread of the trees, calibrated on galaxies the forest did not train on
+(:meth:`ForestPredictor.calibrate`): for a regression ``σ² = floor² + (scale·spread)²``
+(:func:`astro_cnn.engine.calibration.fit_error_model`); for a PDF quantity the PDF is the trees'
+predictions smoothed by a Gaussian kernel, whose width is fitted by maximising the likelihood of
+the true bins.  The point estimate is always the forest's, the mean of its trees.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import astropy.units as u
+import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import ndtr
+
+from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
+from .exceptions import AstroCNNError
+from .predictor import Predictor
+from .quantity import Prediction, Quantity
+
+__all__ = ["ForestPredictor"]
+
+#: Arrays that make up the saved trees, with the dtype each is kept in.  Thresholds are float32 rounded down,
+#: which splits float32 features (what scikit-learn compares) exactly as the float64 thresholds do.
+_TREE_ARRAYS = {"roots": np.int32, "feature": np.int16, "threshold": np.float32, "left": np.int32,
+                "right": np.int32, "value": np.float32}
+#: Rows whose PDFs are built at once (bounds the memory of rows × trees × bins).
+_PDF_CHUNK = 64
+
+
+class ForestPredictor(Predictor):
+    """A random forest on aperture photometry of the images (see the module docstring).
+
+    Parameters
+    ----------
+    quantity, survey, bands, image_size, pixel_scale, name
+        As for :class:`~astro_cnn.Predictor`.
+    extras : sequence of str
+        Must be empty: the forest reads images only.
+    radii_arcsec : sequence of float
+        Aperture radii of :func:`~astro_cnn.evaluation.baselines.aperture_photometry_features`.
+    """
+
+    predictor_type = "aperture-forest"
+
+    def __init__(self, quantity: Quantity | str, survey: str, bands: Sequence[str], image_size: int,
+                 pixel_scale: u.Quantity, extras: Sequence[str] = (), name: str | None = None, *,
+                 radii_arcsec: Sequence[float] = APERTURE_RADII):
+        if tuple(extras):
+            raise AstroCNNError(f"a {self.predictor_type} model reads images only, not extras {list(extras)}")
+        super().__init__(quantity, survey, bands, image_size, pixel_scale, (), name)
+        self.radii_arcsec = tuple(float(r) for r in radii_arcsec)
+        #: The trees as flat arrays (see :data:`_TREE_ARRAYS`); empty until :meth:`fit`.
+        self.trees_: dict[str, np.ndarray] = {}
+        #: Uncertainty calibration learned on held-out galaxies (empty: raw spread / one-bin kernel).
+        self.calibration_: dict[str, Any] = {}
+
+    # --- training -------------------------------------------------------------------------------------
+    def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None, *,
+            seed: int = 0, **options: Any) -> ForestPredictor:
+        """Train the forest on the aperture photometry of ``images``.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, C, H, W)
+        labels : ndarray, shape (N,)
+        extras : None
+            Not used (the forest takes none).
+        seed : int
+            Seed of the forest.
+        **options
+            Passed to :func:`~astro_cnn.evaluation.baselines.forest_regressor` (e.g. ``n_estimators``).
+
+        Returns
+        -------
+        ForestPredictor
+            ``self``, uncalibrated.
+
+        Raises
+        ------
+        AstroCNNError
+            Fewer than 2 rows have finite photometry and labels.
+        """
+        features = self.features(images)
+        labels = np.asarray(labels, dtype=float)
+        usable = np.isfinite(features).all(axis=1) & np.isfinite(labels)
+        if usable.sum() < 2:
+            raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have finite photometry and "
+                                "labels; at least 2 are needed")
+        forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
+        self.trees_ = _flatten(forest)
+        self.calibration_ = {}
+        self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
+                          "forest_settings": forest.get_params(),
+                          "training_data": {"rows": int(usable.sum())},
+                          "label_range": [float(labels[usable].min()), float(labels[usable].max())]})
+        return self
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """The aperture photometry the forest reads, one row per image."""
+        return aperture_photometry_features(images, self.pixel_scale, self.radii_arcsec)
+
+    def calibrate(self, images: np.ndarray, labels: np.ndarray,
+                  extras: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """Calibrate the uncertainties on galaxies the forest did not train on.
+
+        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``; PDF: the width of the Gaussian
+        kernel that smooths the trees' predictions.
+
+        Returns
+        -------
+        dict
+            The calibration; also kept in :attr:`calibration_` and ``info["calibration"]``.
+        """
+        from .engine.calibration import fit_error_model
+
+        labels = np.asarray(labels, dtype=float)
+        trees = self.tree_predictions(images)
+        keep = np.isfinite(labels) & np.isfinite(trees).all(axis=0)
+        if self.quantity.kind == "pdf":
+            calibration = {"kind": "kernel", "bandwidth": _fit_bandwidth(trees[:, keep], labels[keep],
+                                                                         self.quantity.bin_edges),
+                           "rows": int(keep.sum())}
+        else:
+            calibration = fit_error_model(labels[keep], trees[:, keep].mean(axis=0), trees[:, keep].std(axis=0))
+        self.calibration_ = calibration
+        self.info["calibration"] = calibration
+        return calibration
+
+    # --- prediction -----------------------------------------------------------------------------------
+    def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
+        """The forest's prediction (mean of the trees) with calibrated uncertainties; NaN where the photometry
+        is not finite."""
+        return self.predict_from_trees(self.tree_predictions(images), calibrated=True)
+
+    def predict_from_trees(self, trees: np.ndarray, calibrated: bool = True) -> Prediction:
+        """Summarise the trees' predictions ``(T, N)`` as a :class:`~astro_cnn.Prediction`.
+
+        Without calibration a regression's error is the trees' spread, and a PDF's kernel is one bin wide.
+        """
+        value, spread = trees.mean(axis=0), trees.std(axis=0)
+        calibration = self.calibration_ if calibrated else {}
+        if self.quantity.kind == "pdf":
+            edges = self.quantity.bin_edges
+            pdf = _kernel_pdf(trees, edges, calibration.get("bandwidth", float(edges[1] - edges[0])))
+            return Prediction(value, self.quantity.summarise_pdf(pdf).error, pdf, edges)
+        if calibration:
+            from .engine.calibration import apply_error_model
+
+            spread = apply_error_model(calibration, spread)
+        return Prediction(value, spread)
+
+    def tree_predictions(self, images: np.ndarray) -> np.ndarray:
+        """Every tree's prediction, shape ``(trees, N)``; NaN where an image's photometry is not finite."""
+        if not self.trees_:
+            raise AstroCNNError(f"model {self.name!r} has not been trained")
+        features = self.features(images)
+        finite = np.isfinite(features).all(axis=1)
+        out = np.full((len(self.trees_["roots"]), len(features)), np.nan)
+        out[:, finite] = _evaluate(self.trees_, features[finite]).T
+        return out
+
+    # --- persistence ----------------------------------------------------------------------------------
+    def metadata(self) -> dict[str, Any]:
+        """Base metadata plus the aperture radii and the calibration."""
+        meta = super().metadata()
+        meta.update({"radii_arcsec": list(self.radii_arcsec), "calibration": self.calibration_})
+        return meta
+
+    def _state_bytes(self) -> bytes:
+        """The trees as an ``.npz`` archive (numpy writes it without time stamps: the same trees, the same bytes)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **self.trees_)
+        return buffer.getvalue()
+
+    @classmethod
+    def _from_state(cls, metadata: dict[str, Any], state: bytes) -> ForestPredictor:
+        predictor = cls(metadata["quantity"], metadata["survey"], metadata["bands"], metadata["image_size"],
+                        metadata["pixel_scale_arcsec"] * u.arcsec, metadata["extras"], metadata["name"],
+                        radii_arcsec=metadata["radii_arcsec"])
+        predictor.calibration_ = dict(metadata.get("calibration") or {})
+        with np.load(io.BytesIO(state), allow_pickle=False) as stored:
+            predictor.trees_ = _checked_trees({k: stored[k] for k in stored.files})
+        return predictor
+
+
+def _flatten(forest) -> dict[str, np.ndarray]:
+    """A fitted scikit-learn forest's trees as one flat node list (children indices global, -1 at leaves)."""
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in _TREE_ARRAYS}
+    offset = 0
+    for estimator in forest.estimators_:
+        tree = estimator.tree_
+        leaf = tree.children_left < 0
+        parts["roots"].append(np.array([offset]))
+        parts["feature"].append(np.where(leaf, -1, tree.feature))
+        parts["threshold"].append(np.where(leaf, 0.0, _round_down(tree.threshold)))
+        parts["left"].append(np.where(leaf, -1, tree.children_left + offset))
+        parts["right"].append(np.where(leaf, -1, tree.children_right + offset))
+        parts["value"].append(tree.value[:, 0, 0])
+        offset += tree.node_count
+    return {k: np.concatenate(v).astype(_TREE_ARRAYS[k]) for k, v in parts.items()}
+
+
+def _round_down(threshold: np.ndarray) -> np.ndarray:
+    """The largest float32 not above each float64 threshold (so ``x <= t`` is unchanged for float32 ``x``)."""
+    rounded = threshold.astype(np.float32)
+    above = rounded.astype(np.float64) > threshold
+    rounded[above] = np.nextafter(rounded[above], np.float32(-np.inf))
+    return rounded
+
+
+def _checked_trees(trees: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The stored trees, refusing arrays that are missing, mis-shaped, or whose children do not lie after
+    their parent (which could make evaluation loop or index out of range)."""
+    missing = sorted(set(_TREE_ARRAYS) - set(trees))
+    if missing:
+        raise AstroCNNError(f"the trees lack the arrays {missing}")
+    trees = {k: np.asarray(trees[k]) for k in _TREE_ARRAYS}
+    if any(trees[k].dtype.kind not in "iuf" or trees[k].ndim != 1 for k in trees):
+        raise AstroCNNError("the trees' arrays must be one-dimensional numbers")
+    trees = {k: v.astype(_TREE_ARRAYS[k]) for k, v in trees.items()}
+    nodes = len(trees["value"])
+    if any(len(trees[k]) != nodes for k in ("feature", "threshold", "left", "right")) or not len(trees["roots"]):
+        raise AstroCNNError("the trees' arrays have inconsistent lengths")
+    index = np.arange(nodes)
+    leaf = trees["left"] < 0
+    inner_ok = (trees["left"] > index) & (trees["right"] > index) & (trees["right"] < nodes) & \
+               (trees["left"] < nodes) & (trees["feature"] >= 0)
+    roots_ok = (trees["roots"] >= 0) & (trees["roots"] < nodes)
+    if not (np.all(leaf | inner_ok) and np.all(roots_ok) and np.isfinite(trees["value"]).all()):
+        raise AstroCNNError("the trees' nodes are inconsistent (a child before its parent, or out of range)")
+    return trees
+
+
+def _evaluate(trees: dict[str, np.ndarray], features: np.ndarray) -> np.ndarray:
+    """Every tree's prediction for every row, shape ``(N, trees)``; features are compared in float32, as
+    scikit-learn does."""
+    x = features.astype(np.float32)
+    if len(x) and trees["feature"].max(initial=-1) >= x.shape[1]:
+        raise AstroCNNError(f"the trees split on feature {trees['feature'].max()} but the photometry has "
+                            f"{x.shape[1]} features")
+    node = np.tile(trees["roots"], (len(x), 1))
+    rows = np.arange(len(x))[:, None]
+    while True:
+        inner = trees["left"][node] >= 0
+        if not inner.any():
+            return trees["value"][node].astype(np.float64)
+        at = node[inner]
+        go_left = x[np.broadcast_to(rows, node.shape)[inner], trees["feature"][at]] <= trees["threshold"][at]
+        node[inner] = np.where(go_left, trees["left"][at], trees["right"][at])
+
+
+def _kernel_pdf(trees: np.ndarray, edges: np.ndarray, bandwidth: float) -> np.ndarray:
+    """PDFs over the bins: the trees' predictions ``(T, N)`` each smoothed by a Gaussian of ``bandwidth``,
+    averaged, and normalised within the bins' range; rows with non-finite predictions are NaN."""
+    pdf = np.full((trees.shape[1], len(edges) - 1), np.nan)
+    for start in range(0, trees.shape[1], _PDF_CHUNK):
+        chunk = trees[:, start:start + _PDF_CHUNK]
+        cdf = ndtr((edges[None, None, :] - chunk[..., None]) / bandwidth).mean(axis=0)
+        mass = np.diff(cdf, axis=-1)
+        pdf[start:start + _PDF_CHUNK] = mass / np.maximum(mass.sum(axis=-1, keepdims=True), 1e-300)
+    return pdf
+
+
+def _fit_bandwidth(trees: np.ndarray, truth: np.ndarray, edges: np.ndarray) -> float:
+    """The kernel width maximising the likelihood of the true bins (searched from a tenth of a bin to the
+    whole range)."""
+    if len(truth) < 5:
+        raise ValueError(f"{len(truth)} held-out rows are too few to calibrate PDFs (need 5)")
+    true_bin = np.clip(np.searchsorted(edges, truth, side="right") - 1, 0, len(edges) - 2)
+    rows = np.arange(len(truth))
+
+    def negative_log_likelihood(log_width: float) -> float:
+        pdf = _kernel_pdf(trees, edges, float(np.exp(log_width)))
+        return float(-np.sum(np.log(np.clip(pdf[rows, true_bin], 1e-12, None))))
+
+    width = float(edges[1] - edges[0])
+    best = minimize_scalar(negative_log_likelihood, bounds=(np.log(width / 10), np.log(edges[-1] - edges[0])),
+                           method="bounded")
+    return float(np.exp(best.x))

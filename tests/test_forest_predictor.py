@@ -1,0 +1,148 @@
+"""The aperture-photometry forest as a model: same predictions as the baseline, saved as arrays that run no code,
+calibrated uncertainties and PDFs, and the Table contract through astro_cnn.predict."""
+
+import io
+import json
+import zipfile
+
+import astropy.units as u
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+import astro_cnn
+from astro_cnn.evaluation.baselines import aperture_forest
+from astro_cnn.forest_predictor import ForestPredictor
+
+RADII = (1.0, 2.0)  # arcsec: fit inside 16-pixel images at 0.396"/px
+
+
+def _images(n, seed=0):
+    """Centred Gaussian sources whose colours follow a label in 0.02..0.38."""
+    rng = np.random.default_rng(seed)
+    label = rng.uniform(0.02, 0.38, n)
+    yy, xx = np.mgrid[:16, :16] - 7.5
+    profile = 20 * np.exp(-(xx**2 + yy**2) / 6.0)
+    colour = 1 + 4 * label[:, None] * np.arange(1, 6)[None, :]
+    images = profile[None, None] * colour[..., None, None] + rng.normal(0, 0.5, (n, 5, 16, 16))
+    return images.astype(np.float32), label
+
+
+def _forest(quantity="photo_z", n=120, **options):
+    images, label = _images(n)
+    if quantity == "stellar_mass":
+        label = 9 + 5 * label
+    model = ForestPredictor(quantity, "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, name=f"test-{quantity}",
+                            radii_arcsec=RADII)
+    return model.fit(images, label, seed=3, n_estimators=20, **options), images, label
+
+
+def test_predictions_are_the_aperture_forest_baselines():
+    model, images, label = _forest()
+    test, _ = _images(30, seed=1)
+    expected = aperture_forest(images, label, test, 0.396 * u.arcsec, radii_arcsec=RADII, seed=3)
+    assert not np.array_equal(expected, np.full(30, expected[0]))
+    # the baseline's forest has 300 trees; rebuild ours with the same settings to compare exactly
+    model.fit(images, label, seed=3)
+    # the same splits exactly; leaf values are kept in float32
+    np.testing.assert_allclose(model.predict_images(test).value, expected, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])
+def test_save_load_round_trip_keeps_predictions_metadata_and_calibration(tmp_path, quantity):
+    model, images, label = _forest(quantity)
+    held_out, truth = _images(40, seed=2)
+    model.calibrate(held_out, truth if quantity == "photo_z" else 9 + 5 * truth)
+    back = astro_cnn.load_predictor(model.save(tmp_path / "forest.acnn"))
+    assert isinstance(back, ForestPredictor) and back.name == f"test-{quantity}"
+    assert (back.survey, back.bands, back.image_size, back.extras) == ("sdss-stack", tuple("ugriz"), 16, ())
+    assert back.pixel_scale == 0.396 * u.arcsec and back.radii_arcsec == RADII
+    assert back.info["label_range"] == model.info["label_range"] and back.calibration_ == model.calibration_
+    ours, theirs = model.predict_images(held_out), back.predict_images(held_out)
+    np.testing.assert_array_equal(ours.value, theirs.value)
+    np.testing.assert_array_equal(ours.error, theirs.error)
+    if quantity == "photo_z":
+        assert theirs.pdf.shape == (40, 180)
+        np.testing.assert_allclose(theirs.pdf.sum(axis=1), 1.0)
+
+
+def test_the_saved_state_is_the_same_bytes_at_any_time(monkeypatch):
+    """A resumed prediction recognises the same model by its state's bytes (``model_fingerprint``)."""
+    import time
+
+    model, _, _ = _forest("stellar_mass")
+    first = model._state_bytes()
+    later = time.time() + 86400
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert model._state_bytes() == first
+
+
+def test_calibration_fits_the_pdf_kernel_and_the_error_model():
+    model, _, _ = _forest("photo_z")
+    held_out, truth = _images(60, seed=4)
+    raw = model.predict_from_trees(model.tree_predictions(held_out), calibrated=False)
+    calibration = model.calibrate(held_out, truth)
+    assert calibration["kind"] == "kernel" and calibration["rows"] == 60
+    calibrated = model.predict_images(held_out)
+    np.testing.assert_array_equal(raw.value, calibrated.value)  # the point estimate is the forest's
+    assert not np.allclose(raw.pdf, calibrated.pdf)
+    mass, _, _ = _forest("stellar_mass")
+    calibration = mass.calibrate(held_out, 9 + 5 * truth)
+    assert calibration["kind"] == "gaussian" and 0.5 < calibration["coverage_after"] < 0.9
+    spread = mass.tree_predictions(held_out).std(axis=0)
+    np.testing.assert_allclose(mass.predict_images(held_out).error,
+                               np.hypot(calibration["floor"], calibration["scale"] * spread))
+
+
+def test_a_state_that_would_unpickle_code_is_refused_without_running_it(tmp_path):
+    model, images, _ = _forest("stellar_mass")
+    path = model.save(tmp_path / "forest.acnn")
+
+    class Payload:
+        def __reduce__(self):
+            return (exec, ("import builtins; builtins.astro_cnn_forest_ran = True",))
+
+    state = io.BytesIO()
+    np.savez(state, **{**model.trees_, "roots": np.array([Payload()], dtype=object)})
+    crafted = tmp_path / "crafted.acnn"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(crafted, "w") as target:
+        target.writestr("metadata.json", source.read("metadata.json"))
+        target.writestr("state.bin", state.getvalue())
+    with pytest.raises(astro_cnn.AstroCNNError, match="is damaged"):
+        astro_cnn.load_predictor(crafted)
+    import builtins
+
+    assert not hasattr(builtins, "astro_cnn_forest_ran")
+
+
+def test_trees_whose_children_point_backwards_are_refused(tmp_path):
+    model, _, _ = _forest("stellar_mass")
+    inner = int(np.flatnonzero(model.trees_["left"] >= 0)[-1])
+    model.trees_["left"][inner] = model.trees_["roots"][0]  # a loop back to the root
+    with pytest.raises(astro_cnn.AstroCNNError, match="inconsistent"):
+        astro_cnn.load_predictor(model.save(tmp_path / "loop.acnn"))
+
+
+def test_extras_are_refused():
+    with pytest.raises(astro_cnn.AstroCNNError, match="images only"):
+        ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, extras=("ebv",))
+
+
+def test_photo_z_forest_through_the_table_contract(tmp_path):
+    model, _, _ = _forest("photo_z")
+    held_out, truth = _images(40, seed=5)
+    model.calibrate(held_out, truth)
+    names = []
+    for i, image in enumerate(held_out[:8]):
+        fits.writeto(tmp_path / f"g{i}.fits", image)
+        names.append(f"g{i}.fits")
+    saved = model.save(tmp_path / "forest.acnn")
+    out = astro_cnn.predict(Table({"file": names}), model=str(saved), image_column="file", image_dir=tmp_path)
+    for name in ("z_phot", "z_phot_err", "z_lo68", "z_hi68", "z_pdf"):
+        assert name in out.colnames
+    assert out["z_phot"].unit == u.dimensionless_unscaled and out["z_pdf"].shape == (8, 180)
+    assert not out["flag"].any() and np.all(out["z_phot_err"] > 0)
+    np.testing.assert_allclose(out["z_phot"].value, model.predict_images(held_out[:8]).value, rtol=1e-6)
+    recorded = out.meta["astro_cnn"]
+    assert json.dumps(recorded, default=str) and recorded["model"] == "test-photo_z"
