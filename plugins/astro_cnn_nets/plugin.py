@@ -95,6 +95,9 @@ def astro_cnn_recipes():
 
 @astro_cnn.hookimpl
 def astro_cnn_predictor_types():
-    """The network predictor of the training engine (imported only when a model is loaded)."""
+    """The network predictor of the training engine and the aperture-photometry forest it is compared with
+    (each imported only when a model of its type is loaded)."""
     return [astro_cnn.PredictorTypeSpec("network", "astro_cnn.engine.predictor:NetworkPredictor",
-                                        "a backbone and head trained by the engine")]
+                                        "a backbone and head trained by the engine"),
+            astro_cnn.PredictorTypeSpec("aperture-forest", "astro_cnn.forest_predictor:ForestPredictor",
+                                        "a random forest on photutils aperture photometry of the images")]
