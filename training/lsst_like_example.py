@@ -150,7 +150,7 @@ def score(z_spec: np.ndarray, predictions: dict[str, tuple[np.ndarray, np.ndarra
 
 def rst_table(table: QTable) -> str:
     """The comparison as a reStructuredText simple table (values ± bootstrap standard errors)."""
-    header = ("method", "N", "σ_MAD", "bias", "η (|Δz| > 0.05)", "CRPS")
+    header = ("method", "N", "σ_MAD", "bias", "η", "CRPS")
     lines = [(str(r["method"]), str(r["n"]), f"{r['sigma_mad']:.4f} ± {r['sigma_mad_err']:.4f}",
               f"{r['bias']:+.4f} ± {r['bias_err']:.4f}",
               f"{100 * r['outlier_fraction']:.1f} % ± {100 * r['outlier_fraction_err']:.1f}",
@@ -159,7 +159,7 @@ def rst_table(table: QTable) -> str:
     rule = "  ".join("=" * w for w in widths)
     text = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths)), rule]
     text += ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
-    return "\n".join([*text, rule]) + "\n"
+    return "\n".join(line.rstrip() for line in [*text, rule]) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
