@@ -9,16 +9,16 @@ from astro_cnn.quantity import Output
 
 STRUCTURE = astro_cnn.Quantity(
     name="structure",
-    description="single-Sérsic structure in the r band and its neighbours: Sérsic index, effective radius along "
-                "the major axis and axis ratio, as a PSF-convolved Sérsic fit (GALFIT, astropy Sersic2D) defines "
-                "them",
+    # descriptions in ASCII: they become FITS header cards (TCOMMn)
+    description="single-Sersic structure from ugriz stacks: Sersic index, effective radius along the major axis "
+                "and axis ratio, as a PSF-convolved Sersic fit (GALFIT, astropy Sersic2D) defines them",
     kind="regression",
     default_survey="sdss-stack",
     default_backbone="structure_cnn",
     default_head="multi_output",
     default_recipe="structure",
     outputs=(
-        Output("sersic_n", u.dimensionless_unscaled, "Sérsic index n", valid_range=(0.2, 12.0),
+        Output("sersic_n", u.dimensionless_unscaled, "Sersic index n", valid_range=(0.2, 12.0),
                ucd="src.morph.param", label_columns=("sersic_n",), scale="log"),
         Output("r_e", u.arcsec, "effective (half-light) radius along the major axis", valid_range=(0.02, 60.0),
                ucd="phys.angSize;src", label_columns=("r_e",), scale="log"),
@@ -29,7 +29,7 @@ STRUCTURE = astro_cnn.Quantity(
 
 #: How the bundled model was trained (its card has the details): the ``structure`` recipe's settings.
 RECIPE = {"optimizer": "adamw", "lr": 2e-3, "lr_ratios": (1.0, 1.0, 1.0), "weight_decay": 1e-4, "batch_size": 64,
-          "head_epochs": 0, "cycles": (20,), "schedule": "cosine_restarts", "augment": True, "tta": True,
+          "head_epochs": 0, "cycles": (16,), "schedule": "cosine_restarts", "augment": True, "tta": True,
           "val_fraction": 0.1}
 
 HERE = Path(__file__).parent
@@ -40,7 +40,7 @@ MODEL = astro_cnn.ModelSpec(
     path=HERE / "models" / "structure-sdss-injected-v1.acnn",
     card=HERE / "models" / "structure-sdss-injected-v1.md",
     default=True,
-    description="demonstration only: compact CNN on ugriz stacks of Sérsic galaxies injected into real SDSS frames "
+    description="demonstration only: compact CNN on ugriz stacks of Sersic galaxies injected into real SDSS frames "
                 "(n 0.5-6), trained on three fields and scored on a fourth",
 )
 
@@ -80,7 +80,7 @@ def astro_cnn_heads():
 @astro_cnn.hookimpl
 def astro_cnn_recipes():
     """The recipe of the bundled structure model."""
-    return [astro_cnn.RecipeSpec("structure", RECIPE, "AdamW 2e-3, batch 64, one cosine cycle of 20 epochs, dihedral "
+    return [astro_cnn.RecipeSpec("structure", RECIPE, "AdamW 2e-3, batch 64, one cosine cycle of 16 epochs, dihedral "
                                                       "augmentation and TTA, 10 % validation split calibrating the "
                                                       "uncertainties")]
 
@@ -88,4 +88,4 @@ def astro_cnn_recipes():
 @astro_cnn.hookimpl
 def astro_cnn_models():
     """The bundled structure model."""
-    return [MODEL] if MODEL.path.is_file() else []
+    return [MODEL]
