@@ -35,7 +35,7 @@ from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
 from astro_cnn_injection.survey import SDSSInjectedSurvey
 
-__all__ = ["GALAXIES", "HELD_OUT_FIELD", "build_structure_set", "train", "main"]
+__all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugins" / "astro_cnn_structure"
@@ -47,28 +47,36 @@ GALAXIES = 2000
 HELD_OUT_FIELD = "003918-3-0213"
 SEED = 16
 #: Network and schedule (registered by the structure plugin): a compact CNN and a head sized by the quantity.
-BACKBONE, HEAD, RECIPE, EPOCHS = "structure_cnn", "multi_output", "structure", 20
+BACKBONE, HEAD, RECIPE, EPOCHS = "structure_cnn", "multi_output", "structure", 16
 #: Held-out stacks shipped as the plugin's demo input.
 DEMO_ROWS = 6
 
 
-def build_structure_set(catalog: str | Path, frames_dir: str | Path, *, galaxies: int = GALAXIES, seed: int = SEED,
-                        held_out_field: str = HELD_OUT_FIELD, cache: str | Path | None = None,
-                        workers: int = 2) -> tuple[Table, np.ndarray]:
-    """Inject ``galaxies`` catalogue galaxies with continuously drawn Sérsic shapes and stack them.
+def plan_structure_set(catalog: str | Path, frames_dir: str | Path, *, galaxies: int = GALAXIES, seed: int = SEED,
+                       held_out_field: str = HELD_OUT_FIELD) -> Table:
+    """Plan the injection of ``galaxies`` random catalogue galaxies with continuously drawn Sérsic shapes.
 
     Returns
     -------
-    plan : Table
-        The injection plan with ``split`` ("train" or "test": the galaxies in ``held_out_field``) and
-        ``status`` (empty where the stack was made).
-    images : ndarray, shape (N, 5, 64, 64)
-        The stacks (nanomaggies).
+    Table
+        The injection plan with ``split``: "test" for the galaxies placed in ``held_out_field``, else "train".
     """
     chosen = select_galaxies(Table.read(catalog))
     chosen = chosen[np.sort(np.random.default_rng(seed).permutation(len(chosen))[:galaxies])]
     plan = plan_injections(chosen, frames_dir, seed=seed, structure="continuous")
     plan["split"] = np.where(np.asarray(plan["field"]) == held_out_field, "test", "train")
+    return plan
+
+
+def stack_structure_set(plan: Table, frames_dir: str | Path, *, seed: int = SEED, cache: str | Path | None = None,
+                        workers: int = 2) -> np.ndarray:
+    """Stack every galaxy of ``plan`` (in ``workers`` processes); sets ``plan["status"]`` (empty where stacked).
+
+    Returns
+    -------
+    ndarray, shape (N, 5, 64, 64)
+        The stacks (nanomaggies), reused from ``cache`` when it was made from the same plan.
+    """
     digest = hashlib.sha256(np.ascontiguousarray(plan["ra", "dec", "half_light_radius", "sersic_n",
                                                      "axis_ratio"].as_array().tolist()).tobytes()).hexdigest()
     cache = None if cache is None else Path(cache)
@@ -76,7 +84,7 @@ def build_structure_set(catalog: str | Path, frames_dir: str | Path, *, galaxies
         with np.load(cache, allow_pickle=False) as stored:
             if str(stored["fingerprint"]) == digest:
                 plan["status"] = stored["status"]
-                return plan, stored["images"]
+                return stored["images"]
     chunks = np.array_split(np.arange(len(plan)), max(1, workers) * 10)
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, workers)) as pool:
         parts = list(pool.map(_stack_rows, [(plan, rows, str(frames_dir), seed) for rows in chunks]))
@@ -85,7 +93,7 @@ def build_structure_set(catalog: str | Path, frames_dir: str | Path, *, galaxies
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cache, images=images, status=np.asarray(plan["status"], dtype=str), fingerprint=digest)
-    return plan, images
+    return images
 
 
 def _stack_rows(job: tuple[Table, np.ndarray, str, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="save the model, its card and the demo galaxies")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    plan, images = build_structure_set(args.catalog, args.frames_dir, cache=args.cache)
+    plan = plan_structure_set(args.catalog, args.frames_dir)
+    images = stack_structure_set(plan, args.frames_dir, cache=args.cache)
     print(f"{len(plan)} injected, {int((plan['status'] != '').sum())} without a stack, "
           f"{int((plan['split'] == 'test').sum())} in the held-out field {HELD_OUT_FIELD}")
     start = time.perf_counter()
@@ -239,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, m in scored["metrics"].items():
         print(f"{name}: median {m['median']:+.3f} scatter {m['scatter']:.3f} outliers {m['outlier_rate']:.3f} "
               f"coverage {m['coverage']:.0%}")
+    predictor.info["held_out_metrics"] = scored["metrics"]
     if args.write:
         path = PLUGIN / "models" / f"{MODEL_NAME}.acnn"
         predictor.save(path, overwrite=True)
