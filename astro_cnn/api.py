@@ -77,7 +77,7 @@ def predict(
         ``"cuda:N"``; recorded in ``meta["astro_cnn"]["device"]``.
     workers : int, optional
         Processes that read images (decode files, build stacks) ahead of the model; default none
-        (a background thread) on a CPU, up to 8 with a GPU.
+        (a background thread) on a CPU, every CPU but one with a GPU.
     min_centre_snr : float or None
         Rows whose image has a lower signal-to-noise ratio in a 1 arcsec aperture at the centre
         are flagged as showing no source (see :mod:`astro_cnn.image_checks`); None skips the check.

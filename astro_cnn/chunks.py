@@ -1,7 +1,7 @@
 """The one prediction pipeline behind :func:`astro_cnn.predict` and :func:`astro_cnn.predict_to_file`.
 
 A chunk is a run of consecutive rows: its images are fetched in one call to the survey and
-predicted in one call to the model, through :meth:`Predictor.predict` (the same input guard a user
+predicted in one call to the model, through :meth:`astro_cnn.Predictor.predict` (the same input guard a user
 calling the model directly meets).  Images are read ahead of the model: by a background thread, or
 by ``workers`` processes (a ``torch.utils.data.DataLoader`` over chunks) that decode files or
 build stacks in parallel while the model works; :func:`dask_chunks` maps chunks over the workers of
@@ -22,7 +22,6 @@ import copy
 import datetime
 import hashlib
 import json
-import os
 import pickle
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -119,7 +118,9 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
     source = make_survey(predictor, survey, image_column=image_column, image_dir=image_dir, options=survey_options,
                          resample=resample)
     if workers is None:
-        workers = min(8, max(1, (os.cpu_count() or 2) - 1)) if str(resolved).startswith("cuda") else 0
+        from .engine.devices import default_workers
+
+        workers = default_workers(resolved, "prediction")
     if min_centre_snr is not None and not np.isfinite(min_centre_snr):
         raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_centre_snr!r}")
     return PredictionSetup(predictor, source, int(batch_size), int(workers), str(resolved),
@@ -153,7 +154,7 @@ def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predi
 
 def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey | None = None,
                  **columns: str | None) -> TargetList:
-    """Build the :class:`TargetList` for ``table``, asking for the extra inputs the model needs.
+    """Build the :class:`~astro_cnn.TargetList` for ``table``, asking for the extra inputs the model needs.
 
     Positions may be missing (an id-only table) when ``survey`` finds images by id.
     """

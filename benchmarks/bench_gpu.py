@@ -14,7 +14,9 @@ ResNet-34 on 3×128×128 SDSS cutouts (the test fixtures' real JPEGs, replicated
 - ``train_loop_ratio``: rows/s of the engine's training loop reading a uint8 store from disk
   (worker processes, pinned memory, normalisation and dihedral augmentation on the GPU, no host
   sync per step) with its automatic speed settings on a GPU over rows/s of a bare forward +
-  backward + AdamW step on GPU-resident tensors with the same settings; targets >= 0.9, goal 0.97.
+  backward + AdamW step on GPU-resident tensors with the same settings, with the engine's default
+  number of worker processes; targets >= 0.9, goal 0.97.  ``--loop-variants`` adds the ratio with
+  ``--workers`` and with no workers, without augmentation and with the images in memory.
   ``train_step_speedup_auto``: the bare step with the automatic settings over float32 NCHW.
 - what one worker spends per image (``worker_ms_*``: Pillow decode, the strict JPEG check, the
   presence check) and the rate of ``torchvision.io.decode_jpeg`` on the GPU (nvJPEG), which says
@@ -44,6 +46,7 @@ from astropy.table import Table
 import astro_cnn
 from astro_cnn.engine import NetworkPredictor
 from astro_cnn.engine.batches import batch_loader
+from astro_cnn.engine.devices import default_workers
 from astro_cnn.engine.speed import autocast, prepare_input, prepare_network, speed_setting
 from astro_cnn.engine.train import build_store
 from astro_cnn.engine.trainer import _optimizer, fit_network
@@ -115,6 +118,24 @@ def raw_step_rate(predictor: NetworkPredictor, device: torch.device, channels_la
     return steps * BATCH / timed(run)
 
 
+def train_loop_rate(predictor: NetworkPredictor, images, labels: np.ndarray, device: torch.device, workers: int,
+                    augment: bool = True) -> float:
+    """Rows/s of one epoch of the engine's training loop (automatic speed settings), after a short warm-up run."""
+    settings = {**SETTINGS, "channels_last": "auto", "bf16": "auto", "augment": augment}
+    network = predictor.new_network()
+    warm = predictor.training_data(images, labels)
+    warm.fit_rows = warm.fit_rows[:2 * BATCH]
+    fit_network(network, warm, settings, "regression", progress=False, log=lambda line: None, device=device,
+                workers=workers)
+    data = predictor.training_data(images, labels)
+    sync()
+    start = time.perf_counter()
+    fit_network(network, data, settings, "regression", progress=False, log=lambda line: None, device=device,
+                workers=workers)
+    sync()
+    return len(labels) / (time.perf_counter() - start)
+
+
 def worker_costs(paths: list[Path]) -> dict[str, float]:
     """Milliseconds one process spends per image on each step of reading a JPEG file for prediction."""
     data = [path.read_bytes() for path in paths]
@@ -153,7 +174,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--rows", type=int, default=40_960, help="JPEG files / stored images (default 40,960)")
-    parser.add_argument("--workers", type=int, default=min(15, max(1, (os.cpu_count() or 2) - 1)))
+    parser.add_argument("--workers", type=int, default=min(15, max(1, (os.cpu_count() or 2) - 1)),
+                        help="worker processes reading JPEG files for prediction (training uses the engine's default)")
+    parser.add_argument("--loop-variants", action="store_true",
+                        help="also time the training loop with --workers and no workers, without augmentation "
+                             "and from memory")
     args = parser.parse_args()
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         print("no CUDA GPU is visible here: bench_gpu measures nothing (run it on a machine with one)")
@@ -225,20 +250,18 @@ def main() -> None:
         for _ in batch_loader(data, batches, workers=args.workers, pin_memory=device.type == "cuda"):
             pass
         results["loader_rows_per_s"] = len(store) / (time.perf_counter() - start)
-        network = predictor.new_network()
-        warm = predictor.training_data(store.images, labels)
-        warm.fit_rows = warm.fit_rows[:2 * BATCH]
-        settings = {**SETTINGS, "channels_last": "auto", "bf16": "auto"}
-        fit_network(network, warm, settings, "regression", progress=False, log=lambda line: None, device=device,
-                    workers=args.workers)
-        sync()
-        start = time.perf_counter()
-        fit_network(network, data, settings, "regression", progress=False, log=lambda line: None, device=device,
-                    workers=args.workers)
-        sync()
-        loop = len(store) / (time.perf_counter() - start)
+        train_workers = default_workers(device, "training")
+        results["train_workers"] = train_workers
+        loop = train_loop_rate(predictor, store.images, labels, device, train_workers)
         results["train_loop_rows_per_s"] = loop
         results["train_loop_ratio"] = loop / raw_auto
+        if args.loop_variants:  # where the loop's time goes: fewer workers, no augmentation, images in memory
+            for variant, options in ((f"workers{args.workers}", {"workers": args.workers}),
+                                     ("workers0", {"workers": 0}), ("no_augment", {"augment": False}),
+                                     ("in_memory", {"images": store.images[np.arange(len(store))]})):
+                rate = train_loop_rate(predictor, options.get("images", store.images), labels, device,
+                                       options.get("workers", train_workers), options.get("augment", True))
+                results[f"train_loop_ratio_{variant}"] = rate / raw_auto
     print(f"# {name}: ResNet-34, 3x128x128, batch {BATCH}, {args.rows} rows, {args.workers} workers, "
           f"{os.cpu_count()} CPUs; automatic speed settings here: channels_last={cl_auto}, bf16 (training)={bf16_auto}")
     for key, value in results.items():

@@ -22,7 +22,6 @@ html_theme = "alabaster"
 # Every cross-reference must resolve, but for two unqualified names in astro_cnn.chunks's
 # docstrings, which are to be written out in full there.
 nitpicky = True
-nitpick_ignore = [("py:meth", "Predictor.predict"), ("py:class", "TargetList")]
 # Each project's own inventory first; without internet, the subset written by make_inventories.py.
 intersphinx_mapping = {name: (root, (None, str(DIRECTORY / f"{name}.inv"))) for name, (root, _) in INVENTORIES.items()}
 intersphinx_timeout = 5

@@ -55,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto (a GPU when one is visible; under torchrun the "
                                                          "rank's own), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=non_negative_int, help="processes reading batches ahead of the step "
-                                                                 "(default: none on a CPU, up to 8 with a GPU)")
+                                                                 "(default: none on a CPU, 4 with a GPU)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
     parser.add_argument("--lr-find", action="store_true",

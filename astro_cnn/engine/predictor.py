@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import io
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData
 from .calibration import apply_error_model, apply_temperature, coverage, fit_error_model, fit_temperature
-from .devices import resolve_device
+from .devices import default_workers, resolve_device
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
@@ -155,8 +154,7 @@ class NetworkPredictor(Predictor):
             f"recipe {recipe_name}, {len(images)} images, on {device}, starting from {origin}")
         self.learn_normalisation(images[sample_rows(len(images))], labels, extras)
         data = self.training_data(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed)
-        workers = (min(8, max(1, (os.cpu_count() or 2) - 1)) if device.type == "cuda" else 0) \
-            if workers is None else int(workers)
+        workers = default_workers(device, "training") if workers is None else int(workers)
         torch.use_deterministic_algorithms(True, warn_only=True)
         members, histories = [], []
         for member in range(ensemble):
