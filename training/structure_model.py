@@ -47,7 +47,7 @@ GALAXIES = 2000
 HELD_OUT_FIELD = "003918-3-0213"
 SEED = 16
 #: Network and schedule (registered by the structure plugin): a compact CNN and a head sized by the quantity.
-BACKBONE, HEAD, RECIPE, EPOCHS = "structure_cnn", "multi_output", "structure", 16
+BACKBONE, HEAD, RECIPE, EPOCHS = "structure_cnn", "multi_output", "structure", 48
 #: Held-out stacks shipped as the plugin's demo input.
 DEMO_ROWS = 6
 
