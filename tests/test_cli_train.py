@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from astro_cnn import read_table
+from astro_cnn import load_predictor, read_table
 from astro_cnn.cli import main
 
 from .conftest import DATA
@@ -54,3 +54,18 @@ def test_counts_must_be_positive(tmp_path, capsys, flag):
                  "-o", str(tmp_path / "m.acnn")]) == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and flag in err and "positive" in err
+
+
+def test_extra_inputs_can_be_named_or_left_out(tmp_path, capsys):
+    """photo_z takes E(B-V) by default; --no-extras trains on the images alone, --extra names the inputs."""
+    demo = DATA.parent.parent / "plugins" / "astro_cnn_photoz" / "demo" / "galaxies.ecsv"
+    common = ["train", str(demo), "-q", "photo_z", "--image-column", "image", "--label-column", "z_spec",
+              "--backbone", "small_cnn", "--recipe", "quick", "--epochs", "1"]
+    assert main(common + ["-o", str(tmp_path / "a.acnn")]) == 2
+    assert "ebv" in capsys.readouterr().err
+    assert main(common + ["--no-extras", "-o", str(tmp_path / "b.acnn")]) == 0
+    assert load_predictor(tmp_path / "b.acnn").extras == ()
+    assert main(common + ["--extra", "half_light_radius", "-o", str(tmp_path / "c.acnn")]) == 0
+    assert load_predictor(tmp_path / "c.acnn").extras == ("half_light_radius",)
+    assert main(common + ["--extra", "ebv", "--no-extras", "-o", str(tmp_path / "d.acnn")]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err

@@ -31,6 +31,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                "is a store")
     parser.add_argument("--image-dir", type=Path, help="directory of relative image paths (default: the table's)")
     parser.add_argument("--survey", help="survey the images come from (default: the quantity's)")
+    inputs = parser.add_mutually_exclusive_group()
+    inputs.add_argument("--extra", action="append", metavar="COLUMN",
+                        help="a column the network takes besides the image (repeat for several; default: the "
+                             "quantity's, e.g. ebv for photo_z)")
+    inputs.add_argument("--no-extras", action="store_true", help="train on the images alone")
     parser.add_argument("--backbone", help="backbone (see `astro-cnn plugins --kind backbone`)")
     parser.add_argument("--head", help="head (see `astro-cnn plugins --kind head`)")
     parser.add_argument("--recipe", help="training recipe (see `astro-cnn plugins --kind recipe`; default: the "
@@ -84,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
         table = read_table(args.table)
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     options = dict(label_column=args.label_column, image_column=args.image_column, image_dir=image_dir,
-                   survey=args.survey, backbone=args.backbone, head=args.head)
+                   survey=args.survey, backbone=args.backbone, head=args.head,
+                   extras=() if args.no_extras else None if args.extra is None else tuple(args.extra))
     if args.lr_find:
         from ..engine.train import lr_find
 
