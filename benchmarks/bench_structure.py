@@ -34,15 +34,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from astro_cnn_structure.metrics import structure_metrics
-from astro_cnn_structure.sersic_fit import fit_stacks
-from astro_cnn_structure.truth import truth_from_plan
 from astropy.table import Table
 
 import astro_cnn
 from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
 from astro_cnn_injection.survey import SDSSInjectedSurvey
+from astro_cnn_structure.metrics import structure_metrics
+from astro_cnn_structure.sersic_fit import fit_stacks
+from astro_cnn_structure.truth import truth_from_plan
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CATALOG = SHARED / "sdss_dr14_specphoto_10k_catalog" / "catalog.ecsv"

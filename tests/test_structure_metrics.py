@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from astro_cnn_structure.metrics import fractional_error_metrics, structure_metrics
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from astro_cnn_structure.metrics import fractional_error_metrics, structure_metrics
 
 
 def test_exact_measurements_have_no_error():

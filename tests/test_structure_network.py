@@ -3,10 +3,10 @@
 import astropy.units as u
 import pytest
 import torch
-from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head, build_structure_cnn
 
 from astro_cnn import registry
 from astro_cnn.quantity import Output, Quantity
+from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head, build_structure_cnn
 
 
 @pytest.mark.parametrize("outputs", [1, 2, 3, 5])

@@ -6,11 +6,11 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
-from astro_cnn_structure.plugin import HERE, MODEL
 
 import astro_cnn
 from astro_cnn import read_table
 from astro_cnn.cli import main
+from astro_cnn_structure.plugin import HERE, MODEL
 
 DEMO = HERE / "demo" / "galaxies.ecsv"
 COLUMNS = ("sersic_n", "sersic_n_err", "r_e", "r_e_err", "q", "q_err")

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from astro_cnn_structure.sersic_fit import PSFConvolvedSersic2D, fit_sersic, fit_stacks
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from astro_cnn_structure.sersic_fit import PSFConvolvedSersic2D, fit_sersic, fit_stacks
 
 SCALE, FWHM, SIDE = 0.396, 1.2, 48
 GRID = np.mgrid[:SIDE, :SIDE].astype(float)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
-from astro_cnn_structure.truth import truth_from_plan
 from astropy.table import Table
 
 from astro_cnn.exceptions import ColumnError
+from astro_cnn_structure.truth import truth_from_plan
 
 
 def test_r_e_is_the_circularised_radius_over_root_q():

@@ -143,8 +143,8 @@ The shipped model is then trained with the same recipe on all 400 galaxies (so t
 galaxies are part of its training set: `astro-cnn demo` shows the pipeline, not a held-out score).
 
 Reproduce: `python training/metallicity.py DATA_DIR
---write-model plugins/astro_cnn_metallicity/models/metallicity-sdss-gri-v1.acnn` in a clone of the repository (CPU, about
-20 minutes), where
+--write-model plugins/astro_cnn_metallicity/models/metallicity-sdss-gri-v1.acnn` in a clone of the repository
+(CPU, about 20 minutes), where
 `DATA_DIR` holds `catalog.ecsv` (objID, `oh_p50`, `jpeg_file`) and the `jpeg/` cutouts of the 400 training
 galaxies of GitHub `jwuphysics/convnet-demo` (commit `3469bbc`: `train/`, `test/`, `catalogs/`).
 

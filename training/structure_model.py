@@ -25,8 +25,6 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import torch
-from astro_cnn_structure.metrics import structure_metrics
-from astro_cnn_structure.truth import truth_from_plan
 from astropy.io import fits
 from astropy.table import QTable, Table
 
@@ -34,6 +32,8 @@ from astro_cnn.engine.predictor import NetworkPredictor
 from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
 from astro_cnn_injection.survey import SDSSInjectedSurvey
+from astro_cnn_structure.metrics import structure_metrics
+from astro_cnn_structure.truth import truth_from_plan
 
 __all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score", "main"]
 
