@@ -267,7 +267,7 @@ def _write_fits(table: Table, path: Path) -> None:
         elif isinstance(value, (dict, list, tuple)) and key.lower() not in ("comments", "history"):
             plain.meta[key.upper()] = _json(value)
         else:
-            plain.meta[key] = value
+            plain.meta[key] = _fits_text(value) if isinstance(value, str) else value
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
         hdu = fits.table_to_hdu(plain)
@@ -277,7 +277,7 @@ def _write_fits(table: Table, path: Path) -> None:
         if name in plain.colnames:
             description, ucd = plain[name].info.description, (plain[name].info.meta or {}).get("ucd")
             if description:
-                hdu.header[f"TCOMM{index}"] = description
+                hdu.header[f"TCOMM{index}"] = _fits_text(description)
             if ucd:
                 hdu.header[f"TUCD{index}"] = ucd
     hdus = [fits.PrimaryHDU(), hdu]
@@ -289,6 +289,21 @@ def _write_fits(table: Table, path: Path) -> None:
         bins.header["TCOMM2"] = "upper edge of PDF bin k"
         hdus.append(bins)
     fits.HDUList(hdus).writeto(path)
+
+
+#: Symbols of astronomers' column descriptions, spelled out in a FITS header (which holds ASCII only).
+_ASCII_SPELLING = {"☉": "sun", "″": "arcsec", "′": "arcmin", "×": "x", "−": "-", "–": "-", "—": "-", "·": "*",
+                   "±": "+/-", "≤": "<=", "≥": ">=", "σ": "sigma", "Δ": "Delta", "η": "eta", "μ": "mu", "λ": "lambda",
+                   "°": "deg", "Å": "Angstrom"}
+
+
+def _fits_text(text: str) -> str:
+    """``text`` in the ASCII a FITS header card holds: accents dropped, symbols spelled out, others as '?'."""
+    import unicodedata
+
+    spelled = "".join(_ASCII_SPELLING.get(character, character) for character in text)
+    plain = "".join(c for c in unicodedata.normalize("NFKD", spelled) if not unicodedata.combining(c))
+    return plain.encode("ascii", "replace").decode("ascii")
 
 
 def _read_fits(path: Path, memmap: bool) -> Table:

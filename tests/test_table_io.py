@@ -213,3 +213,16 @@ def test_an_unreadable_table_is_one_line(tmp_path):
     with pytest.raises(AstroCNNError) as info:
         read_table(tmp_path / "x.weird")
     assert "\n" not in str(info.value) and "its suffix names no table format" in str(info.value)
+
+
+def test_fits_output_spells_non_ascii_descriptions_in_ascii(tmp_path):
+    """A FITS header holds ASCII only: a description such as 'Sérsic' or 'M☉' is written, not an error."""
+    table = QTable({"sersic_n": [1.5, 4.0], "log_mass": [10.1, 11.2] * u.dex(u.solMass)})
+    table["sersic_n"].info.description = "Sérsic index n (r_e in ″)"
+    table["log_mass"].info.description = "log M*/M☉ ± 0.1"
+    table.meta["note"] = "Δr ≥ 1σ, χ² < 2"
+    write_table(table, tmp_path / "t.fits")
+    back = read_table(tmp_path / "t.fits")
+    assert back["sersic_n"].info.description == "Sersic index n (r_e in arcsec)"
+    assert back["log_mass"].info.description == "log M*/Msun +/- 0.1"
+    assert back.meta["NOTE"] == "Deltar >= 1sigma, ?2 < 2"  # a symbol with no spelling becomes '?'
