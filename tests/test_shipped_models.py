@@ -14,8 +14,17 @@ from astro_cnn import read_table, registry
 from astro_cnn.cli import main
 from astro_cnn_sdss.surveys import BUNDLED_JPEG_DIR
 
-SHIPPED = {"metallicity": "metallicity-sdss-gri-v1", "photo_z": "photoz-sdss-injected-v1",
+#: The default model of each quantity.
+SHIPPED = {"metallicity": "metallicity-sdss-gri-v1", "photo_z": "photoz-sdss-injected-forest-v1",
            "stellar_mass": "stellar-mass-sdss-injected-v1"}
+#: The network and the aperture forest shipped for a quantity, scored side by side on the same held-out field.
+INJECTED = {"photo_z": ("photoz-sdss-injected-v1", "photoz-sdss-injected-forest-v1")}
+#: Every model trained on injected galaxies.
+INJECTED_MODELS = [*INJECTED["photo_z"], "stellar-mass-sdss-injected-v1"]
+#: The held-out metrics (lower is better) on which the network must beat the forest to be the default (issue 13).
+COMPARED = {"photo_z": ("sigma_mad", "abs_bias", "outlier_fraction")}
+#: The rows of the held-out comparison recorded in both models.
+FOREST_ROW = "random forest, aperture photometry of the same stacks"
 
 
 @pytest.fixture(scope="module")
@@ -52,25 +61,44 @@ def test_each_quantity_plugin_ships_its_own_demo_and_imports_no_other_plugin(spe
         assert {m for m in imported if m.startswith("astro_cnn_")} <= {name}, module
 
 
-@pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])
-def test_injected_models_say_so_and_take_real_stack_geometry(specs, quantity):
-    card = specs[quantity].card.read_text(encoding="utf-8")
-    assert "not science-grade" in card and "injected into real SDSS" in card
-    model = astro_cnn.resolve_predictor(specs[quantity].name)
+@pytest.mark.parametrize("name", INJECTED_MODELS)
+def test_injected_models_say_so_and_take_real_stack_geometry(name):
+    spec = registry.get("model", name)
+    card = spec.card.read_text(encoding="utf-8")
+    assert card.startswith(f"# {name}") and "Reproduce: `python training/" in card and "## Limitations" in card
+    assert "not science-grade" in card and "injected into real SDSS" in card and "## Uncertainty calibration" in card
+    assert spec.path.stat().st_size < 10 * 2**20
+    model = astro_cnn.resolve_predictor(name)
     assert (model.survey, model.bands, model.image_size, model.extras) == ("sdss-stack", tuple("ugriz"), 64, ())
-    assert model.info["weights_origin"] == "random"
+    assert model.info["label_range"] and model.info["calibration"]
+    if model.predictor_type == "network":
+        assert model.info["weights_origin"] == "random"
 
 
-@pytest.mark.parametrize("quantity", sorted(SHIPPED))
-def test_card_numbers_are_the_saved_models_held_out_numbers(specs, quantity):
+@pytest.mark.parametrize("quantity", sorted(INJECTED))
+def test_the_default_injected_model_is_the_better_one_on_the_held_out_field(quantity):
+    """The network is the default only where it beats the aperture forest on every compared metric."""
+    network, forest = (astro_cnn.resolve_predictor(name) for name in INJECTED[quantity])
+    assert (network.predictor_type, forest.predictor_type) == ("network", "aperture-forest")
+    recorded = network.info["held_out_metrics"]
+    assert forest.info["held_out_metrics"] == recorded
+    assert network.info["held_out_field"] == forest.info["held_out_field"]
+    scores = recorded[next(iter(recorded))], recorded[FOREST_ROW]
+    network_wins = all(scores[0][metric] < scores[1][metric] for metric in COMPARED[quantity])
+    assert SHIPPED[quantity] == INJECTED[quantity][0 if network_wins else 1]
+
+
+@pytest.mark.parametrize("name", [SHIPPED["metallicity"], *INJECTED_MODELS])
+def test_card_numbers_are_the_saved_models_held_out_numbers(name):
     """The comparison table in each card is the one recorded in the model file when it was trained."""
-    model = astro_cnn.resolve_predictor(specs[quantity].name)
-    card = specs[quantity].card.read_text(encoding="utf-8")
+    model = astro_cnn.resolve_predictor(name)
+    card = registry.get("model", name).card.read_text(encoding="utf-8")
     recorded = model.info["held_out_metrics"]
-    first = next(iter(recorded))
-    metric = "sigma_mad" if quantity == "photo_z" else "rmse"
-    row = next(line for line in card.splitlines() if line.startswith(f"| {first} |"))
-    assert f"{recorded[first][metric]:.4f}" in row
+    metric = "sigma_mad" if model.quantity.name == "photo_z" else "rmse"
+    compared = 2 if model.quantity.name in INJECTED else 1  # the network and the aperture forest, or the model
+    for method in list(recorded)[:compared]:
+        row = next(line for line in card.splitlines() if line.startswith(f"| {method} |"))
+        assert f"{recorded[method][metric]:.4f}" in row
 
 
 def test_id_only_table_uses_the_bundled_cutouts_offline():
@@ -94,11 +122,11 @@ def test_demo_runs_every_shipped_model_offline(tmp_path, capsys):
     for quantity, name in SHIPPED.items():
         assert re.search(rf"{quantity}: predicted \d+ galaxies with model '{name}' \(0 flagged\)", printed)
         assert (tmp_path / f"{name}_report" / "prediction.png").stat().st_size > 0
-    assert (tmp_path / "photoz-sdss-injected-v1_report" / "pit.png").is_file()
+    assert (tmp_path / f"{SHIPPED['photo_z']}_report" / "pit.png").is_file()
     metallicity = read_table(tmp_path / "metallicity-sdss-gri-v1_predictions.ecsv")
     residual = _values(metallicity["log_oh"]) - _values(metallicity["oh_p50"])
     assert len(metallicity) == 100 and np.sqrt(np.mean(residual**2)) < 0.15
-    photoz = read_table(tmp_path / "photoz-sdss-injected-v1_predictions.ecsv")
+    photoz = read_table(tmp_path / f"{SHIPPED['photo_z']}_predictions.ecsv")
     z_spec = _values(photoz["z_spec"])
     dz = (_values(photoz["z_phot"]) - z_spec) / (1 + z_spec)
     assert len(photoz) == 40 and np.median(np.abs(dz)) < 0.03 and photoz["z_pdf"].shape == (40, 180)
@@ -111,7 +139,7 @@ def test_cli_predicts_photoz_from_the_bundled_fits_stacks(specs, tmp_path):
                  str(demo.parent), "-o", str(out)]) == 0
     table = read_table(out)
     assert len(table) == 40 and not table["flag"].any()
-    assert table.meta["astro_cnn"]["model"] == "photoz-sdss-injected-v1"
+    assert table.meta["astro_cnn"]["model"] == SHIPPED["photo_z"]
 
 
 def _values(column) -> np.ndarray:
