@@ -177,18 +177,26 @@ def fit_sersic(image: np.ndarray, psf_fwhm: float, pixel_scale: float = 0.396, *
     grid = np.mgrid[:ny, :nx].astype(float)[::-1]
     try:
         fitted, info = _fit(LevMarLSQFitter(), model, grid, data, weights, max_iterations)
-        if _bound_problems(fitted):  # Levenberg-Marquardt clips steps at bounds and can stick there
+        if _bound_problems(fitted) or not _converged(info):  # Levenberg-Marquardt clips steps at bounds
+            # (n, r_e, or an axis ratio of 1) and can stick there
             again, again_info = _fit(TRFLSQFitter(), model, grid, data, weights, max_iterations)
-            if _chi2(again, grid, data, weights) < _chi2(fitted, grid, data, weights):
+            chi2, chi2_again = _chi2(fitted, grid, data, weights), _chi2(again, grid, data, weights)
+            # the better fit; as good a fit that converged is better than one that ran out of steps
+            if chi2_again < chi2 or (_converged(again_info) and not _converged(info) and chi2_again <= 1.001 * chi2):
                 fitted, info = again, again_info
     except (ValueError, RuntimeError, np.linalg.LinAlgError) as exc:
         return SersicFit(np.nan, np.nan, np.nan, f"fit failed: {exc}")
     status = _bound_problems(fitted)
-    if info.get("ierr") not in (1, 2, 3, 4):  # scipy's leastsq: 1-4 converged
+    if not _converged(info):
         message = " ".join(str(info.get("message", "")).split())
         status = "; ".join(s for s in (f"fit did not converge ({message})", status) if s)
     return SersicFit(float(fitted.n.value), float(fitted.r_eff.value) * pixel_scale, 1.0 - float(fitted.ellip.value),
                      status)
+
+
+def _converged(info: dict) -> bool:
+    """Whether a fit converged (scipy's leastsq ``ierr`` 1-4; the trust-region fitter's is set alike)."""
+    return info.get("ierr") in (1, 2, 3, 4)
 
 
 def _fit(fitter, model: PSFConvolvedSersic2D, grid: np.ndarray, data: np.ndarray, weights: np.ndarray,
