@@ -20,6 +20,7 @@ def _render(n, r_eff, q, theta, x_0=23.6, y_0=23.3, amplitude=1.0, fwhm=FWHM):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.floats(0.5, 6.0), r_eff=st.floats(2.5, 8.0), q=st.floats(0.3, 1.0), theta=st.floats(-3.1, 3.1))
 @example(n=4.8363899263117185, r_eff=6.072031188894101, q=1.0, theta=0.0)  # round: Levenberg-Marquardt ran out of steps
+@example(n=1.0, r_eff=3.0, q=0.96875, theta=0.0)  # nearly round: Levenberg-Marquardt stuck at ellipticity 0
 def test_noiseless_renders_are_recovered(n, r_eff, q, theta):
     fit = fit_sersic(_render(n, r_eff, q, theta), FWHM, SCALE)
     assert fit.status == ""

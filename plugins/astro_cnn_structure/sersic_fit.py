@@ -177,8 +177,8 @@ def fit_sersic(image: np.ndarray, psf_fwhm: float, pixel_scale: float = 0.396, *
     grid = np.mgrid[:ny, :nx].astype(float)[::-1]
     try:
         fitted, info = _fit(LevMarLSQFitter(), model, grid, data, weights, max_iterations)
-        if _bound_problems(fitted) or not _converged(info):  # Levenberg-Marquardt clips steps at bounds
-            # (n, r_e, or an axis ratio of 1) and can stick there
+        stuck = _bound_problems(fitted) or fitted.ellip.value <= 1e-6  # ellipticity 0: axis ratio exactly 1
+        if stuck or not _converged(info):  # Levenberg-Marquardt clips steps at bounds and can stick there
             again, again_info = _fit(TRFLSQFitter(), model, grid, data, weights, max_iterations)
             chi2, chi2_again = _chi2(fitted, grid, data, weights), _chi2(again, grid, data, weights)
             # the better fit; as good a fit that converged is better than one that ran out of steps
