@@ -64,7 +64,7 @@ class ForestPredictor(Predictor):
             raise AstroCNNError(f"a {self.predictor_type} model reads images only, not extras {list(extras)}")
         super().__init__(quantity, survey, bands, image_size, pixel_scale, (), name)
         self.radii_arcsec = tuple(float(r) for r in radii_arcsec)
-        #: The trees as flat arrays (see :data:`_TREE_ARRAYS`); empty until :meth:`fit`.
+        #: The trees as flat arrays (roots, feature, threshold, left, right, value); empty until :meth:`fit`.
         self.trees_: dict[str, np.ndarray] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: raw spread / one-bin kernel).
         self.calibration_: dict[str, Any] = {}
