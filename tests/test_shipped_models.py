@@ -16,13 +16,14 @@ from astro_cnn_sdss.surveys import BUNDLED_JPEG_DIR
 
 #: The default model of each quantity.
 SHIPPED = {"metallicity": "metallicity-sdss-gri-v1", "photo_z": "photoz-sdss-injected-forest-v1",
-           "stellar_mass": "stellar-mass-sdss-injected-v1"}
+           "stellar_mass": "stellar-mass-sdss-injected-forest-v1"}
 #: The network and the aperture forest shipped for a quantity, scored side by side on the same held-out field.
-INJECTED = {"photo_z": ("photoz-sdss-injected-v1", "photoz-sdss-injected-forest-v1")}
+INJECTED = {"photo_z": ("photoz-sdss-injected-v1", "photoz-sdss-injected-forest-v1"),
+            "stellar_mass": ("stellar-mass-sdss-injected-v1", "stellar-mass-sdss-injected-forest-v1")}
 #: Every model trained on injected galaxies.
-INJECTED_MODELS = [*INJECTED["photo_z"], "stellar-mass-sdss-injected-v1"]
+INJECTED_MODELS = [name for pair in INJECTED.values() for name in pair]
 #: The held-out metrics (lower is better) on which the network must beat the forest to be the default (issue 13).
-COMPARED = {"photo_z": ("sigma_mad", "abs_bias", "outlier_fraction")}
+COMPARED = {"photo_z": ("sigma_mad", "abs_bias", "outlier_fraction"), "stellar_mass": ("rmse",)}
 #: The rows of the held-out comparison recorded in both models.
 FOREST_ROW = "random forest, aperture photometry of the same stacks"
 
