@@ -32,6 +32,7 @@ from astro_cnn.evaluation import (
 from astro_cnn.evaluation.figures import AXIS_LABELS
 from astro_cnn.evaluation.metrics import column_values
 from astro_cnn.evaluation.studies import tremonti_mzr
+from astro_cnn.models import default_model
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "_static" / "figures"
@@ -49,9 +50,8 @@ def main(demo_dir: Path | None = None) -> None:
         if demo_dir is None:
             demo_dir = Path(tmp)
             run_demo(demo_dir)
-        oh = read_table(demo_dir / "metallicity-sdss-gri-v1_predictions.ecsv")
-        mass = read_table(demo_dir / "stellar-mass-sdss-injected-v1_predictions.ecsv")
-        pz = read_table(demo_dir / "photoz-sdss-injected-v1_predictions.ecsv")
+        oh, mass, pz = (read_table(demo_dir / f"{default_model(quantity).name}_predictions.ecsv")
+                        for quantity in ("metallicity", "stellar_mass", "photo_z"))
 
     prediction_figure(column_values(oh, "oh_p50"), column_values(oh, "log_oh"), OUT / "prediction_metallicity.png",
                       label=AXIS_LABELS["metallicity"], residual_unit="dex", outlier_threshold=0.3)
