@@ -63,3 +63,26 @@ def test_train_fine_tunes_from_a_saved_model(tmp_path):
                             device="cpu", progress=False, log=lambda line: None)
     assert model.info["weights_origin"] == f"model {source.name}" and model.architecture["backbone"] == "small_cnn"
     assert np.isfinite(model.predict_images(images[:2].astype(np.float32) + 0.01).value).all()
+
+
+def test_backbone_options_size_the_network_survive_saving_and_carry_into_fine_tuning(tmp_path):
+    images, labels = _data(n=24, bands=3)
+    narrow = NetworkPredictor("metallicity", "sdss-jpeg", "irg", 32, 0.296 * u.arcsec, backbone="small_cnn",
+                              backbone_options={"width": 8})
+    narrow.fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    first = next(v for k, v in narrow.members_[0].items() if k.startswith("backbone.") and v.ndim == 4)
+    assert first.shape[0] == 8  # small_cnn's own default is 32 channels
+    loaded = astro_cnn.load_predictor(narrow.save(tmp_path / "narrow.acnn"))
+    assert loaded.architecture["backbone_options"] == {"width": 8}
+    np.testing.assert_allclose(loaded.predict_images(images[:3]).value, narrow.predict_images(images[:3]).value,
+                               rtol=1e-6)
+    table = Table({"image": [f"n{i}.fits" for i in range(len(images))], "oh_p50": labels})
+    for name, image in zip(table["image"], images):
+        fits.writeto(tmp_path / name, image)
+    tuned = astro_cnn.train(table, "metallicity", image_column="image", image_dir=tmp_path, survey="x",
+                            bands="irg", pixel_scale=0.3 * u.arcsec, init_model=tmp_path / "narrow.acnn",
+                            recipe="quick", epochs=1, device="cpu", progress=False, log=lambda line: None)
+    assert tuned.architecture["backbone_options"] == {"width": 8}
+    wide = NetworkPredictor("metallicity", "x", "irg", 32, 0.3 * u.arcsec, backbone="small_cnn")
+    with pytest.raises(AstroCNNError, match=r"backbone options \{'width': 8\}.*not \{\}"):
+        wide.start_from(narrow, None, lambda line: None)

@@ -1,4 +1,4 @@
-"""The structure plugin's compact backbone and its head, which sizes itself from the quantity's outputs."""
+"""The structure plugin's head, which sizes itself from the quantity's outputs."""
 
 import astropy.units as u
 import pytest
@@ -6,7 +6,7 @@ import torch
 
 from astro_cnn import registry
 from astro_cnn.quantity import Output, Quantity
-from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head, build_structure_cnn
+from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head
 
 
 @pytest.mark.parametrize("outputs", [1, 2, 3, 5])
@@ -16,21 +16,14 @@ def test_head_gives_one_value_per_output(outputs):
     assert head(torch.zeros(3, 64, 4, 4), torch.zeros(3, 2)).shape == (3, outputs)
 
 
-def test_backbone_is_small_and_feeds_the_head():
-    backbone = build_structure_cnn(5, 64)
-    assert sum(p.numel() for p in backbone.parameters()) < 400_000
+def test_the_default_backbone_feeds_the_head():
+    quantity = registry.get("quantity", "structure")
+    backbone = registry.get("backbone", quantity.default_backbone).build(5, 64, width=16)
     features = backbone(torch.zeros(2, 5, 64, 64))
     assert features.shape == (2, backbone.out_features, 4, 4)
-    assert isinstance(build_multi_output_head(backbone.out_features, registry.get("quantity", "structure")),
-                      MultiOutputHead)
-
-
-def test_backbone_has_no_pretrained_weights():
-    with pytest.raises(ValueError, match="no pretrained weights"):
-        build_structure_cnn(5, 64, weights="imagenet.pt")
+    assert isinstance(build_multi_output_head(backbone.out_features, quantity), MultiOutputHead)
 
 
 def test_the_plugin_registers_its_parts():
-    assert {"structure_cnn"} <= set(registry.names("backbone"))
     assert {"multi_output"} <= set(registry.names("head"))
     assert "structure" in registry.names("recipe") and "structure" in registry.names("quantity")

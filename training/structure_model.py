@@ -46,8 +46,9 @@ GALAXIES = 2000
 #: lies inside that of the three training fields).
 HELD_OUT_FIELD = "003918-3-0213"
 SEED = 16
-#: Network and schedule (registered by the structure plugin): a compact CNN and a head sized by the quantity.
-BACKBONE, HEAD, RECIPE, EPOCHS = "structure_cnn", "multi_output", "structure", 48
+#: Network and schedule: the compact ``small_cnn`` at 16 channels (about 0.3 M parameters), and the structure
+#: plugin's head (sized by the quantity) and recipe.
+BACKBONE, BACKBONE_OPTIONS, HEAD, RECIPE, EPOCHS = "small_cnn", {"width": 16}, "multi_output", "structure", 48
 #: Held-out stacks shipped as the plugin's demo input.
 DEMO_ROWS = 6
 
@@ -110,7 +111,7 @@ def train(plan: Table, images: np.ndarray, *, epochs: int = EPOCHS, seed: int = 
     """Train the structure network on the ``train`` split (its recipe's 10 % validation split calibrates it)."""
     rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == "train"))
     predictor = NetworkPredictor("structure", "sdss-stack", "ugriz", 64, 0.396 * u.arcsec, name=MODEL_NAME,
-                                 backbone=BACKBONE, head=HEAD)
+                                 backbone=BACKBONE, backbone_options=BACKBONE_OPTIONS, head=HEAD)
     predictor.fit(images[rows], truth_from_plan(plan[rows]), recipe=RECIPE, epochs=epochs, seed=seed, progress=False,
                   log=log, data_summary={"rows": len(rows), "fields": sorted(set(plan["field"][rows])),
                                          "held_out_field": HELD_OUT_FIELD, "injected": "continuous Sérsic n"})
@@ -200,10 +201,10 @@ Truth: `r_e` = circularised half-light radius / √q. Galaxies in fields {fields
 the {len(scored['rows'])} galaxies in field **{HELD_OUT_FIELD}** were never trained on and are scored below.
 
 ## Recipe
-`{BACKBONE}` backbone + `{HEAD}` head (one output per quantity output), recipe `{RECIPE}` for {EPOCHS} epochs,
-seed {SEED}, random initial weights; the network learns log10 n, log10 r_e and logit q, standardised; test-time
-augmentation over the 8 dihedral transforms; weights stored in half precision. Training took {minutes:.0f} minutes on
-a shared 2-core CPU.
+`{BACKBONE}` backbone ({BACKBONE_OPTIONS['width']} channels in its first block, about 0.3 M parameters) + `{HEAD}` head
+(one output per quantity output), recipe `{RECIPE}` for {EPOCHS} epochs, seed {SEED}, random initial weights; the
+network learns log10 n, log10 r_e and logit q, standardised; test-time augmentation over the 8 dihedral
+transforms; weights stored in half precision. Training took {minutes:.0f} minutes on a shared 2-core CPU.
 
 ## Held-out field {HELD_OUT_FIELD} ({len(scored['rows'])} injected galaxies never seen in training)
 

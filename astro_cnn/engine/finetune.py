@@ -43,7 +43,7 @@ def initial_state(source: Any, target: Any, band_map: Mapping[str, str] | None =
     Raises
     ------
     AstroCNNError
-        The backbones differ, ``source`` is untrained, or ``band_map`` names a band ``source``
+        The backbones or their options differ, ``source`` is untrained, or ``band_map`` names a band ``source``
         does not have.
     """
     if not getattr(source, "members_", None):
@@ -51,6 +51,10 @@ def initial_state(source: Any, target: Any, band_map: Mapping[str, str] | None =
     if source.architecture["backbone"] != target.architecture["backbone"]:
         raise AstroCNNError(f"model {source.name!r} has backbone {source.architecture['backbone']!r}; fine-tuning "
                             f"it needs the same backbone, not {target.architecture['backbone']!r}")
+    source_options, target_options = (m.architecture.get("backbone_options", {}) for m in (source, target))
+    if source_options != target_options:
+        raise AstroCNNError(f"model {source.name!r} has backbone options {source_options}; fine-tuning it needs the "
+                            f"same, not {target_options}")
     mapping = {band: (band_map or {}).get(band, band) for band in target.bands}
     unknown = sorted({m for m in mapping.values() if m not in source.bands} & set((band_map or {}).values()))
     if unknown:

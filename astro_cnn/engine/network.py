@@ -49,7 +49,8 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
     ----------
     architecture : dict
         ``backbone``, ``head`` (registry names), ``in_channels``, ``image_size``, ``n_extras``,
-        and optionally ``weights`` (a local pretrained file) and ``head_options``.
+        and optionally ``weights`` (a local pretrained file), ``backbone_options`` and
+        ``head_options`` (keyword arguments of the two factories).
     quantity : Quantity
         What the head predicts; a head for a quantity of several outputs must size itself from
         ``quantity.outputs`` (one number per output).
@@ -64,7 +65,8 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
         The head gives another number of values per galaxy than the quantity's outputs.
     """
     backbone = registry.get("backbone", architecture["backbone"]).build(
-        architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"))
+        architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"),
+        **architecture.get("backbone_options", {}))
     head = registry.get("head", architecture["head"]).build(
         backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0),
         **architecture.get("head_options", {}))

@@ -39,8 +39,9 @@ class NetworkPredictor(Predictor):
         Registry names; default: the quantity's defaults.
     weights : path, optional
         Local pretrained backbone weights (ImageNet state dict); None means random initial weights.
-    head_options : dict, optional
-        Keyword arguments for the head factory.
+    backbone_options, head_options : dict, optional
+        Keyword arguments for the backbone and head factories (e.g. ``{"width": 16}`` for
+        ``small_cnn``).
     tta : bool or sequence of int
         Test-time augmentation: True for all 8 dihedral transforms, False for none, or the
         transform indices to average over.
@@ -56,7 +57,8 @@ class NetworkPredictor(Predictor):
     def __init__(self, quantity: Quantity | str, survey: str, bands: Sequence[str], image_size: int,
                  pixel_scale: u.Quantity, extras: Sequence[str] = (), name: str | None = None, *,
                  backbone: str | None = None, head: str | None = None, weights: str | Path | None = None,
-                 head_options: Mapping[str, Any] | None = None, tta: bool | Sequence[int] = True):
+                 backbone_options: Mapping[str, Any] | None = None, head_options: Mapping[str, Any] | None = None,
+                 tta: bool | Sequence[int] = True):
         super().__init__(quantity, survey, bands, image_size, pixel_scale, extras, name)
         self.architecture = {
             "backbone": backbone or self.quantity.default_backbone,
@@ -64,6 +66,7 @@ class NetworkPredictor(Predictor):
             "in_channels": len(self.bands),
             "image_size": self.image_size,
             "n_extras": len(self.extras),
+            "backbone_options": dict(backbone_options or {}),
             "head_options": dict(head_options or {}),
             "weights": str(weights) if weights else None,
         }
@@ -410,7 +413,8 @@ class NetworkPredictor(Predictor):
         arch = metadata["architecture"]
         predictor = cls(metadata["quantity"], metadata["survey"], metadata["bands"], metadata["image_size"],
                         metadata["pixel_scale_arcsec"] * u.arcsec, metadata["extras"], metadata["name"],
-                        backbone=arch["backbone"], head=arch["head"], head_options=arch["head_options"],
+                        backbone=arch["backbone"], head=arch["head"],
+                        backbone_options=arch.get("backbone_options"), head_options=arch["head_options"],
                         tta=metadata["tta"])
         predictor.architecture["weights"] = arch.get("weights")
         predictor.normalisation_ = metadata["normalisation"]

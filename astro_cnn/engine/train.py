@@ -35,6 +35,7 @@ def train(
     pixel_scale: u.Quantity | None = None,
     backbone: str | None = None,
     head: str | None = None,
+    backbone_options: Mapping[str, Any] | None = None,
     recipe: str | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -75,6 +76,9 @@ def train(
         Needed only when ``survey`` is not registered.
     backbone, head, recipe : str, optional
         Registry names; default: the quantity's.
+    backbone_options : mapping, optional
+        Keyword arguments of the backbone factory (e.g. ``{"width": 16}`` for ``small_cnn``);
+        with ``init_model`` and its backbone, the model's own.
     epochs, batch_size, lr : optional
         Override the recipe.
     ensemble : int
@@ -133,7 +137,10 @@ def train(
             source = resolve_predictor(init_model)
             backbone = backbone or source.architecture["backbone"]
             head = head or source.architecture["head"]
+            if backbone == source.architecture["backbone"]:  # its weights fit only the same layer sizes
+                backbone_options = source.architecture.get("backbone_options", {})
         predictor = _untrained(opened, q, backbone=backbone, head=head, weights=weights, name=name,
+                               backbone_options=backbone_options,
                                head_options=source.architecture["head_options"] if source is not None
                                and head == source.architecture["head"] else None)
         predictor.device = device
@@ -295,12 +302,13 @@ class _opened_store:
 
 
 def _untrained(store: TrainingStore, quantity, *, backbone=None, head=None, weights=None, name=None,
-               head_options=None) -> NetworkPredictor:
+               backbone_options=None, head_options=None) -> NetworkPredictor:
     """The untrained predictor for a store's images."""
     survey = store.info.get("survey", quantity.default_survey)
     extras = tuple(store.info.get("extras", quantity.extras))
     return NetworkPredictor(quantity, survey, store.bands, store.info["shape"][-1], store.pixel_scale, extras, name,
-                            backbone=backbone, head=head, weights=weights, head_options=head_options)
+                            backbone=backbone, head=head, weights=weights, backbone_options=backbone_options,
+                            head_options=head_options)
 
 
 def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) -> tuple[np.ndarray, dict]:

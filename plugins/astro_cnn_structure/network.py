@@ -1,49 +1,11 @@
-"""A compact CNN backbone and a head that gives one number per output of its quantity."""
+"""A head that gives one number per output of its quantity."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-__all__ = ["build_structure_cnn", "MultiOutputHead", "build_multi_output_head"]
-
-
-def build_structure_cnn(in_channels: int, image_size: int, weights=None, width: int = 16) -> nn.Module:
-    """Four conv blocks (conv-BN-ReLU ×2, max-pool) doubling the width each time, from ``width`` channels.
-
-    With the default width of 16 it has about 0.3 M parameters: small enough to train on a CPU in
-    minutes and to ship.
-
-    Parameters
-    ----------
-    in_channels : int
-        Input bands.
-    image_size : int
-        Input side in pixels (recorded only; any side divisible by 16 works).
-    weights : None
-        No pretrained weights exist for this network.
-    width : int
-        Channels of the first block.
-
-    Raises
-    ------
-    ValueError
-        ``weights`` is given.
-    """
-    if weights is not None:
-        raise ValueError("structure_cnn has no pretrained weights; leave weights unset")
-    layers: list[nn.Module] = []
-    channels = in_channels
-    for block in range(4):
-        out = width * 2**block
-        layers += [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True),
-                   nn.Conv2d(out, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True),
-                   nn.MaxPool2d(2)]
-        channels = out
-    body = nn.Sequential(*layers)
-    body.out_features = channels
-    body.layer_groups = [list(range(0, 14)), list(range(14, 21)), list(range(21, 28))]
-    return body
+__all__ = ["MultiOutputHead", "build_multi_output_head"]
 
 
 class MultiOutputHead(nn.Module):

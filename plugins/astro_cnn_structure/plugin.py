@@ -1,4 +1,4 @@
-"""Registers the ``structure`` quantity (Sérsic n, r_e in arcsec, q), its network parts and its demonstration model."""
+"""Registers the ``structure`` quantity (Sérsic n, r_e in arcsec, q), its head, its recipe and its demo model."""
 
 from pathlib import Path
 
@@ -14,7 +14,7 @@ STRUCTURE = astro_cnn.Quantity(
                 "and axis ratio, as a PSF-convolved Sersic fit (GALFIT, astropy Sersic2D) defines them",
     kind="regression",
     default_survey="sdss-stack",
-    default_backbone="structure_cnn",
+    default_backbone="small_cnn",
     default_head="multi_output",
     default_recipe="structure",
     outputs=(
@@ -45,12 +45,6 @@ MODEL = astro_cnn.ModelSpec(
 )
 
 
-def _structure_cnn(in_channels, image_size, weights=None, **options):
-    from .network import build_structure_cnn
-
-    return build_structure_cnn(in_channels, image_size, weights, **options)
-
-
 def _multi_output(in_features, quantity, n_extras=0, **options):
     from .network import build_multi_output_head
 
@@ -61,13 +55,6 @@ def _multi_output(in_features, quantity, n_extras=0, **options):
 def astro_cnn_quantities():
     """Structure (Sérsic n, r_e, q)."""
     return [STRUCTURE]
-
-
-@astro_cnn.hookimpl
-def astro_cnn_backbones():
-    """A compact CNN sized for CPU training."""
-    return [astro_cnn.BackboneSpec("structure_cnn", _structure_cnn, "four conv blocks from 16 channels, ~0.3 M "
-                                                                    "parameters")]
 
 
 @astro_cnn.hookimpl
