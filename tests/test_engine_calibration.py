@@ -64,3 +64,21 @@ def test_without_a_validation_split_the_error_stays_the_raw_spread():
     images, labels = _data(n=40)
     model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
     assert "calibration" not in model.info and model.calibration_ == {}
+
+
+def test_fit_calibrates_the_model_as_it_will_predict():
+    """The recipe's test-time augmentation is in place before the validation split calibrates the model: a
+    calibration fitted again on the same rows after training is the same one."""
+    from .test_engine_training import _predictor
+
+    rng = np.random.default_rng(5)
+    images = rng.normal(size=(120, 3, 32, 32)).astype(np.float32)  # not symmetric: flips change the outputs
+    labels = rng.uniform(8.2, 9.2, 120)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=2, val_fraction=0.25, augment=False,
+                             progress=False, log=lambda line: None)
+    assert model.tta is False  # the quick recipe predicts without test-time augmentation
+    fitted = dict(model.info["calibration"])
+    rows = np.sort(model.training_data(images, labels, None, 0.25, 0).val_rows)
+    again = model.calibrate(images[rows], labels[rows])
+    for key in ("floor", "scale", "coverage_before", "coverage_after"):
+        assert again[key] == pytest.approx(fitted[key], rel=1e-6), key

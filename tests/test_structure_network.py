@@ -27,3 +27,9 @@ def test_the_default_backbone_feeds_the_head():
 def test_the_plugin_registers_its_parts():
     assert {"multi_output"} <= set(registry.names("head"))
     assert "structure" in registry.names("recipe") and "structure" in registry.names("quantity")
+
+
+def test_a_variance_head_gives_a_log_variance_after_each_mean():
+    quantity = registry.get("quantity", "structure")
+    head = build_multi_output_head(64, quantity, variance=True)
+    assert head.predicts_variance and head(torch.zeros(3, 64, 4, 4)).shape == (3, 2 * quantity.n_outputs)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 from astropy.table import QTable
-from torch import nn
 
+from .losses import loss_functions
 from .normalisation import sample_rows
 from .trainer import _optimizer
 
@@ -52,7 +52,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
     normaliser = data.normaliser
     network = predictor.new_network().train()
     optimizer = _optimizer(network, {**recipe_settings, "lr": lr_min, "lr_ratios": (1.0,)}, "all")
-    loss_fn = nn.MSELoss() if predictor.quantity.kind == "regression" else nn.CrossEntropyLoss()
+    loss_fn, _ = loss_functions(predictor.quantity.kind, network.predicts_variance)
     generator = torch.Generator().manual_seed(seed)
     batch = int(recipe_settings.get("batch_size", 32))
     lrs, losses, smoothed, average = [], [], [], 0.0

@@ -34,6 +34,11 @@ class Network(nn.Module):
         return self.head(self.backbone(images), extras)
 
     @property
+    def predicts_variance(self) -> bool:
+        """Whether the head gives a log-variance after each mean (see :mod:`astro_cnn.engine.losses`)."""
+        return bool(getattr(self.head, "predicts_variance", False))
+
+    @property
     def layer_groups(self) -> list[list[nn.Parameter]]:
         """Backbone groups (as the backbone declares them) with the head added to the last group."""
         children = list(self.backbone.children())
@@ -70,9 +75,13 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
     head = registry.get("head", architecture["head"]).build(
         backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0),
         **architecture.get("head_options", {}))
-    if quantity.n_outputs > 1:
+    network = Network(backbone, head)
+    if network.predicts_variance and quantity.kind != "regression":
+        raise AstroCNNError(f"head {architecture['head']!r} predicts variances, which only a regression quantity "
+                            f"has; {quantity.name!r} is a {quantity.kind}")
+    if quantity.n_outputs > 1 or network.predicts_variance:
         _check_head_width(head, backbone.out_features, architecture.get("n_extras", 0), architecture["head"], quantity)
-    return Network(backbone, head)
+    return network
 
 
 def _check_head_width(head: nn.Module, in_features: int, n_extras: int, name: str, quantity: Quantity) -> None:
@@ -87,9 +96,12 @@ def _check_head_width(head: nn.Module, in_features: int, n_extras: int, name: st
         extras = torch.zeros(2, n_extras) if n_extras else None
         width = tuple(head(torch.zeros(2, in_features, 1, 1), extras).shape[1:])
     head.train(was_training)
-    if width != (quantity.n_outputs,):
+    expected = quantity.n_outputs * (2 if getattr(head, "predicts_variance", False) else 1)
+    if width != (expected,):
         columns = ", ".join(o.column for o in quantity.outputs)
         given = "1 value" if not width else f"values of shape {width}"
+        needed = f"{expected} values (a mean and a log-variance for each)" if expected > quantity.n_outputs else \
+            f"{quantity.n_outputs} outputs"
         raise AstroCNNError(f"head {name!r} gives {given} per galaxy but quantity {quantity.name!r} "
-                            f"has {quantity.n_outputs} outputs ({columns}): use a head that sizes itself from "
+                            f"needs {needed} ({columns}): use a head that sizes itself from "
                             f"quantity.outputs (e.g. {quantity.default_head!r})")

@@ -20,6 +20,7 @@ from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData
 from .calibration import apply_error_model, apply_temperature, coverage, fit_error_model, fit_temperature
 from .devices import default_workers, resolve_device
+from .losses import split_mean_variance
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
@@ -174,6 +175,7 @@ class NetworkPredictor(Predictor):
             histories.append(history)
         self.members_ = members
         self.calibration_ = {}
+        self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta  # calibrated as it will predict
         _warn_if_diverging(histories, log)
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
@@ -181,7 +183,6 @@ class NetworkPredictor(Predictor):
                                       None if extras is None else {k: np.asarray(v)[rows] for k, v in extras.items()})
             log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
                 f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
-        self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta
         self.info.update({
             "recipe": recipe_name, "recipe_settings": {k: list(v) if isinstance(v, tuple) else v
                                                        for k, v in settings.items()},
@@ -279,33 +280,41 @@ class NetworkPredictor(Predictor):
 
     def _predict(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int,
                  calibrated: bool) -> Prediction:
-        stacked = self._stacked_outputs(images, extras, batch_size)
+        stacked, variances = self._stacked_outputs(images, extras, batch_size)
         calibration = self.calibration_ if calibrated else {}
         if self.quantity.kind == "pdf":
             pdf = stacked.mean(axis=0)
             if "temperature" in calibration:
                 pdf = apply_temperature(pdf, calibration["temperature"])
             return self.quantity.summarise_pdf(pdf)
-        mean, spread = self._encoded_spread(stacked)
+        mean, spread = self._encoded_spread(stacked, variances)
         if calibration:
             spread = _calibrated_spread(calibration, spread)
         return Prediction(self.quantity.decode(mean), self.quantity.decode_error(mean, spread))
 
-    def _stacked_outputs(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int) -> np.ndarray:
-        """:meth:`raw_outputs` of all images, a batch at a time."""
+    def _stacked_outputs(self, images: Any, extras: Mapping[str, np.ndarray] | None,
+                         batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`outputs_and_variances` of all images, a batch at a time."""
         if not self.members_:
             raise RuntimeError(f"model {self.name!r} has not been trained")
-        outputs = [self.raw_outputs(images[i:i + batch_size] if isinstance(images, np.ndarray)  # a view, not a copy
-                                    else images[np.arange(i, min(i + batch_size, len(images)))],
-                                    None if extras is None else
-                                    {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
+        outputs = [self.outputs_and_variances(images[i:i + batch_size] if isinstance(images, np.ndarray)  # a view
+                                              else images[np.arange(i, min(i + batch_size, len(images)))],
+                                              None if extras is None else
+                                              {k: np.asarray(v)[i:i + batch_size] for k, v in extras.items()})
                    for i in range(0, len(images), batch_size)]
-        return np.concatenate(outputs, axis=1) if outputs else np.zeros((1, 0))
+        if not outputs:
+            return np.zeros((1, 0)), None
+        values = np.concatenate([o[0] for o in outputs], axis=1)
+        return values, None if outputs[0][1] is None else np.concatenate([o[1] for o in outputs], axis=1)
 
-    def _encoded_spread(self, stacked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Mean and spread over (member, transform) of regression outputs, on each output's learned scale."""
-        encoded = self.quantity.encode(stacked)
-        return encoded.mean(axis=0), encoded.std(axis=0)
+    def _encoded_spread(self, values: np.ndarray, variances: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and spread of regression outputs on each output's learned scale: the spread over (member,
+        transform), combined with the mean variance the head predicted where it predicts one."""
+        encoded = self.quantity.encode(values)
+        variance = encoded.var(axis=0)
+        if variances is not None:
+            variance = variance + variances.mean(axis=0)
+        return encoded.mean(axis=0), np.sqrt(variance)
 
     def calibrate(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
                   batch_size: int = 128) -> dict[str, Any]:
@@ -332,7 +341,7 @@ class NetworkPredictor(Predictor):
                            "coverage_after": interval_coverage(labels, after)}
         else:
             _check_label_shape(labels, self.quantity)
-            mean, spread = self._encoded_spread(self._stacked_outputs(images, extras, batch_size))
+            mean, spread = self._encoded_spread(*self._stacked_outputs(images, extras, batch_size))
             calibration = fit_error_models(self.quantity, labels, mean, spread)
         self.calibration_ = calibration
         self.info["calibration"] = calibration
@@ -341,6 +350,21 @@ class NetworkPredictor(Predictor):
     def raw_outputs(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None) -> np.ndarray:
         """Outputs for every (member, transform): shape (M·T, N) in label units ((M·T, N, K) for K outputs),
         or (M·T, N, bins) PDFs."""
+        return self.outputs_and_variances(images, extras)[0]
+
+    def outputs_and_variances(self, images: np.ndarray,
+                              extras: Mapping[str, np.ndarray] | None) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`raw_outputs`, and the variances a variance head predicts with them.
+
+        Returns
+        -------
+        outputs : ndarray
+            As :meth:`raw_outputs`.
+        variances : ndarray or None
+            For a head that predicts variances (see :mod:`astro_cnn.engine.losses`), the variance of
+            each output on its learned scale (:meth:`Quantity.encode`), shaped like ``outputs``;
+            otherwise None.
+        """
         device = resolve_device(self.device)
         with torch.inference_mode():
             pixels = torch.as_tensor(np.asarray(images)).to(device, non_blocking=True)
@@ -349,19 +373,24 @@ class NetworkPredictor(Predictor):
         e = self.prepare_extras(extras, len(x))
         e = None if e is None else e.to(device)
         transforms = self._transforms()
-        results = []
+        results, variances = [], []
+        norm = self.normalisation_
         with torch.inference_mode(), autocast(device, speed_setting("bf16", self.bf16, device)):
             for network in self.networks():
                 for k in transforms:
-                    out = network(dihedral(x, k), e)
+                    out = network(dihedral(x, k), e).float()
                     if self.quantity.kind == "pdf":
-                        results.append(torch.softmax(out.float(), dim=1).cpu().numpy())
-                    else:
-                        norm = self.normalisation_
-                        standard = out.float().cpu().numpy()
-                        results.append(self.quantity.decode(standard * _stat(norm["label_std"])
-                                                            + _stat(norm["label_mean"])))
-        return np.stack(results)
+                        results.append(torch.softmax(out, dim=1).cpu().numpy())
+                        continue
+                    if network.predicts_variance:
+                        out, log_variance = split_mean_variance(out)
+                        shape = (-1,) if self.quantity.n_outputs == 1 else (-1, self.quantity.n_outputs)
+                        out = out.reshape(shape)
+                        variances.append(torch.exp(log_variance).reshape(shape).cpu().numpy()
+                                         * _stat(norm["label_std"]) ** 2)
+                    results.append(self.quantity.decode(out.cpu().numpy() * _stat(norm["label_std"])
+                                                        + _stat(norm["label_mean"])))
+        return np.stack(results), np.stack(variances) if variances else None
 
     def networks(self) -> list[Network]:
         """The trained networks in evaluation mode (built once from :attr:`members_`)."""

@@ -18,6 +18,7 @@ from .._atomic import atomic_path
 from ..exceptions import AstroCNNError
 from .augment import ALL_TRANSFORMS, apply_dihedral
 from .batches import TrainingData, batch_loader
+from .losses import loss_functions
 from .network import Network
 from .speed import autocast, prepare_input, prepare_network, speed_setting
 
@@ -81,7 +82,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     settings : mapping
         Recipe settings (see :mod:`astro_cnn_nets.recipes` for the keys).
     loss_kind : {"regression", "pdf"}
-        Mean squared error on standardised labels, or cross-entropy over bins.
+        The quantity's kind; with the network's head it decides the loss
+        (:func:`~astro_cnn.engine.losses.loss_functions`): mean squared error on standardised
+        labels (with a variance head, plus the likelihood of the residuals), or cross-entropy over bins.
     seed : int
         Seeds batch order and augmentation (dropout uses the global torch generator).
     epochs : int, optional
@@ -126,8 +129,7 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
                                      for name in ("channels_last", "bf16", "compile"))
     prepared = prepare_network(network, channels_last=channels_last, compile=compile_)
     normaliser = data.normaliser.to(device)
-    loss_fn = nn.MSELoss() if loss_kind == "regression" else nn.CrossEntropyLoss()
-    sum_loss_fn = nn.MSELoss(reduction="sum") if loss_kind == "regression" else nn.CrossEntropyLoss(reduction="sum")
+    loss_fn, sum_loss_fn = loss_functions(loss_kind, network.predicts_variance)
     batch_size = int(settings["batch_size"])
     augment = bool(settings.get("augment", True))
     pin = device.type == "cuda"
