@@ -1,5 +1,7 @@
 """The learning engine: registered networks, augmentation, training, resume, ensembles, cross-validation."""
 
+import warnings
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -289,6 +291,12 @@ def test_a_diverging_run_is_an_error_and_a_rising_validation_loss_a_warning():
     with pytest.warns(RuntimeWarning, match="validation loss ended at 2, above 1.5 x its best 1"):
         _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": 2.0}]], lines.append)
     assert lines[0].startswith("warning: validation loss ended at 2")
+    # a likelihood loss can be negative: its rise is measured against its fall from the first epoch
+    with pytest.warns(RuntimeWarning, match="ended at 0.2, more than halfway from its best -1 back to its first 1"):
+        _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": -1.0}, {"val_loss": 0.2}]], lines.append)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": -1.0}, {"val_loss": -0.8}]], lines.append)
 
 
 @pytest.mark.parametrize("options, message", [

@@ -570,15 +570,25 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
 
 
 def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:
-    """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high)."""
+    """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high):
+    above 1.5 times its best, or, for a loss that can be negative (a likelihood), more than halfway from its best
+    back to its first."""
     import warnings
 
     for member, history in enumerate(histories):
         losses = [r["val_loss"] for r in history if "val_loss" in r]
-        if len(losses) >= 2 and (not np.isfinite(losses[-1]) or losses[-1] > 1.5 * min(losses)):
-            message = (f"validation loss ended at {losses[-1]:.4g}, above 1.5 x its best {min(losses):.4g} (network "
-                       f"{member}): the model may be overfitting or the learning rate too high; check the loss "
-                       f"curve and consider fewer epochs or a lower lr")
+        if len(losses) < 2:
+            continue
+        best = min(losses)
+        if best > 0:
+            diverged, how = losses[-1] > 1.5 * best, f"above 1.5 x its best {best:.4g}"
+        else:
+            diverged = losses[-1] > best + 0.5 * (losses[0] - best)
+            how = f"more than halfway from its best {best:.4g} back to its first {losses[0]:.4g}"
+        if diverged or not np.isfinite(losses[-1]):
+            message = (f"validation loss ended at {losses[-1]:.4g}, {how} (network {member}): the model may be "
+                       f"overfitting or the learning rate too high; check the loss curve and consider fewer epochs "
+                       f"or a lower lr")
             log(f"warning: {message}")
             warnings.warn(message, RuntimeWarning, stacklevel=3)
 
