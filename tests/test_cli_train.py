@@ -69,3 +69,36 @@ def test_extra_inputs_can_be_named_or_left_out(tmp_path, capsys):
     assert load_predictor(tmp_path / "c.acnn").extras == ("half_light_radius",)
     assert main(common + ["--extra", "ebv", "--no-extras", "-o", str(tmp_path / "d.acnn")]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_a_quantity_of_several_outputs_trains_from_one_label_column_each(tmp_path, capsys):
+    """structure (n, r_e, q) from a table: each output's label column by its usual name or named in order, a column
+    with a unit converted to the output's unit, one that does not convert refused, a wrong count refused."""
+    import astropy.units as u
+    from astropy.table import Table
+
+    demo = DATA.parent.parent / "plugins" / "astro_cnn_photoz" / "demo"
+    table = Table.read(demo / "galaxies.ecsv")
+    table["image"] = [str(demo / name) for name in table["image"]]
+    table["r_e"] = table["half_light_radius"].to(u.deg)  # converted to the output's arcsec
+    table["q"] = np.linspace(0.3, 0.95, len(table))
+    table["b_over_a"] = table["q"]
+    path = tmp_path / "structure.ecsv"
+    table.write(path)
+    common = ["train", str(path), "-q", "structure", "--image-column", "image", "--backbone", "small_cnn",
+              "--recipe", "quick", "--epochs", "1"]
+    assert main(common + ["-o", str(tmp_path / "a.acnn")]) == 0
+    model = load_predictor(tmp_path / "a.acnn")
+    assert model.info["training_data"]["label_column"] == ["sersic_n", "r_e", "q"]
+    assert model.info["label_range"][1][1] == pytest.approx(table["half_light_radius"].max(), rel=1e-6)  # arcsec
+    named = ["--label-column", "sersic_n", "--label-column", "r_e", "--label-column", "b_over_a"]
+    assert main(common + named + ["-o", str(tmp_path / "b.acnn")]) == 0
+    assert load_predictor(tmp_path / "b.acnn").info["training_data"]["label_column"] == ["sersic_n", "r_e",
+                                                                                          "b_over_a"]
+    capsys.readouterr()
+    assert main(common + named[:4] + ["-o", str(tmp_path / "c.acnn")]) == 2
+    assert "has 3 outputs (sersic_n, r_e, q): give one label column for each, not 2" in capsys.readouterr().err
+    table["r_e"] = table["half_light_radius"].value * u.pix
+    table.write(path, overwrite=True)
+    assert main(common + ["-o", str(tmp_path / "d.acnn")]) == 2
+    assert "label column 'r_e' is in pix, which does not convert to arcsec" in capsys.readouterr().err

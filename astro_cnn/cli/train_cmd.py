@@ -26,7 +26,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                  "training store directory (written by --store)")
     parser.add_argument("-q", "--quantity", required=True, help="quantity to predict")
     parser.add_argument("-o", "--output", type=Path, required=True, help="model file to write (.acnn)")
-    parser.add_argument("--label-column", help="label column (default: the quantity's usual name)")
+    parser.add_argument("--label-column", action="append", metavar="COLUMN",
+                        help="label column (default: the quantity's usual name); for a quantity of several outputs "
+                             "repeat it, one per output in their order (e.g. --label-column sersic_n --label-column "
+                             "r_e --label-column q for structure)")
     parser.add_argument("--image-column", help="column naming image files (JPEG, PNG, FITS); needed unless TABLE "
                                                "is a store")
     parser.add_argument("--image-dir", type=Path, help="directory of relative image paths (default: the table's)")

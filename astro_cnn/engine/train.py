@@ -26,7 +26,7 @@ def train(
     table: Table | TrainingStore | str | Path,
     quantity: str,
     *,
-    label_column: str | None = None,
+    label_column: str | Sequence[str] | None = None,
     image_column: str | None = None,
     image_dir: str | Path | None = None,
     extras: Sequence[str] | None = None,
@@ -63,8 +63,12 @@ def train(
         FITS); or a store written by :func:`~astro_cnn.engine.train.build_store` (its labels and extras are used).
     quantity : str
         What to predict (a registered quantity).
-    label_column : str, optional
-        Label column; default: the first of the quantity's ``label_columns`` in the table.
+    label_column : str or sequence of str, optional
+        Label column; default: the first of the quantity's ``label_columns`` in the table.  For a
+        quantity of several outputs (e.g. ``structure``), one column per output in their order;
+        default: for each output, the first of its ``label_columns`` in the table.  A column with
+        a unit is converted to its output's unit (e.g. ``r_e`` in pixels is refused, in
+        degrees converted to arcsec).
     image_column, image_dir : optional
         Column naming image files, and the directory relative paths are in.
     extras : sequence of str, optional
@@ -155,7 +159,7 @@ def train(
 
 
 def build_store(directory: str | Path, table: Table, quantity: str, *, image_column: str,
-                label_column: str | None = None, image_dir: str | Path | None = None,
+                label_column: str | Sequence[str] | None = None, image_dir: str | Path | None = None,
                 extras: Sequence[str] | None = None, survey: str | None = None, bands: Sequence[str] | None = None,
                 pixel_scale: u.Quantity | None = None, overwrite: bool = False, log=print) -> TrainingStore:
     """Write the training store of a table of labelled image files (see :mod:`astro_cnn.engine.store`).
@@ -179,13 +183,12 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     TrainingStore
     """
     q = registry.get("quantity", quantity)
-    label_column = label_column or next((c for c in q.label_columns if c in table.colnames), None)
-    if label_column is None or label_column not in table.colnames:
-        raise ColumnError(f"no label column for {q.name!r}: give label_column (looked for "
-                          f"{', '.join(q.label_columns)}); the table's columns are: {', '.join(table.colnames)}")
+    label_columns = _label_columns(q, table, label_column)
     extras = tuple(q.extras if extras is None else extras)
-    columns = {label_column: _finite_column(table, label_column, "label")}
-    _check_labels(columns[label_column], q, label_column)
+    columns = {}
+    for output, column in zip(q.outputs, label_columns):
+        columns[column] = _finite_column(table, column, "label", output.unit)
+        _check_labels(columns[column], output.valid_range, q, column)
     for column in extras:
         columns[column] = _finite_column(table, column, "extra input")
     if image_column not in table.colnames:
@@ -196,7 +199,8 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     kept = Table({**columns, "source": sources})
     return write_store(directory, _read_files(sources, image_dir), kept, bands=bands, pixel_scale=pixel_scale,
                        overwrite=overwrite, log=log,
-                       info={"label_column": label_column, "extras": list(extras), "quantity": q.name,
+                       info={"label_column": label_columns[0] if q.n_outputs == 1 else label_columns,
+                             "extras": list(extras), "quantity": q.name,
                              "survey": survey or q.default_survey})
 
 
@@ -311,21 +315,53 @@ def _untrained(store: TrainingStore, quantity, *, backbone=None, head=None, weig
                             head_options=head_options)
 
 
+def _label_columns(quantity, table: Table, given: str | Sequence[str] | None) -> list[str]:
+    """The label column of each output of ``quantity``: the ones given, or each output's first name in ``table``."""
+    if given is not None:
+        columns = [given] if isinstance(given, str) else list(given)
+        if len(columns) != quantity.n_outputs:
+            names = ", ".join(o.column for o in quantity.outputs)
+            raise ColumnError(f"quantity {quantity.name!r} has {quantity.n_outputs} outputs ({names}): give one label "
+                              f"column for each, not {len(columns)} ({', '.join(columns)})")
+        return columns
+    columns = []
+    for output in quantity.outputs:
+        found = next((c for c in output.label_columns if c in table.colnames), None)
+        if found is None:
+            what = f"output {output.column!r} of {quantity.name!r}" if quantity.n_outputs > 1 else repr(quantity.name)
+            raise ColumnError(f"no label column for {what}: give label_column (looked for "
+                              f"{', '.join(output.label_columns) or 'no usual name'}); the table's columns are: "
+                              f"{', '.join(table.colnames)}")
+        columns.append(found)
+    return columns
+
+
 def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) -> tuple[np.ndarray, dict]:
-    column = store.info["label_column"]
-    labels = _finite_column(store.table, column, "label")
-    _check_labels(labels, quantity, column)
-    return labels, {e: _finite_column(store.table, e, "extra input") for e in extras}
+    recorded = store.info["label_column"]
+    columns = [recorded] if isinstance(recorded, str) else list(recorded)
+    labels = []
+    for output, column in zip(quantity.outputs, columns):
+        labels.append(_finite_column(store.table, column, "label"))
+        _check_labels(labels[-1], output.valid_range, quantity, column)
+    values = labels[0] if quantity.n_outputs == 1 else np.stack(labels, axis=1)
+    return values, {e: _finite_column(store.table, e, "extra input") for e in extras}
 
 
-def _finite_column(table: Table, name: str, role: str) -> np.ndarray:
-    """A numeric column as float, refusing missing (masked) or non-finite values with the rows named."""
+def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None = None) -> np.ndarray:
+    """A numeric column as float (in ``unit`` when the column has a unit), refusing missing (masked) or non-finite
+    values with the rows named, and a unit that does not convert."""
     if name not in table.colnames:
         raise ColumnError(f"{role} column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
     column = table[name]
     if column.dtype.kind not in "biuf":
         raise ColumnError(f"{role} column {name!r} is not numeric (dtype {column.dtype})")
     values = np.asarray(getattr(column, "value", column), dtype=float)
+    given = getattr(column, "unit", None)
+    if unit is not None and given is not None and given != unit:
+        try:
+            values = (values * u.Unit(given)).to_value(unit)
+        except u.UnitConversionError:
+            raise ColumnError(f"{role} column {name!r} is in {given}, which does not convert to {unit}") from None
     mask = np.asarray(column.mask, bool) if isinstance(column, MaskedColumn) or hasattr(column, "mask") \
         else np.zeros(len(values), bool)
     bad = np.flatnonzero(np.broadcast_to(mask, values.shape) | ~np.isfinite(values))
@@ -358,8 +394,8 @@ def _survey_geometry(survey: str, bands, pixel_scale):
     return tuple(bands or instance.bands), u.Quantity(pixel_scale or instance.pixel_scale, u.arcsec)
 
 
-def _check_labels(labels: np.ndarray, quantity, column: str) -> None:
-    lo, hi = quantity.valid_range
+def _check_labels(labels: np.ndarray, valid_range: tuple[float, float], quantity, column: str) -> None:
+    lo, hi = valid_range
     outside = np.flatnonzero((labels < lo) | (labels > hi))
     if len(outside):
         raise ColumnError(f"label column {column!r} has values outside the valid range {lo}..{hi} of "
