@@ -18,7 +18,7 @@ from torch import nn
 __all__ = ["MeanVarianceLoss", "SummedSquaredError", "loss_functions", "split_mean_variance"]
 
 #: Log-variances (standardised scale) are clamped to this range in the loss and in prediction.
-LOG_VARIANCE_RANGE = (-16.0, 8.0)
+_LOG_VARIANCE_RANGE = (-16.0, 8.0)
 
 
 def split_mean_variance(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,10 +32,11 @@ def split_mean_variance(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     Returns
     -------
     mean, log_variance : torch.Tensor, shape (N, K)
-        ``log_variance`` clamped to :data:`LOG_VARIANCE_RANGE`.
+        ``log_variance`` clamped to -16..8 (variances of about 1e-7 to 3,000 on the standardised
+        scale), so that neither it nor its inverse overflows.
     """
     mean, log_variance = output.chunk(2, dim=-1)
-    return mean, log_variance.clamp(*LOG_VARIANCE_RANGE)
+    return mean, log_variance.clamp(*_LOG_VARIANCE_RANGE)
 
 
 class MeanVarianceLoss(nn.Module):
@@ -93,7 +94,7 @@ def loss_functions(kind: str, predicts_variance: bool = False) -> tuple[nn.Modul
 
 class SummedSquaredError(nn.Module):
     """The sum over galaxies of each galaxy's mean squared error over its outputs: the summed loss that,
-    divided by the number of galaxies, is :class:`torch.nn.MSELoss` of one or several outputs alike."""
+    divided by the number of galaxies, is torch's mean squared error of one or several outputs alike."""
 
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Summed loss of ``output`` (N,) or (N, K) against ``target`` of the same shape."""
