@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from torch import nn
 
 from astro_cnn.engine import NetworkPredictor
-from astro_cnn.engine.losses import MeanVarianceLoss, SummedSquaredError, loss_functions, split_mean_variance
+from astro_cnn.engine.losses import (
+    MeanVarianceLoss,
+    SummedSquaredError,
+    loss_functions,
+    rise_limit,
+    split_mean_variance,
+)
 
 
 @settings(max_examples=30, deadline=None)
@@ -74,3 +80,11 @@ def test_a_variance_head_gives_each_galaxy_its_own_error_without_test_time_augme
     errors = np.stack([prediction.output(k)[1] for k in range(3)], axis=1)
     assert np.all(errors > 0)
     assert np.all(errors[1::2] > 5 * errors[0::2])  # the noisy kind gets the larger error, in every output
+
+
+def test_the_rise_limit_scales_with_the_best_or_with_the_fall():
+    assert rise_limit([3.0, 1.0, 2.0], 1.5) == 1.5
+    falling = [0.5, 0.2, 0.05, -0.01, -0.2, -0.4]  # still falling through zero: never above the limit
+    assert all(falling[k] <= rise_limit(falling[:k + 1], 4.0) for k in range(len(falling)))
+    assert rise_limit([1.0, -1.0, 0.2], 1.5) == 0.0  # best -1, fall 2: half of it above the best
+    assert rise_limit([-0.5, -0.49], 1.5) == -0.25  # best first: half its size

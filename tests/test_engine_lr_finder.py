@@ -20,3 +20,22 @@ def test_short_sweeps():
     assert suggested_lr(np.array([1e-5, 1e-4]), np.array([1.0, 0.5])) == 1e-5
     lrs = np.geomspace(1e-6, 1, 10)
     assert suggested_lr(lrs, np.linspace(1, 2, 10)) == lrs[0]  # the loss only rose: the smallest learning rate
+
+
+def test_a_variance_head_sweeps_on_past_a_negative_loss():
+    """A variance head's loss goes below zero while still falling; the sweep must not take that for divergence."""
+    import astropy.units as u
+
+    from astro_cnn import registry
+    from astro_cnn.engine.lr_finder import lr_range_test
+    from astro_cnn.engine.predictor import NetworkPredictor
+
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(200, 3, 16, 16)).astype(np.float32)
+    labels = np.clip(8.5 + 0.3 * images[:, 0].mean(axis=(1, 2)) * 16, 7.1, 9.9)
+    model = NetworkPredictor("metallicity", "sdss-stack", "gri", 16, 0.4 * u.arcsec, backbone="small_cnn",
+                             backbone_options={"width": 8}, head="multi_output", head_options={"variance": True})
+    curve = lr_range_test(model, images, labels, None, recipe_settings=registry.get("recipe", "structure").settings,
+                          lr_min=1e-4, lr_max=1.0, steps=120)
+    smoothed = np.asarray(curve["smoothed_loss"])
+    assert smoothed.min() < 0 and len(curve) > 60  # it went on well past the loss's first negative value

@@ -292,11 +292,12 @@ def test_a_diverging_run_is_an_error_and_a_rising_validation_loss_a_warning():
         _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": 2.0}]], lines.append)
     assert lines[0].startswith("warning: validation loss ended at 2")
     # a likelihood loss can be negative: its rise is measured against its fall from the first epoch
-    with pytest.warns(RuntimeWarning, match="ended at 0.2, more than halfway from its best -1 back to its first 1"):
+    with pytest.warns(RuntimeWarning, match=r"ended at 0.2, above 0 \(its best -1 plus half its fall from 1"):
         _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": -1.0}, {"val_loss": 0.2}]], lines.append)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _warn_if_diverging([[{"val_loss": 1.0}, {"val_loss": -1.0}, {"val_loss": -0.8}]], lines.append)
+        _warn_if_diverging([[{"val_loss": -0.5}, {"val_loss": -0.49}]], lines.append)  # best first: scale |best|
 
 
 @pytest.mark.parametrize("options, message", [
@@ -354,3 +355,29 @@ def test_run_shares_are_each_process_share_of_every_epoch(n, batch_size, world):
         assert len(shares) == len(expected)
         for j, rows_j in enumerate(expected):
             np.testing.assert_array_equal(shares[j], rows_j)
+
+
+@pytest.mark.parametrize("given, wanted, expected", [
+    ("dex", u.dex(u.Msun), [9.5, 10.0]),  # lgm_tot_p50 is often written in plain dex
+    ("dex(solMass)", u.dex(u.Msun), [9.5, 10.0]),
+    ("solMass", u.dex(u.Msun), [np.log10(9.5), 1.0]),  # a linear mass becomes log M*
+    ("mag(AB)", u.mag, [9.5, 10.0]),
+    ("deg", u.arcsec, [9.5 * 3600, 36000.0]),
+    ("log(Msun)", u.dex(u.Msun), [9.5, 10.0]),  # a unit astropy does not know: taken as it is, as before
+])
+def test_label_units_convert_or_are_taken_as_the_outputs(given, wanted, expected):
+    from astro_cnn.engine.train import _finite_column
+
+    table = Table({"x": [9.5, 10.0]})
+    table["x"].unit = u.Unit(given, parse_strict="silent")
+    np.testing.assert_allclose(_finite_column(table, "x", "label", wanted), expected)
+
+
+@pytest.mark.parametrize("given, wanted", [("pix", u.arcsec), ("dex", u.dimensionless_unscaled)])
+def test_label_units_that_do_not_convert_are_refused(given, wanted):
+    from astro_cnn.engine.train import _finite_column
+
+    table = Table({"x": [9.5, 10.0]})
+    table["x"].unit = given
+    with pytest.raises(ColumnError, match=f"label column 'x' is in {given}, which does not convert to "):
+        _finite_column(table, "x", "label", wanted)

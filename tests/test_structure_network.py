@@ -4,6 +4,7 @@ import astropy.units as u
 import pytest
 import torch
 
+import astro_cnn
 from astro_cnn import registry
 from astro_cnn.quantity import Output, Quantity
 from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head
@@ -13,19 +14,48 @@ from astro_cnn_structure.network import MultiOutputHead, build_multi_output_head
 def test_head_gives_one_value_per_output(outputs):
     quantity = Quantity("q", outputs=tuple(Output(f"c{k}", u.one) for k in range(outputs)))
     head = build_multi_output_head(64, quantity, n_extras=2)
-    assert head(torch.zeros(3, 64, 4, 4), torch.zeros(3, 2)).shape == (3, outputs)
+    assert head(torch.zeros(3, 64, 4, 4), torch.zeros(3, 2)).shape == ((3, outputs) if outputs > 1 else (3,))
 
 
-def test_the_default_backbone_feeds_the_head():
+def test_the_default_backbone_is_small_cnn_at_16_channels_and_feeds_the_head():
     quantity = registry.get("quantity", "structure")
-    backbone = registry.get("backbone", quantity.default_backbone).build(5, 64, width=16)
+    backbone = registry.get("backbone", quantity.default_backbone).build(5, 64)
+    reference = registry.get("backbone", "small_cnn").build(5, 64, width=16)
+    assert {k: v.shape for k, v in backbone.state_dict().items()} == \
+        {k: v.shape for k, v in reference.state_dict().items()}  # models saved under either name load
+    assert sum(p.numel() for p in backbone.parameters()) < 400_000
     features = backbone(torch.zeros(2, 5, 64, 64))
     assert features.shape == (2, backbone.out_features, 4, 4)
     assert isinstance(build_multi_output_head(backbone.out_features, quantity), MultiOutputHead)
 
 
+def test_a_single_output_comes_as_one_value_per_galaxy(clean_registry):
+    """On a one-output quantity the head gives shape (N,) as every regression head does (shape (N, 1) would
+    broadcast against the labels in the squared error); the engine refuses a head that does not."""
+    from astro_cnn import AstroCNNError
+    from astro_cnn.engine.network import build_network
+
+    metallicity = registry.get("quantity", "metallicity")
+    assert build_multi_output_head(64, metallicity)(torch.zeros(3, 64, 4, 4)).shape == (3,)
+    architecture = {"backbone": "small_cnn", "head": "multi_output", "in_channels": 3, "image_size": 32}
+    build_network(architecture, metallicity)
+
+    class Column(torch.nn.Module):
+        def forward(self, features, extras=None):
+            return features.mean(dim=(1, 2, 3))[:, None]
+
+    class ColumnHeadPlugin:
+        @astro_cnn.hookimpl
+        def astro_cnn_heads(self):
+            return [astro_cnn.HeadSpec("column_test_head", lambda *a, **k: Column(), "gives (N, 1)")]
+
+    clean_registry.register(ColumnHeadPlugin(), name="column_head")
+    with pytest.raises(AstroCNNError, match=r"gives values of shape \(1,\) per galaxy .* one value per galaxy"):
+        build_network({**architecture, "head": "column_test_head"}, metallicity)
+
+
 def test_the_plugin_registers_its_parts():
-    assert {"multi_output"} <= set(registry.names("head"))
+    assert "structure_cnn" in registry.names("backbone") and "multi_output" in registry.names("head")
     assert "structure" in registry.names("recipe") and "structure" in registry.names("quantity")
 
 

@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
-__all__ = ["MeanVarianceLoss", "SummedSquaredError", "loss_functions", "split_mean_variance"]
+__all__ = ["MeanVarianceLoss", "SummedSquaredError", "loss_functions", "rise_limit", "split_mean_variance"]
 
 #: Log-variances (standardised scale) are clamped to this range in the loss and in prediction.
 _LOG_VARIANCE_RANGE = (-16.0, 8.0)
@@ -100,3 +102,27 @@ class SummedSquaredError(nn.Module):
         """Summed loss of ``output`` (N,) or (N, K) against ``target`` of the same shape."""
         squared = (output - target.reshape(output.shape)) ** 2
         return squared.reshape(len(squared), -1).mean(dim=1).sum()
+
+
+def rise_limit(losses: Sequence[float], ratio: float) -> float:
+    """The loss above which a run has risen too far from its best: ``ratio`` times its best for a positive loss.
+
+    A loss that can be negative (a variance head's likelihood) has no meaningful ratio, so there the
+    limit is its best plus ``ratio - 1`` times its scale: the larger of its fall from the first value
+    to the best and the best's size.
+
+    Parameters
+    ----------
+    losses : sequence of float
+        The losses so far (finite ones; at least one).
+    ratio : float
+        Above 1.
+
+    Returns
+    -------
+    float
+    """
+    best = min(losses)
+    if best > 0:
+        return ratio * best
+    return best + (ratio - 1) * max(losses[0] - best, abs(best))

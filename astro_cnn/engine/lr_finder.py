@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from astropy.table import QTable
 
-from .losses import loss_functions
+from .losses import loss_functions, rise_limit
 from .normalisation import sample_rows
 from .trainer import _optimizer
 
@@ -71,7 +71,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         lrs.append(lr)
         losses.append(value)
         smoothed.append(average / (1 - 0.9 ** (step + 1)))
-        if not math.isfinite(value) or smoothed[-1] > 4 * min(smoothed):
+        if not math.isfinite(value) or smoothed[-1] > rise_limit(smoothed, 4.0):
             break
     table = QTable({"lr": lrs, "loss": losses, "smoothed_loss": smoothed})
     table.meta["suggested_lr"] = suggested_lr(np.asarray(lrs), np.asarray(smoothed))

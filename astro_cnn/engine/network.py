@@ -79,7 +79,7 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
     if network.predicts_variance and quantity.kind != "regression":
         raise AstroCNNError(f"head {architecture['head']!r} predicts variances, which only a regression quantity "
                             f"has; {quantity.name!r} is a {quantity.kind}")
-    if quantity.n_outputs > 1 or network.predicts_variance:
+    if quantity.kind == "regression":
         _check_head_width(head, backbone.out_features, architecture.get("n_extras", 0), architecture["head"], quantity)
     return network
 
@@ -97,11 +97,11 @@ def _check_head_width(head: nn.Module, in_features: int, n_extras: int, name: st
         width = tuple(head(torch.zeros(2, in_features, 1, 1), extras).shape[1:])
     head.train(was_training)
     expected = quantity.n_outputs * (2 if getattr(head, "predicts_variance", False) else 1)
-    if width != (expected,):
+    if width != ((expected,) if expected > 1 else ()):  # one value per galaxy comes as shape (N,)
         columns = ", ".join(o.column for o in quantity.outputs)
         given = "1 value" if not width else f"values of shape {width}"
-        needed = f"{expected} values (a mean and a log-variance for each)" if expected > quantity.n_outputs else \
-            f"{quantity.n_outputs} outputs"
+        needed = (f"{expected} values (a mean and a log-variance for each)" if expected > quantity.n_outputs
+                  else f"{expected} outputs" if expected > 1 else "one value per galaxy, shaped (N,)")
         raise AstroCNNError(f"head {name!r} gives {given} per galaxy but quantity {quantity.name!r} "
                             f"needs {needed} ({columns}): use a head that sizes itself from "
                             f"quantity.outputs (e.g. {quantity.default_head!r})")

@@ -20,7 +20,7 @@ from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData
 from .calibration import apply_error_model, apply_temperature, coverage, fit_error_model, fit_temperature
 from .devices import default_workers, resolve_device
-from .losses import split_mean_variance
+from .losses import rise_limit, split_mean_variance
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
@@ -571,21 +571,17 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
 
 def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:
     """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high):
-    above 1.5 times its best, or, for a loss that can be negative (a likelihood), more than halfway from its best
-    back to its first."""
+    above :func:`~astro_cnn.engine.losses.rise_limit` at 1.5."""
     import warnings
 
     for member, history in enumerate(histories):
         losses = [r["val_loss"] for r in history if "val_loss" in r]
         if len(losses) < 2:
             continue
-        best = min(losses)
-        if best > 0:
-            diverged, how = losses[-1] > 1.5 * best, f"above 1.5 x its best {best:.4g}"
-        else:
-            diverged = losses[-1] > best + 0.5 * (losses[0] - best)
-            how = f"more than halfway from its best {best:.4g} back to its first {losses[0]:.4g}"
-        if diverged or not np.isfinite(losses[-1]):
+        best, limit = min(losses), rise_limit(losses, 1.5)
+        how = (f"above 1.5 x its best {best:.4g}" if best > 0 else
+               f"above {limit:.4g} (its best {best:.4g} plus half its fall from {losses[0]:.4g}, or of its size)")
+        if losses[-1] > limit or not np.isfinite(losses[-1]):
             message = (f"validation loss ended at {losses[-1]:.4g}, {how} (network {member}): the model may be "
                        f"overfitting or the learning rate too high; check the loss curve and consider fewer epochs "
                        f"or a lower lr")

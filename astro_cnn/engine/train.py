@@ -215,7 +215,8 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
     from .lr_finder import lr_range_test
 
     q = registry.get("quantity", quantity)
-    model_options = {k: columns.pop(k) for k in ("backbone", "head", "weights", "name") if k in columns}
+    model_options = {k: columns.pop(k) for k in ("backbone", "head", "backbone_options", "head_options", "weights",
+                                                  "name") if k in columns}
     with _opened_store(table, q, **columns, store=None, run_dir=None, resume=False, log=lambda line: None) as opened:
         predictor = _untrained(opened, q, **model_options)
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
@@ -339,6 +340,9 @@ def _label_columns(quantity, table: Table, given: str | Sequence[str] | None) ->
 def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) -> tuple[np.ndarray, dict]:
     recorded = store.info["label_column"]
     columns = [recorded] if isinstance(recorded, str) else list(recorded)
+    if len(columns) != quantity.n_outputs:
+        raise ColumnError(f"the training store holds labels for {len(columns)} outputs ({', '.join(columns)}) but "
+                          f"quantity {quantity.name!r} has {quantity.n_outputs}")
     labels = []
     for output, column in zip(quantity.outputs, columns):
         labels.append(_finite_column(store.table, column, "label"))
@@ -356,12 +360,8 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
     if column.dtype.kind not in "biuf":
         raise ColumnError(f"{role} column {name!r} is not numeric (dtype {column.dtype})")
     values = np.asarray(getattr(column, "value", column), dtype=float)
-    given = getattr(column, "unit", None)
-    if unit is not None and given is not None and given != unit:
-        try:
-            values = (values * u.Unit(given)).to_value(unit)
-        except u.UnitConversionError:
-            raise ColumnError(f"{role} column {name!r} is in {given}, which does not convert to {unit}") from None
+    if unit is not None:
+        values = _in_unit(values, getattr(column, "unit", None), u.Unit(unit), f"{role} column {name!r}")
     mask = np.asarray(column.mask, bool) if isinstance(column, MaskedColumn) or hasattr(column, "mask") \
         else np.zeros(len(values), bool)
     bad = np.flatnonzero(np.broadcast_to(mask, values.shape) | ~np.isfinite(values))
@@ -369,6 +369,34 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
         raise ColumnError(f"{role} column {name!r} has missing or non-finite values in rows {bad[:10].tolist()}"
                           f"{' and more' if len(bad) > 10 else ''}: fill them or leave those rows out")
     return values
+
+
+def _in_unit(values: np.ndarray, given, unit: u.UnitBase, what: str) -> np.ndarray:
+    """``values`` in ``given`` units converted to ``unit``.
+
+    No unit, or one astropy does not recognise, leaves the values as they are; so does a logarithmic
+    unit given without its physical part or with it where ``unit`` has none (a ``dex`` column for
+    ``dex(solMass)``, ``mag(AB)`` for ``mag``).  A unit that does not convert is refused.
+    """
+    if given is None or isinstance(given, u.UnrecognizedUnit) or given == unit:
+        return values
+    given = u.Unit(given)
+    try:
+        return (values * given).to_value(unit)
+    except u.UnitsError:  # (a conversion error, or one raised trying the enabled equivalencies)
+        if _function_part(given) == _function_part(unit) and not (_has_physical_part(given)
+                                                                   and _has_physical_part(unit)):
+            return values
+        raise ColumnError(f"{what} is in {given}, which does not convert to {unit.to_string() or 'dimensionless'}"
+                          ) from None
+
+
+def _function_part(unit: u.UnitBase) -> u.UnitBase:
+    return unit.function_unit if isinstance(unit, u.FunctionUnitBase) else unit
+
+
+def _has_physical_part(unit: u.UnitBase) -> bool:
+    return isinstance(unit, u.FunctionUnitBase) and unit.physical_unit != u.dimensionless_unscaled
 
 
 def _read_files(sources: Sequence[str], image_dir: str | Path | None) -> Iterator[tuple[int, Any, str]]:

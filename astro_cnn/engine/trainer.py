@@ -312,7 +312,9 @@ def write_history(history: list[dict[str, Any]], run_dir: Path) -> None:
         ax.plot(table["epoch"], table["val_loss"], "s-", label="validation")
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    ax.set_yscale("log")
+    losses = np.concatenate([np.asarray(table[c], float) for c in ("train_loss", "val_loss") if c in table.colnames])
+    if np.nanmin(losses) > 0:
+        ax.set_yscale("log")  # a variance head's likelihood can be negative: then the axis stays linear
     ax.legend()
     with atomic_path(run_dir / "loss_curve.png", overwrite=True) as tmp:
         fig.savefig(tmp, dpi=100, format="png")

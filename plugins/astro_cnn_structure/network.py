@@ -40,11 +40,12 @@ class MultiOutputHead(nn.Module):
 
     def forward(self, features: torch.Tensor, extras: torch.Tensor | None = None) -> torch.Tensor:
         """Return shape (N, n_outputs) predictions (standardised, on each output's learned scale), followed by
-        as many log-variances with ``variance``."""
+        as many log-variances with ``variance``; shape (N,) for a single value."""
         pooled = torch.cat([features.mean(dim=(2, 3)), features.amax(dim=(2, 3))], dim=1)
         if extras is not None:
             pooled = torch.cat([pooled, extras], dim=1)
-        return self.layers(pooled)
+        out = self.layers(pooled)
+        return out.squeeze(1) if out.shape[1] == 1 else out  # one value per galaxy: shape (N,), as regressions give
 
 
 def build_multi_output_head(in_features: int, quantity, n_extras: int = 0, **options) -> MultiOutputHead:

@@ -5,6 +5,7 @@ from pathlib import Path
 import astropy.units as u
 
 import astro_cnn
+from astro_cnn import registry
 from astro_cnn.quantity import Output
 
 STRUCTURE = astro_cnn.Quantity(
@@ -14,7 +15,7 @@ STRUCTURE = astro_cnn.Quantity(
                 "and axis ratio, as a PSF-convolved Sersic fit (GALFIT, astropy Sersic2D) defines them",
     kind="regression",
     default_survey="sdss-stack",
-    default_backbone="small_cnn",
+    default_backbone="structure_cnn",
     default_head="multi_output",
     default_recipe="structure",
     outputs=(
@@ -45,6 +46,10 @@ MODEL = astro_cnn.ModelSpec(
 )
 
 
+def _structure_cnn(in_channels, image_size, weights=None, width=16, **options):
+    return registry.get("backbone", "small_cnn").build(in_channels, image_size, weights=weights, width=width, **options)
+
+
 def _multi_output(in_features, quantity, n_extras=0, **options):
     from .network import build_multi_output_head
 
@@ -55,6 +60,13 @@ def _multi_output(in_features, quantity, n_extras=0, **options):
 def astro_cnn_quantities():
     """Structure (Sérsic n, r_e, q)."""
     return [STRUCTURE]
+
+
+@astro_cnn.hookimpl
+def astro_cnn_backbones():
+    """The structure quantity's default network: ``small_cnn`` at 16 channels (models saved under this name load)."""
+    return [astro_cnn.BackboneSpec("structure_cnn", _structure_cnn, "small_cnn from 16 channels (~0.3 M parameters), "
+                                                                    "the structure quantity's default")]
 
 
 @astro_cnn.hookimpl
