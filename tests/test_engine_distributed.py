@@ -89,3 +89,43 @@ def test_every_recipe_trains_under_ddp_with_ranks_in_step(tmp_path):
         ranks = [torch.load(tmp_path / f"{recipe}-{rank}.pt", weights_only=True) for rank in (0, 1)]
         for name, tensor in ranks[0].items():
             assert torch.equal(tensor, ranks[1][name]), (recipe, name)
+
+
+def _table_worker(rank, port, out_dir, run_dir):
+    """``astro_cnn.train`` on a table of image files under DDP: one store, built by rank 0, read by both."""
+    import json
+
+    import astro_cnn
+    from astro_cnn import read_table
+
+    from .conftest import DATA
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    lines = []
+    galaxies = read_table(DATA / "gri_small" / "galaxies.ecsv")
+    model = astro_cnn.train(galaxies, "metallicity", image_column="image", image_dir=DATA / "gri_small",
+                            backbone="small_cnn", recipe="quick", epochs=1, device="cpu", progress=False,
+                            run_dir=run_dir, log=lines.append)
+    torch.save(model.members_[0], out_dir / f"table-{rank}.pt")
+    (out_dir / f"log-{rank}.json").write_text(json.dumps(lines))
+    dist.destroy_process_group()
+
+
+@pytest.mark.parametrize("kept", [False, True])  # the store in a temporary directory, or in RUN_DIR/store
+def test_ranks_share_one_store_built_from_a_table(tmp_path, kept):
+    import json
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run_dir = tmp_path / "run" if kept else None
+    mp.spawn(_table_worker, args=(port, tmp_path, run_dir), nprocs=2, join=True)
+    built = [sum(line.startswith("training store ") for line in json.loads((tmp_path / f"log-{rank}.json")
+                                                                            .read_text())) for rank in (0, 1)]
+    assert built == [1, 0]  # rank 0 wrote it, rank 1 only read it
+    ranks = [torch.load(tmp_path / f"table-{rank}.pt", weights_only=True) for rank in (0, 1)]
+    for name, tensor in ranks[0].items():
+        assert torch.equal(tensor, ranks[1][name]), name
+    if kept:
+        assert (run_dir / "store" / "store.json").is_file()

@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     rank = _join_process_group()
     model = train(table, args.quantity, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir,
-                  store=args.store if rank == 0 else None, resume=args.resume, seed=args.seed, device=args.device,
+                  store=args.store, resume=args.resume, seed=args.seed, device=args.device,
                   init_model=args.init_model, band_map=_band_map(args.band_map),
                   workers=args.workers, progress=rank == 0, log=print if rank == 0 else _silent, **options)
     if rank == 0:

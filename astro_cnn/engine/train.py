@@ -18,6 +18,7 @@ from ..quantity import Prediction
 from ..survey_factory import make_survey
 from .predictor import NetworkPredictor
 from .store import TrainingStore, write_store
+from .trainer import distributed_rank
 
 __all__ = ["train", "lr_find", "build_store", "cross_validate"]
 
@@ -273,7 +274,11 @@ def _subset(extras: Mapping[str, np.ndarray] | None, mask: np.ndarray) -> dict[s
 
 
 class _opened_store:
-    """Context: the store to train from — the one given, one kept from an interrupted run, or one built now."""
+    """Context: the store to train from — the one given, one kept from an interrupted run, or one built now.
+
+    Under ``torchrun`` (several processes) a store is built once: rank 0 writes it, in the directory
+    it chose (told to the other ranks), and the others open it once it is complete.
+    """
 
     def __init__(self, table, quantity, *, label_column=None, image_column=None, image_dir=None, extras=None,
                  survey=None, bands=None, pixel_scale=None, store=None, run_dir=None, resume=False, log=print):
@@ -283,6 +288,7 @@ class _opened_store:
         self.store = Path(store) if store is not None else (Path(run_dir) / "store" if run_dir is not None else None)
         self.resume = resume
         self._tmp: tempfile.TemporaryDirectory | None = None
+        self._shared = False  # one store built by rank 0 for every rank
 
     def __enter__(self) -> TrainingStore:
         if isinstance(self.table, TrainingStore):
@@ -291,6 +297,26 @@ class _opened_store:
             return TrainingStore(self.table)
         if self.args["image_column"] is None:
             raise ColumnError("give image_column: training reads images from files named in the table")
+        rank, world = distributed_rank()
+        if world == 1:
+            return self._open_or_build()
+        import torch.distributed as dist
+
+        built: list = [None]  # rank 0's store directory, or the error that stopped it
+        if rank == 0:
+            try:
+                built[0] = str(self._open_or_build().directory)
+            except Exception as error:  # told to the other ranks, which would otherwise wait for ever
+                built[0] = AstroCNNError(f"rank 0 could not build the training store: {error}")
+                dist.broadcast_object_list(built, src=0)
+                raise
+        dist.broadcast_object_list(built, src=0)
+        if isinstance(built[0], Exception):
+            raise built[0]
+        self._shared = True
+        return TrainingStore(built[0])
+
+    def _open_or_build(self) -> TrainingStore:
         directory = self.store
         if directory is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="astro_cnn-store-")
@@ -301,7 +327,11 @@ class _opened_store:
         return build_store(directory, self.table, self.quantity.name, overwrite=not self.resume, log=self.log,
                            **self.args)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
+        if self._shared and exc_type is None:
+            import torch.distributed as dist
+
+            dist.barrier()  # every rank is done reading before rank 0 removes a store it built in a temporary place
         if self._tmp is not None:
             self._tmp.cleanup()
 
