@@ -34,7 +34,7 @@ from astropy.table import Table
 from .._version import __version__
 from ..exceptions import AstroCNNError
 
-__all__ = ["TrainingStore", "StoreImages", "write_store", "is_store"]
+__all__ = ["TrainingStore", "StoreImages", "write_store", "is_store", "compact_image"]
 
 _FORMAT = "astro_cnn-training-store"
 _VERSION = 1
@@ -156,9 +156,9 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
     directory : path
         Where the store goes; written beside it first and renamed into place when complete.
     images : iterable of (row, image or None, source)
-        One entry per row of ``table`` in order: the image ``(C, H, W)`` (float32; colour values
-        in [0, 1] are stored as uint8) or None when it could not be read, and the file or id it
-        came from (named in errors).
+        One entry per row of ``table`` in order: the image ``(C, H, W)`` (float32, colour values
+        in [0, 1] being stored as uint8; or uint8 colour values 0-255, see :func:`compact_image`)
+        or None when it could not be read, and the file or id it came from (named in errors).
     table : Table
         Labels and extra inputs, one row per image entry; the rows that have an image are kept.
     bands, pixel_scale
@@ -189,7 +189,8 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
             for row, image, source in images:
                 if image is None:
                     continue
-                image = np.asarray(image, dtype=np.float32)
+                if image.dtype != np.uint8:  # uint8: colour values 0-255 (see compact_image)
+                    image = np.asarray(image, dtype=np.float32)
                 if shape is None:
                     shape, dtype, first = image.shape, _storage_dtype(image), source
                 if image.shape != shape:
@@ -225,8 +226,8 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
 
 
 def _storage_dtype(image: np.ndarray) -> np.dtype:
-    """uint8 for 8-bit colour values in [0, 1] (exact), float32 otherwise."""
-    return np.dtype(np.uint8) if _is_colour(image) else np.dtype(np.float32)
+    """uint8 for 8-bit colour values (uint8, or in [0, 1] exactly), float32 otherwise."""
+    return np.dtype(np.uint8) if image.dtype == np.uint8 or _is_colour(image) else np.dtype(np.float32)
 
 
 def _is_colour(image: np.ndarray) -> bool:
@@ -234,7 +235,19 @@ def _is_colour(image: np.ndarray) -> bool:
     return bool(image.min() >= 0 and image.max() <= 1 and np.abs(scaled - np.rint(scaled)).max() < 1e-3)
 
 
+def compact_image(image: np.ndarray) -> np.ndarray:
+    """An image as the store keeps it: 8-bit colour values in [0, 1] as uint8 0-255 (exact, a quarter of the
+    bytes to hand from a reading process to the writer), anything else as float32."""
+    image = np.asarray(image, dtype=np.float32)
+    return np.rint(image * np.float32(255.0)).astype(np.uint8) if _is_colour(image) else image
+
+
 def _encode(image: np.ndarray, dtype: np.dtype, source: str, first: str) -> np.ndarray:
+    if image.dtype == np.uint8:  # already compact (colour values 0-255)
+        if dtype != np.uint8:
+            raise AstroCNNError(f"image {source!r} is an 8-bit colour image but the first, {first!r}, is not: "
+                                f"a training set cannot mix colour and flux images")
+        return image
     if dtype == np.uint8:
         if not _is_colour(image):
             raise AstroCNNError(f"image {source!r} is not an 8-bit colour image like the first, {first!r}: "

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +13,9 @@ from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
-from ..image_files import read_image
 from ..quantity import Prediction
 from ..survey_factory import make_survey
+from .file_reading import read_image_files, store_workers
 from .predictor import NetworkPredictor
 from .store import TrainingStore, write_store
 from .trainer import distributed_rank
@@ -162,11 +162,13 @@ def train(
 def build_store(directory: str | Path, table: Table, quantity: str, *, image_column: str,
                 label_column: str | Sequence[str] | None = None, image_dir: str | Path | None = None,
                 extras: Sequence[str] | None = None, survey: str | None = None, bands: Sequence[str] | None = None,
-                pixel_scale: u.Quantity | None = None, overwrite: bool = False, log=print) -> TrainingStore:
+                pixel_scale: u.Quantity | None = None, overwrite: bool = False, workers: int | None = None,
+                log=print) -> TrainingStore:
     """Write the training store of a table of labelled image files (see :mod:`astro_cnn.engine.store`).
 
-    Labels and extra inputs are checked first; then each file is read once and appended, so memory
-    does not grow with the number of rows.  Rows whose file cannot be read are left out (counted
+    Labels and extra inputs are checked first; then each file is read once (in worker processes,
+    in table order, see :mod:`astro_cnn.engine.file_reading`) and appended, so memory does not
+    grow with the number of rows.  Rows whose file cannot be read are left out (counted
     in a warning and in ``store.json``); a file of another shape than the first is an error.
 
     Parameters
@@ -177,6 +179,8 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
         As :func:`~astro_cnn.engine.train`.
     overwrite : bool
         Replace an existing store.
+    workers : int, optional
+        Processes reading the files (0: this one); default: one per CPU.
     log : callable
 
     Returns
@@ -198,7 +202,8 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
     sources = [str(name) for name in table[image_column]]
     kept = Table({**columns, "source": sources})
-    return write_store(directory, _read_files(sources, image_dir), kept, bands=bands, pixel_scale=pixel_scale,
+    files = read_image_files(sources, image_dir, store_workers() if workers is None else int(workers))
+    return write_store(directory, files, kept, bands=bands, pixel_scale=pixel_scale,
                        overwrite=overwrite, log=log,
                        info={"label_column": label_columns[0] if q.n_outputs == 1 else label_columns,
                              "extras": list(extras), "quantity": q.name,
@@ -427,18 +432,6 @@ def _function_part(unit: u.UnitBase) -> u.UnitBase:
 
 def _has_physical_part(unit: u.UnitBase) -> bool:
     return isinstance(unit, u.FunctionUnitBase) and unit.physical_unit != u.dimensionless_unscaled
-
-
-def _read_files(sources: Sequence[str], image_dir: str | Path | None) -> Iterator[tuple[int, Any, str]]:
-    base = Path(image_dir) if image_dir is not None else None
-    for row, name in enumerate(sources):
-        path = Path(name)
-        if base is not None and not path.is_absolute():
-            path = base / path
-        try:
-            yield row, read_image(path), str(path)
-        except (OSError, ValueError):
-            yield row, None, str(path)
 
 
 def _survey_geometry(survey: str, bands, pixel_scale):
