@@ -88,3 +88,6 @@ def test_the_rise_limit_scales_with_the_best_or_with_the_fall():
     assert all(falling[k] <= rise_limit(falling[:k + 1], 4.0) for k in range(len(falling)))
     assert rise_limit([1.0, -1.0, 0.2], 1.5) == 0.0  # best -1, fall 2: half of it above the best
     assert rise_limit([-0.5, -0.49], 1.5) == -0.25  # best first: half its size
+    # a likelihood just above zero is judged by its scale too, not by a ratio of a near-zero best
+    assert rise_limit([0.9, 0.05, 0.08], 1.5, can_be_negative=True) == pytest.approx(0.475)
+    assert rise_limit([0.5, 0.2, 0.02, 0.07], 4.0, can_be_negative=True) == pytest.approx(1.46)

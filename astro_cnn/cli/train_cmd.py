@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 from pathlib import Path
 
 from ..exceptions import AstroCNNError
@@ -124,6 +125,11 @@ def _band_map(pairs: list[str]) -> dict[str, str] | None:
     return mapping or None
 
 
+#: How long a rank waits for the others (under torchrun): rank 0 may spend this long writing the training store
+#: (a million JPEG cutouts take about 23 minutes on one core) while the others wait for it.
+STORE_BUILD_TIMEOUT = datetime.timedelta(hours=3)
+
+
 def _join_process_group() -> int:
     """Under torchrun (WORLD_SIZE > 1) join the process group (NCCL on GPUs, else gloo); returns the rank."""
     import os
@@ -136,7 +142,8 @@ def _join_process_group() -> int:
     if not dist.is_initialized():
         if torch.cuda.is_available():  # one GPU per rank, before NCCL picks cuda:0 for everyone
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")) % torch.cuda.device_count())
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        # the other ranks wait in a collective while rank 0 writes the training store from the files
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo", timeout=STORE_BUILD_TIMEOUT)
     return dist.get_rank()
 
 

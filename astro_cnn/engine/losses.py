@@ -104,12 +104,13 @@ class SummedSquaredError(nn.Module):
         return squared.reshape(len(squared), -1).mean(dim=1).sum()
 
 
-def rise_limit(losses: Sequence[float], ratio: float) -> float:
+def rise_limit(losses: Sequence[float], ratio: float, can_be_negative: bool = False) -> float:
     """The loss above which a run has risen too far from its best: ``ratio`` times its best for a positive loss.
 
-    A loss that can be negative (a variance head's likelihood) has no meaningful ratio, so there the
-    limit is its best plus ``ratio - 1`` times its scale: the larger of its fall from the first value
-    to the best and the best's size.
+    A loss that can be negative (a variance head's likelihood) has no meaningful ratio, near zero
+    least of all, so there (and wherever the best is not positive) the limit is the best plus
+    ``ratio - 1`` times the loss's scale: the larger of its fall from the first value to the best
+    and the best's size.
 
     Parameters
     ----------
@@ -117,12 +118,14 @@ def rise_limit(losses: Sequence[float], ratio: float) -> float:
         The losses so far (finite ones; at least one).
     ratio : float
         Above 1.
+    can_be_negative : bool
+        The loss is a likelihood that can go below zero (``Network.predicts_variance``).
 
     Returns
     -------
     float
     """
     best = min(losses)
-    if best > 0:
+    if best > 0 and not can_be_negative:
         return ratio * best
     return best + (ratio - 1) * max(losses[0] - best, abs(best))

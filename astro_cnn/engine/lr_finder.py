@@ -71,7 +71,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         lrs.append(lr)
         losses.append(value)
         smoothed.append(average / (1 - 0.9 ** (step + 1)))
-        if not math.isfinite(value) or smoothed[-1] > rise_limit(smoothed, 4.0):
+        if not math.isfinite(value) or smoothed[-1] > rise_limit(smoothed, 4.0, network.predicts_variance):
             break
     table = QTable({"lr": lrs, "loss": losses, "smoothed_loss": smoothed})
     table.meta["suggested_lr"] = suggested_lr(np.asarray(lrs), np.asarray(smoothed))

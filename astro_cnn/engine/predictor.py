@@ -176,7 +176,7 @@ class NetworkPredictor(Predictor):
         self.members_ = members
         self.calibration_ = {}
         self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta  # calibrated as it will predict
-        _warn_if_diverging(histories, log)
+        _warn_if_diverging(histories, log, can_be_negative=network.predicts_variance)
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
             held_out = self.calibrate(_Rows(images, rows), labels[rows],
@@ -569,7 +569,7 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
         raise AstroCNNError(f"lr must be a positive finite number, not {lr!r}")
 
 
-def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:
+def _warn_if_diverging(histories: list[list[dict[str, Any]]], log, can_be_negative: bool = False) -> None:
     """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high):
     above :func:`~astro_cnn.engine.losses.rise_limit` at 1.5."""
     import warnings
@@ -578,8 +578,8 @@ def _warn_if_diverging(histories: list[list[dict[str, Any]]], log) -> None:
         losses = [r["val_loss"] for r in history if "val_loss" in r]
         if len(losses) < 2:
             continue
-        best, limit = min(losses), rise_limit(losses, 1.5)
-        how = (f"above 1.5 x its best {best:.4g}" if best > 0 else
+        best, limit = min(losses), rise_limit(losses, 1.5, can_be_negative)
+        how = (f"above 1.5 x its best {best:.4g}" if best > 0 and not can_be_negative else
                f"above {limit:.4g} (its best {best:.4g} plus half its fall from {losses[0]:.4g}, or of its size)")
         if losses[-1] > limit or not np.isfinite(losses[-1]):
             message = (f"validation loss ended at {losses[-1]:.4g}, {how} (network {member}): the model may be "

@@ -319,6 +319,9 @@ class _opened_store:
         if isinstance(built[0], Exception):
             raise built[0]
         self._shared = True
+        if not (Path(built[0]) / "store.json").is_file():  # e.g. another node, which cannot see rank 0's /tmp
+            raise AstroCNNError(f"rank {rank} cannot see the training store {built[0]!r} that rank 0 wrote: give a "
+                                f"store or run directory on a file system every node shares")
         return TrainingStore(built[0])
 
     def _open_or_build(self) -> TrainingStore:
