@@ -64,6 +64,22 @@ def test_store_workers_use_every_cpu(monkeypatch):
     assert store_workers() == 0
 
 
+def _workers_in_a_daemon(queue):
+    queue.put(store_workers())
+
+
+def test_a_daemon_process_reads_its_files_itself():
+    """A daemon process (a pool worker, a DataLoader worker) may not start processes: it reads alone."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_workers_in_a_daemon, args=(queue,), daemon=True)
+    process.start()
+    process.join(60)
+    assert queue.get(timeout=10) == 0
+
+
 def test_colour_files_come_as_8_bit_values_either_way(tmp_path):
     """JPEG cutouts are handed over as uint8 (a quarter of the bytes) and stored exactly as read in this process."""
     from .conftest import DATA

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import itertools
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -34,9 +35,10 @@ MIN_FILES_FOR_WORKERS = 64
 
 def store_workers() -> int:
     """Worker processes to read a training set's files with: every CPU, as nothing else runs meanwhile
-    (0, reading in this process, on a machine with one CPU)."""
+    (0, reading in this process, on a machine with one CPU or in a daemon process, which may not start
+    processes of its own)."""
     count = os.cpu_count() or 1
-    return count if count > 1 else 0
+    return count if count > 1 and not multiprocessing.current_process().daemon else 0
 
 
 def read_image_files(sources: Sequence[str], image_dir: str | Path | None = None,
