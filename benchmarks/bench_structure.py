@@ -20,7 +20,7 @@ lines, among them ``structure_speedup_vs_fit`` (CNN galaxies/s over fit galaxies
 
 Run from the repository root with the shared data beside it::
 
-    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--device cpu|cuda] [--figure PNG] [--table ECSV]
+    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--fainter MAG] [--device cpu|cuda] [--figure PNG]
 
 ``--device cuda`` on a machine without a CUDA GPU prints one line saying so and exits 0.
 """
@@ -54,14 +54,18 @@ SEED = 1234
 SMALL_R_E = 2.0
 
 
-def held_out_stacks(field: str, galaxies: int, frames: Path, catalog: Path) -> tuple[Table, np.ndarray]:
-    """Inject ``galaxies`` catalogue galaxies into the five frames of ``field`` only; return plan and stacks."""
+def held_out_stacks(field: str, galaxies: int, frames: Path, catalog: Path,
+                    fainter: float = 0.0) -> tuple[Table, np.ndarray]:
+    """Inject ``galaxies`` catalogue galaxies into the five frames of ``field`` only, ``fainter`` magnitudes fainter
+    than catalogued in every band (same shapes and sizes); return plan and stacks."""
     chosen = select_galaxies(Table.read(catalog))
     chosen = chosen[np.sort(np.random.default_rng(SEED).permutation(len(chosen))[:galaxies])]
     with tempfile.TemporaryDirectory() as tmp:
         for path in frames.glob(f"frame-*-{field}.fits.bz2"):
             (Path(tmp) / path.name).symlink_to(path.resolve())
         plan = plan_injections(chosen, tmp, seed=SEED, structure="continuous")
+        for band in "ugriz":
+            plan[f"mag_{band}"] += fainter
         survey = SDSSInjectedSurvey(plan=plan, frames_dir=tmp, seed=SEED, offline=True)
         batch = survey.cutouts(TargetList.from_table(plan), progress=False)
     plan["status"] = np.asarray(batch.status, dtype=str)
@@ -126,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="device of the CNN: cpu, cuda or cuda:N (the fit: CPU)")
     parser.add_argument("--frames", type=Path, default=FRAMES)
     parser.add_argument("--catalog", type=Path, default=CATALOG)
+    parser.add_argument("--fainter", type=float, default=0.0, metavar="MAG",
+                        help="inject the galaxies this many magnitudes fainter than catalogued (default 0), to see "
+                             "both methods where the light is scarce")
     parser.add_argument("--figure", type=Path, help="write the predicted-against-true figure here (PNG)")
     parser.add_argument("--table", type=Path, help="write the per-galaxy results here (ECSV)")
     args = parser.parse_args(argv)
@@ -138,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     model = astro_cnn.resolve_predictor(None, "structure")
     model.device = args.device
     field = model.info["training_data"]["held_out_field"]
-    plan, images = held_out_stacks(field, args.galaxies, args.frames, args.catalog)
+    plan, images = held_out_stacks(field, args.galaxies, args.frames, args.catalog, args.fainter)
     truth = truth_from_plan(plan)
     cnn, cnn_err, cnn_rate_default = cnn_rate(model, images, None)
     _, _, cnn_rate_one = cnn_rate(model, images, 1) if args.device == "cpu" else (None, None, np.nan)
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     coverage = {name: float(np.mean(np.abs(cnn[:, k] - truth[:, k]) <= cnn_err[:, k]))
                 for k, name in enumerate(PARAMETERS)}
     print(f"structure_galaxies: {len(images)}")
+    print(f"structure_fainter_mag: {args.fainter:g}")
     print(f"structure_device: {args.device}")
     print(f"structure_torch_threads: {torch.get_num_threads()}")
     print(f"structure_cnn_galaxies_per_s: {cnn_rate_default:.2f}")
