@@ -37,7 +37,7 @@ from astropy.table import QTable, Table
 from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
-from .image_checks import MIN_CENTRE_SNR, aperture_weights, image_problem
+from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_image
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -47,7 +47,7 @@ from .survey import ImageBatch, Survey
 from .target import TargetList
 
 __all__ = ["PredictionSetup", "prediction_setup", "kept_columns", "make_targets", "make_survey", "predict_chunks",
-           "dask_chunks", "checked_cutouts", "predict_batch", "empty_columns", "output_table"]
+           "dask_chunks", "checked_cutouts", "predict_batch", "brightness_problems", "empty_columns", "output_table"]
 
 
 @dataclass
@@ -196,10 +196,12 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
     """
     batch = survey.cutouts(targets, size=size)
     status = np.asarray(batch.status, dtype=object).copy()
+    snr = np.full(len(status), np.nan)
     for i in np.flatnonzero(status == ""):
-        status[i] = image_problem(batch.images[i], batch.pixel_scale,
-                                  -np.inf if min_centre_snr is None else min_centre_snr)
+        status[i], snr[i] = check_image(batch.images[i], batch.pixel_scale,
+                                        -np.inf if min_centre_snr is None else min_centre_snr)
     batch.status = status
+    batch.meta["centre_snr"] = snr
     return batch
 
 
@@ -222,6 +224,9 @@ def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) 
         prediction = predictor.predict(usable, {k: v[ok] for k, v in targets.extras.items()})
         rows = np.flatnonzero(ok)
         status[rows], unusable = prediction_problems(prediction, predictor)
+        snr = batch.meta.get("centre_snr")
+        if snr is not None:
+            status[rows] = _join(status[rows], brightness_problems(np.asarray(snr)[rows], predictor))
         for name, column in predictor.quantity.output_columns(prediction).items():
             values[name][rows] = column
         for name in values:
@@ -262,9 +267,34 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[n
             beyond = ~bad & ~outside & ((value < low) | (value > high))
             found[beyond] = [f"extrapolation: {name}prediction {v:.4g} is outside the range {low:.4g}..{high:.4g} "
                              f"of the labels model {predictor.name!r} was trained on" for v in value[beyond]]
-        problems = np.array([f"{a}; {b}" if a and b else a or b for a, b in zip(problems, found)], dtype=object)
+        problems = _join(problems, found)
         unusable |= bad | outside
     return problems, unusable
+
+
+def brightness_problems(snr: np.ndarray, predictor: Predictor) -> np.ndarray:
+    """Per row, "" or why its image lies outside the brightness the model trained on.
+
+    An image whose centre signal-to-noise ratio (:func:`astro_cnn.image_checks.centre_signal_to_noise`)
+    is below the faintest or above the brightest of the model's training images
+    (``info["centre_snr_range"]``) is an extrapolation: its value is kept and flagged, as the model's
+    errors there are unknown.
+    """
+    trained = predictor.info.get("centre_snr_range")
+    found = np.full(len(snr), "", dtype=object)
+    if not trained:
+        return found
+    low, high = trained
+    margin = 1e-4 * np.abs(np.asarray(trained))  # the same image stored as 8-bit or float differs in the last digits
+    for k in np.flatnonzero(np.isfinite(snr) & ((snr < low - margin[0]) | (snr > high + margin[1]))):
+        side = "fainter" if snr[k] < low else "brighter"
+        found[k] = (f"extrapolation: the image is {side} than any model {predictor.name!r} was trained on (centre S/N "
+                    f"{snr[k]:.3g}, trained on {low:.3g}..{high:.3g})")
+    return found
+
+
+def _join(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    return np.array([f"{a}; {b}" if a and b else a or b for a, b in zip(first, second)], dtype=object)
 
 
 def empty_columns(predictor: Predictor, n: int) -> dict[str, Any]:
@@ -409,7 +439,7 @@ class _ChunkImages:
         import torch
 
         return (rows, torch.from_numpy(batch.images), list(batch.status), batch.bands,
-                float(batch.pixel_scale.to_value(u.arcsec)))
+                float(batch.pixel_scale.to_value(u.arcsec)), batch.meta["centre_snr"])
 
 
 class _Failure:
@@ -440,8 +470,8 @@ def _as_is(item):
 def _as_batch(item) -> tuple[np.ndarray, ImageBatch]:
     if isinstance(item, _Failure):
         item.reraise()
-    rows, images, status, bands, scale = item
-    return rows, ImageBatch(images.numpy(), bands, scale * u.arcsec, status)
+    rows, images, status, bands, scale, snr = item
+    return rows, ImageBatch(images.numpy(), bands, scale * u.arcsec, status, meta={"centre_snr": snr})
 
 
 def dask_chunks(targets: TargetList, setup: PredictionSetup, start: int,

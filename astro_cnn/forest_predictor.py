@@ -29,6 +29,7 @@ from scipy.special import ndtr
 
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
+from .image_checks import centre_snr_range
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -107,7 +108,8 @@ class ForestPredictor(Predictor):
         self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
                           "forest_settings": forest.get_params(),
                           "training_data": {"rows": int(usable.sum())},
-                          "label_range": [float(labels[usable].min()), float(labels[usable].max())]})
+                          "label_range": [float(labels[usable].min()), float(labels[usable].max())],
+                          "centre_snr_range": centre_snr_range(np.asarray(images)[usable], self.pixel_scale)})
         return self
 
     def features(self, images: np.ndarray) -> np.ndarray:

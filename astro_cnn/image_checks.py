@@ -8,6 +8,11 @@ On the bundled data every real galaxy has S/N ≥ 38 (injected stacks; SDSS cuto
 same images shifted by 40 pixels (centre on empty sky) give a median S/N of −2.5, and 150 of 158
 fall below 5 (the others land on a neighbour), so the default threshold of 5 flags empty
 positions and keeps galaxies.
+
+The same ratio, measured on a model's training images (:func:`centre_snr_range`, recorded as
+``info["centre_snr_range"]``), tells prediction when an image is fainter or brighter than any the
+model saw: such a row keeps its value and is flagged as an extrapolation
+(:func:`astro_cnn.chunks.brightness_problems`).
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import functools
 import astropy.units as u
 import numpy as np
 
-__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "centre_signal_to_noise", "aperture_weights"]
+__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "centre_signal_to_noise",
+           "centre_snr_range", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -26,7 +32,12 @@ APERTURE_RADIUS = 1.0 * u.arcsec
 
 
 def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> str:
-    """Why an image ``(C, H, W)`` cannot be measured, or "" when it can.
+    """Why an image ``(C, H, W)`` cannot be measured, or "" when it can (see :func:`check_image`)."""
+    return check_image(image, pixel_scale, min_snr)[0]
+
+
+def check_image(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> tuple[str, float]:
+    """Why an image ``(C, H, W)`` cannot be measured ("" when it can), and its centre's signal-to-noise ratio.
 
     Parameters
     ----------
@@ -39,20 +50,47 @@ def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = M
 
     Returns
     -------
-    str
+    problem : str
         "" for a usable image; else non-finite pixels, a blank (constant) image, or no source at
         the centre with its measured S/N.
+    snr : float
+        :func:`centre_signal_to_noise` (NaN for non-finite or blank images).
     """
     finite = np.isfinite(image)
     if not finite.all():
-        return f"image has {int((~finite).sum())} non-finite pixels"
+        return f"image has {int((~finite).sum())} non-finite pixels", np.nan
     if image.min() == image.max():
-        return f"image is blank (every pixel is {float(image.flat[0]):g})"
+        return f"image is blank (every pixel is {float(image.flat[0]):g})", np.nan
     snr = centre_signal_to_noise(image, pixel_scale)
     if snr < min_snr:
         return (f"no source at the centre of the image (S/N {snr:.1f} < {min_snr:g} in a "
-                f"{APERTURE_RADIUS.to_value(u.arcsec):g} arcsec aperture)")
-    return ""
+                f"{APERTURE_RADIUS.to_value(u.arcsec):g} arcsec aperture)"), snr
+    return "", snr
+
+
+def centre_snr_range(images, pixel_scale: u.Quantity, limit: int = 10_000) -> list[float]:
+    """The lowest and highest centre signal-to-noise ratio of a training set's images.
+
+    Recorded with a model (``info["centre_snr_range"]``) so that prediction can flag images fainter
+    or brighter than any it trained on.  At most ``limit`` images spread evenly over the set are
+    measured, so the cost does not grow with the set.
+
+    Parameters
+    ----------
+    images : array-like, shape (N, C, H, W)
+        The training images (an array, or a store's images: anything indexable by row arrays).
+    pixel_scale : Quantity
+
+    Returns
+    -------
+    list of float
+        ``[lowest, highest]`` over the finite values.
+    """
+    rows = np.unique(np.linspace(0, len(images) - 1, min(limit, len(images))).round().astype(np.int64))
+    values = np.array([check_image(np.asarray(image, dtype=np.float32), pixel_scale, -np.inf)[1]
+                       for image in images[rows]])
+    values = values[np.isfinite(values)]
+    return [float(values.min()), float(values.max())] if len(values) else [-np.inf, np.inf]
 
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:

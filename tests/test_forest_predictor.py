@@ -14,6 +14,7 @@ from astropy.table import Table
 import astro_cnn
 from astro_cnn.evaluation.baselines import aperture_forest
 from astro_cnn.forest_predictor import ForestPredictor
+from astro_cnn.image_checks import check_image
 
 RADII = (1.0, 2.0)  # arcsec: fit inside 16-pixel images at 0.396"/px
 
@@ -142,7 +143,16 @@ def test_photo_z_forest_through_the_table_contract(tmp_path):
     for name in ("z_phot", "z_phot_err", "z_lo68", "z_hi68", "z_pdf"):
         assert name in out.colnames
     assert out["z_phot"].unit == u.dimensionless_unscaled and out["z_pdf"].shape == (8, 180)
-    assert not out["flag"].any() and np.all(out["z_phot_err"] > 0)
+    assert np.all(out["z_phot_err"] > 0)
+    # a galaxy fainter than every training galaxy keeps its value but is flagged as an extrapolation
+    snr = np.array([check_image(image, model.pixel_scale, -np.inf)[1] for image in held_out[:8]])
+    fainter = snr < model.info["centre_snr_range"][0]
+    assert fainter.any() and list(out["flag"]) == list(fainter) and np.isfinite(out["z_phot"].value).all()
+    assert all(status.startswith("extrapolation: the image is fainter than any model 'test-photo_z' was trained on")
+               for status in out["status"][fainter])
+    read_by_a_worker = astro_cnn.predict(Table({"file": names}), model=str(saved), image_column="file",
+                                         image_dir=tmp_path, workers=1)  # the S/N travels with the images
+    assert list(read_by_a_worker["status"]) == list(out["status"])
     np.testing.assert_allclose(out["z_phot"].value, model.predict_images(held_out[:8]).value, rtol=1e-6)
     recorded = out.meta["astro_cnn"]
     assert json.dumps(recorded, default=str) and recorded["model"] == "test-photo_z"

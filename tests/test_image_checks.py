@@ -57,3 +57,24 @@ def test_the_cached_aperture_gives_photutils_photometry(height, width, bands, sc
     aperture = CircularAperture([((width - 1) / 2, (height - 1) / 2)], r=max(1.0, 1.0 / scale))
     expected = float(aperture.do_photometry(total - sky)[0][0]) / (noise * np.sqrt(aperture.area))
     assert np.isclose(centre_signal_to_noise(image, scale * u.arcsec), expected, rtol=1e-9, atol=1e-12)
+
+
+def test_the_training_brightness_range_and_what_lies_outside_it():
+    from types import SimpleNamespace
+
+    from astro_cnn.chunks import brightness_problems
+    from astro_cnn.image_checks import centre_snr_range, check_image
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:32, :32] - 15.5
+    images = np.array([a * np.exp(-(xx**2 + yy**2) / 8.0)[None] + rng.normal(0, 1, (1, 32, 32))
+                       for a in (5.0, 20.0, 80.0)], dtype=np.float32)
+    snr = [check_image(image, SCALE, -np.inf)[1] for image in images]
+    assert centre_snr_range(images, SCALE) == [min(snr), max(snr)]
+    assert centre_snr_range(images, SCALE, limit=2) == [snr[0], snr[2]]  # the first and last of an even spread
+    model = SimpleNamespace(name="m", info={"centre_snr_range": [snr[0], snr[1]]})
+    found = brightness_problems(np.array([snr[0] * (1 - 1e-6), snr[1], snr[2], snr[0] / 2, np.nan]), model)
+    assert list(found[:2]) == ["", ""] and found[4] == ""  # within rounding of the range; no S/N measured
+    assert found[2].startswith("extrapolation: the image is brighter than any model 'm' was trained on")
+    assert found[3].startswith("extrapolation: the image is fainter than any model 'm' was trained on")
+    assert list(brightness_problems(np.array([1.0]), SimpleNamespace(name="old", info={}))) == [""]
