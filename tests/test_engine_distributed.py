@@ -1,6 +1,4 @@
-"""Data-parallel training over 2 CPU processes (gloo on 127.0.0.1) matches single-process training."""
-
-import socket
+"""Data-parallel training over 2 CPU processes (gloo, meeting through a file) matches single-process training."""
 
 import astropy.units as u
 import numpy as np
@@ -30,9 +28,9 @@ def _setup(n=32):
     return predictor.new_network(), data
 
 
-def _worker(rank, port, path, n=32):
+def _worker(rank, rendezvous, path, n=32):
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=2)
     network, data = _setup(n)
     fit_network(network, data, SETTINGS, "pdf", seed=1, progress=False, log=lambda line: None)
     if rank == 0:
@@ -45,10 +43,8 @@ def test_two_processes_match_one(tmp_path, n):
     torch.set_num_threads(1)
     network, data = _setup(n)
     fit_network(network, data, SETTINGS, "pdf", seed=1, progress=False, log=lambda line: None)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_worker, args=(port, tmp_path / "ddp.pt", n), nprocs=2, join=True)
+    rendezvous = tmp_path / "rendezvous"  # a file, not a TCP port another process could take meanwhile
+    mp.spawn(_worker, args=(rendezvous, tmp_path / "ddp.pt", n), nprocs=2, join=True)
     parallel = torch.load(tmp_path / "ddp.pt", weights_only=True)
     for name, tensor in network.state_dict().items():
         torch.testing.assert_close(parallel[name], tensor, atol=1e-5, rtol=1e-4, msg=name)
@@ -57,12 +53,12 @@ def test_two_processes_match_one(tmp_path, n):
 RECIPES = ("wu2019", "wu2019-small-data", "pasquet2019", "quick")
 
 
-def _recipe_worker(rank, port, out_dir):
+def _recipe_worker(rank, rendezvous, out_dir):
     """Every built-in recipe (head-only stages included) under DDP; each rank saves its final weights."""
     from astro_cnn import registry
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=2)
     rng = np.random.default_rng(0)
     images = rng.normal(size=(24, 3, 16, 16)).astype(np.float32)
     labels = rng.uniform(8.3, 9.1, 24)
@@ -81,17 +77,15 @@ def _recipe_worker(rank, port, out_dir):
 
 
 def test_every_recipe_trains_under_ddp_with_ranks_in_step(tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mp.spawn(_recipe_worker, args=(port, tmp_path), nprocs=2, join=True)
+    rendezvous = tmp_path / "rendezvous"  # a file, not a TCP port another process could take meanwhile
+    mp.spawn(_recipe_worker, args=(rendezvous, tmp_path), nprocs=2, join=True)
     for recipe in RECIPES:
         ranks = [torch.load(tmp_path / f"{recipe}-{rank}.pt", weights_only=True) for rank in (0, 1)]
         for name, tensor in ranks[0].items():
             assert torch.equal(tensor, ranks[1][name]), (recipe, name)
 
 
-def _table_worker(rank, port, out_dir, run_dir):
+def _table_worker(rank, rendezvous, out_dir, run_dir):
     """``astro_cnn.train`` on a table of image files under DDP: one store, built by rank 0, read by both."""
     import json
 
@@ -101,7 +95,7 @@ def _table_worker(rank, port, out_dir, run_dir):
     from .conftest import DATA
 
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank, world_size=2)
     lines = []
     galaxies = read_table(DATA / "gri_small" / "galaxies.ecsv")
     model = astro_cnn.train(galaxies, "metallicity", image_column="image", image_dir=DATA / "gri_small",
@@ -116,11 +110,9 @@ def _table_worker(rank, port, out_dir, run_dir):
 def test_ranks_share_one_store_built_from_a_table(tmp_path, kept):
     import json
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    rendezvous = tmp_path / "rendezvous"  # a file, not a TCP port another process could take meanwhile
     run_dir = tmp_path / "run" if kept else None
-    mp.spawn(_table_worker, args=(port, tmp_path, run_dir), nprocs=2, join=True)
+    mp.spawn(_table_worker, args=(rendezvous, tmp_path, run_dir), nprocs=2, join=True)
     built = [sum(line.startswith("training store ") for line in json.loads((tmp_path / f"log-{rank}.json")
                                                                             .read_text())) for rank in (0, 1)]
     assert built == [1, 0]  # rank 0 wrote it, rank 1 only read it
