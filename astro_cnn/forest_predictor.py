@@ -27,9 +27,10 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
+from .engine.normalisation import sample_rows
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
-from .image_checks import centre_snr_range
+from .image_checks import SNR_SAMPLE_IMAGES, centre_snr_range
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -109,7 +110,8 @@ class ForestPredictor(Predictor):
                           "forest_settings": forest.get_params(),
                           "training_data": {"rows": int(usable.sum())},
                           "label_range": [float(labels[usable].min()), float(labels[usable].max())],
-                          "centre_snr_range": centre_snr_range(np.asarray(images)[usable], self.pixel_scale)})
+                          "centre_snr_range": centre_snr_range(images, self.pixel_scale, np.flatnonzero(usable)[
+                              sample_rows(int(usable.sum()), SNR_SAMPLE_IMAGES)])})
         return self
 
     def features(self, images: np.ndarray) -> np.ndarray:

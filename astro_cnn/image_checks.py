@@ -22,13 +22,15 @@ import functools
 import astropy.units as u
 import numpy as np
 
-__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "centre_signal_to_noise",
-           "centre_snr_range", "aperture_weights"]
+__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "SNR_SAMPLE_IMAGES", "image_problem", "check_image",
+           "centre_signal_to_noise", "centre_snr_range", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
 #: Radius of the central aperture.
 APERTURE_RADIUS = 1.0 * u.arcsec
+#: Most training images whose centre S/N is measured for a model's ``info["centre_snr_range"]``.
+SNR_SAMPLE_IMAGES = 10_000
 
 
 def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> str:
@@ -68,27 +70,31 @@ def check_image(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN
     return "", snr
 
 
-def centre_snr_range(images, pixel_scale: u.Quantity, limit: int = 10_000) -> list[float]:
-    """The lowest and highest centre signal-to-noise ratio of a training set's images.
+def centre_snr_range(images, pixel_scale: u.Quantity, rows: np.ndarray, block: int = 256) -> list[float]:
+    """The lowest and highest centre signal-to-noise ratio of some of a training set's images.
 
     Recorded with a model (``info["centre_snr_range"]``) so that prediction can flag images fainter
-    or brighter than any it trained on.  At most ``limit`` images spread evenly over the set are
-    measured, so the cost does not grow with the set.
+    or brighter than any it trained on.  The images are read ``block`` rows at a time, so memory does
+    not grow with the number measured.
 
     Parameters
     ----------
     images : array-like, shape (N, C, H, W)
         The training images (an array, or a store's images: anything indexable by row arrays).
     pixel_scale : Quantity
+    rows : ndarray of int
+        The rows to measure (e.g. at most :data:`SNR_SAMPLE_IMAGES` spread evenly over the set).
+    block : int
+        Rows read at once.
 
     Returns
     -------
     list of float
         ``[lowest, highest]`` over the finite values.
     """
-    rows = np.unique(np.linspace(0, len(images) - 1, min(limit, len(images))).round().astype(np.int64))
+    rows = np.asarray(rows)
     values = np.array([check_image(np.asarray(image, dtype=np.float32), pixel_scale, -np.inf)[1]
-                       for image in images[rows]])
+                       for start in range(0, len(rows), block) for image in images[rows[start:start + block]]])
     values = values[np.isfinite(values)]
     return [float(values.min()), float(values.max())] if len(values) else [-np.inf, np.inf]
 

@@ -70,8 +70,8 @@ def test_the_training_brightness_range_and_what_lies_outside_it():
     images = np.array([a * np.exp(-(xx**2 + yy**2) / 8.0)[None] + rng.normal(0, 1, (1, 32, 32))
                        for a in (5.0, 20.0, 80.0)], dtype=np.float32)
     snr = [check_image(image, SCALE, -np.inf)[1] for image in images]
-    assert centre_snr_range(images, SCALE) == [min(snr), max(snr)]
-    assert centre_snr_range(images, SCALE, limit=2) == [snr[0], snr[2]]  # the first and last of an even spread
+    assert centre_snr_range(images, SCALE, np.arange(3)) == [min(snr), max(snr)]
+    assert centre_snr_range(images, SCALE, np.array([0, 2]), block=1) == [snr[0], snr[2]]  # the rows asked for
     model = SimpleNamespace(name="m", info={"centre_snr_range": [snr[0], snr[1]]})
     found = brightness_problems(np.array([snr[0] * (1 - 1e-6), snr[1], snr[2], snr[0] / 2, np.nan]), model)
     assert list(found[:2]) == ["", ""] and found[4] == ""  # within rounding of the range; no S/N measured

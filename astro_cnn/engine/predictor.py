@@ -14,7 +14,7 @@ import torch
 
 from .. import registry
 from ..exceptions import AstroCNNError
-from ..image_checks import centre_snr_range
+from ..image_checks import SNR_SAMPLE_IMAGES, centre_snr_range
 from ..predictor import Predictor
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
@@ -195,7 +195,7 @@ class NetworkPredictor(Predictor):
             "training_speed_settings": {name: speed_setting(name, settings.get(name), device)
                                         for name in SPEED_SETTINGS},
             "label_range": _label_range(labels),
-            "centre_snr_range": centre_snr_range(images, self.pixel_scale),
+            "centre_snr_range": centre_snr_range(images, self.pixel_scale, sample_rows(len(images), SNR_SAMPLE_IMAGES)),
             "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         })
         return self
