@@ -190,10 +190,7 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     q = registry.get("quantity", quantity)
     label_columns = _label_columns(q, table, label_column)
     extras = tuple(q.extras if extras is None else extras)
-    columns = {}
-    for output, column in zip(q.outputs, label_columns):
-        columns[column] = _finite_column(table, column, "label", output.unit)
-        _check_labels(columns[column], output.valid_range, q, column)
+    columns = dict(zip(label_columns, _labels(table, q, label_columns)))
     for column in extras:
         columns[column] = _finite_column(table, column, "extra input")
     if image_column not in table.colnames:
@@ -381,12 +378,18 @@ def _labels_and_extras(store: TrainingStore, quantity, extras: Sequence[str]) ->
     if len(columns) != quantity.n_outputs:
         raise ColumnError(f"the training store holds labels for {len(columns)} outputs ({', '.join(columns)}) but "
                           f"quantity {quantity.name!r} has {quantity.n_outputs}")
-    labels = []
-    for output, column in zip(quantity.outputs, columns):
-        labels.append(_finite_column(store.table, column, "label"))
-        _check_labels(labels[-1], output.valid_range, quantity, column)
+    labels = _labels(store.table, quantity, columns)
     values = labels[0] if quantity.n_outputs == 1 else np.stack(labels, axis=1)
     return values, {e: _finite_column(store.table, e, "extra input") for e in extras}
+
+
+def _labels(table: Table, quantity, columns: Sequence[str]) -> list[np.ndarray]:
+    """Each output's labels from its column, in the output's unit, finite and inside its valid range."""
+    labels = []
+    for output, column in zip(quantity.outputs, columns):
+        labels.append(_finite_column(table, column, "label", output.unit))
+        _check_labels(labels[-1], output.valid_range, quantity, column)
+    return labels
 
 
 def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None = None) -> np.ndarray:
