@@ -14,7 +14,7 @@ from .jpeg_check import check_entropy
 from .target import Target
 from .target_survey import TargetSurvey
 
-__all__ = ["ImageFileSurvey", "read_image", "decode_colour"]
+__all__ = ["ImageFileSurvey", "read_image", "image_path", "decode_colour"]
 
 _COLOUR_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 #: Pillow modes of greyscale images (8-bit, bilevel, with alpha); 16-bit ones are "I;16..." modes.
@@ -74,14 +74,18 @@ class ImageFileSurvey(TargetSurvey):
         """Read the target's file; raise when it is missing, unreadable or of another shape."""
         if target.image_path is None:
             raise ValueError("no image file given for this row")
-        path = Path(target.image_path)
-        if self.base_dir is not None and not path.is_absolute():
-            path = self.base_dir / path
+        path = image_path(target.image_path, self.base_dir)
         image = read_image(path)
         expected = (len(self.bands), size, size)
         if image.shape != expected:
             raise ValueError(f"image file {str(path)!r} has shape {image.shape}, expected {expected}")
         return image
+
+
+def image_path(name: str | Path, base_dir: str | Path | None = None) -> Path:
+    """The file an image column names: relative names are inside ``base_dir`` when one is given."""
+    path = Path(name)
+    return Path(base_dir) / path if base_dir is not None and not path.is_absolute() else path
 
 
 def decode_colour(source: bytes | Path) -> np.ndarray:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..image_files import read_image
+from ..image_files import image_path, read_image
 from .store import compact_image
 
 __all__ = ["read_image_files", "store_workers"]
@@ -66,7 +66,7 @@ def read_image_files(sources: Sequence[str], image_dir: str | Path | None = None
     path : str
         The file read (for messages).
     """
-    paths = [_resolved(name, image_dir) for name in sources]
+    paths = [image_path(name, image_dir) for name in sources]
     if workers <= 0 or len(paths) < MIN_FILES_FOR_WORKERS:
         for row, path in enumerate(paths):
             yield row, _read_compact(path), str(path)
@@ -85,11 +85,6 @@ def read_image_files(sources: Sequence[str], image_dir: str | Path | None = None
                 yield row, image, str(paths[row])
     finally:  # also when the writer stops early (an odd shape): files not yet read are not read
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _resolved(name: str, image_dir: str | Path | None) -> Path:
-    path = Path(name)
-    return Path(image_dir) / path if image_dir is not None and not path.is_absolute() else path
 
 
 def _read_all(paths: list[Path]) -> list[np.ndarray | None]:
