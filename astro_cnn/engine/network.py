@@ -80,27 +80,28 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
         raise AstroCNNError(f"head {architecture['head']!r} predicts variances, which only a regression quantity "
                             f"has; {quantity.name!r} is a {quantity.kind}")
     if quantity.kind == "regression":
-        _check_head_width(head, backbone.out_features, architecture.get("n_extras", 0), architecture["head"], quantity)
+        _check_head_width(network, architecture.get("n_extras", 0), architecture["head"], quantity)
     return network
 
 
-def _check_head_width(head: nn.Module, in_features: int, n_extras: int, name: str, quantity: Quantity) -> None:
+def _check_head_width(network: Network, n_extras: int, name: str, quantity: Quantity) -> None:
     """Refuse a head that does not give one value per output of ``quantity`` (it would train on broadcast labels).
 
     The head runs once in evaluation mode on zero features of 1×1 pixel (no dropout, no change to
     its running statistics or to any random state); a head that cannot run on those is not checked.
     """
+    head = network.head
     was_training = head.training
     head.eval()
     try:
         with torch.no_grad():
             extras = torch.zeros(2, n_extras) if n_extras else None
-            width = tuple(head(torch.zeros(2, in_features, 1, 1), extras).shape[1:])
+            width = tuple(head(torch.zeros(2, network.backbone.out_features, 1, 1), extras).shape[1:])
     except RuntimeError:  # a head that needs a feature map of its own size: the first batch will tell
         return
     finally:
         head.train(was_training)
-    expected = quantity.n_outputs * (2 if getattr(head, "predicts_variance", False) else 1)
+    expected = quantity.n_outputs * (2 if network.predicts_variance else 1)
     if width != ((expected,) if expected > 1 else ()):  # one value per galaxy comes as shape (N,)
         columns = ", ".join(o.column for o in quantity.outputs)
         given = "1 value" if not width else f"values of shape {width}"
