@@ -28,30 +28,28 @@ PHOTO_Z = astro_cnn.Quantity(
 
 HERE = Path(__file__).parent
 
+#: What the network and the forest share: the quantity and the held-out injected galaxies of their demo.
+SHARED = {"quantity": "photo_z", "demo_table": HERE / "demo" / "galaxies.ecsv", "demo_image_column": "image",
+          "demo_truth_column": "z_spec"}
+
 MODEL = astro_cnn.ModelSpec(
     name="photoz-sdss-injected-v1",
-    quantity="photo_z",
     path=HERE / "models" / "photoz-sdss-injected-v1.acnn",
     card=HERE / "models" / "photoz-sdss-injected-v1.md",
     default=False,
     description="demonstration only: small CNN + PDF head trained on catalogue galaxies injected into real SDSS "
                 "frames, no E(B-V) input; not the default (the aperture forest beats it on the held-out field)",
-    demo_table=HERE / "demo" / "galaxies.ecsv",
-    demo_image_column="image",
-    demo_truth_column="z_spec",
+    **SHARED,
 )
 
 FOREST = astro_cnn.ModelSpec(
     name="photoz-sdss-injected-forest-v1",
-    quantity="photo_z",
     path=HERE / "models" / "photoz-sdss-injected-forest-v1.acnn",
     card=HERE / "models" / "photoz-sdss-injected-forest-v1.md",
     default=True,
     description="demonstration only: random forest on aperture photometry of ugriz stacks of catalogue galaxies "
                 "injected into real SDSS frames; the default, as it beats the network on the held-out field",
-    demo_table=HERE / "demo" / "galaxies.ecsv",
-    demo_image_column="image",
-    demo_truth_column="z_spec",
+    **SHARED,
 )
 
 

@@ -25,32 +25,30 @@ STELLAR_MASS = astro_cnn.Quantity(
 
 HERE = Path(__file__).parent
 
+#: What the network and the forest share: the quantity and the held-out injected galaxies of their demo.
+SHARED = {"quantity": "stellar_mass", "demo_table": HERE / "demo" / "galaxies.ecsv", "demo_image_column": "image",
+          "demo_truth_column": "log_mstar_taylor2011"}
+
 MODEL = astro_cnn.ModelSpec(
     name="stellar-mass-sdss-injected-v1",
-    quantity="stellar_mass",
     path=HERE / "models" / "stellar-mass-sdss-injected-v1.acnn",
     card=HERE / "models" / "stellar-mass-sdss-injected-v1.md",
     default=False,
     description="demonstration only: small CNN on ugriz stacks of catalogue galaxies injected into real SDSS "
                 "frames, Taylor et al. (2011) colour-M/L masses; not the default (the aperture forest beats it on "
                 "the held-out field)",
-    demo_table=HERE / "demo" / "galaxies.ecsv",
-    demo_image_column="image",
-    demo_truth_column="log_mstar_taylor2011",
+    **SHARED,
 )
 
 FOREST = astro_cnn.ModelSpec(
     name="stellar-mass-sdss-injected-forest-v1",
-    quantity="stellar_mass",
     path=HERE / "models" / "stellar-mass-sdss-injected-forest-v1.acnn",
     card=HERE / "models" / "stellar-mass-sdss-injected-forest-v1.md",
     default=True,
     description="demonstration only: random forest on aperture photometry of ugriz stacks of catalogue galaxies "
                 "injected into real SDSS frames, Taylor et al. (2011) colour-M/L masses; the default, as it beats "
                 "the network on the held-out field",
-    demo_table=HERE / "demo" / "galaxies.ecsv",
-    demo_image_column="image",
-    demo_truth_column="log_mstar_taylor2011",
+    **SHARED,
 )
 
 
