@@ -24,11 +24,13 @@ _SEQUENTIAL = {0xC0, 0xC1}
 #: Every other start-of-frame marker (progressive, lossless, arithmetic): structure checked only.
 _OTHER_FRAMES = {0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 _RESTARTS = range(0xD0, 0xD8)
-_PEEK = 16
+#: Codes up to this length (bits) are found in one table lookup; longer ones, rare, in a dict.
+_SHORT = 9
 #: Bytes one block can read past the end of an interval (64 codes of at most 16 + 16 bits).
 _OVERRUN = 64 * 32 // 8
 
-_Lookup = tuple  # one entry per 16-bit prefix: (symbol, code length) or None
+_Lookup = tuple  # what a table's codes mean to the walk: see _lookup
+_Table = tuple  # a Huffman table as its segment defines it: (code counts, symbols), both bytes
 
 
 @dataclass
@@ -40,12 +42,9 @@ class _Frame:
     components: dict[int, tuple[int, int, int]]  # id -> (h, v, quantisation table)
 
 
-@dataclass
-class _Block:
-    component: int
-    dc: _Lookup
-    ac: _Lookup
-    dc_limit: int  # largest |quantised DC| a real image can have
+#: A block's coding, as the scan walks it: (component index, DC codes short and long, AC codes short and long,
+#: largest |quantised DC| a real image can have).  The codes come from :func:`_lookup`.
+_Block = tuple
 
 
 def check_entropy(data: bytes) -> None:
@@ -69,7 +68,7 @@ def check_entropy(data: bytes) -> None:
     """
     if not data.startswith(b"\xff\xd8"):
         raise ValueError(f"not a JPEG (starts with {data[:16]!r})")
-    huffman: dict[tuple[int, int], _Lookup] = {}
+    huffman: dict[tuple[int, int], _Table] = {}
     quant_dc: dict[int, int] = {}
     frame: _Frame | None = None
     restart = 0
@@ -141,8 +140,8 @@ def _quant_dc(segment: bytes) -> dict[int, int]:
     return out
 
 
-def _huffman_tables(segment: bytes) -> dict[tuple[int, int], _Lookup]:
-    """Return lookup tables ``(class, id) -> [(symbol, code length) or None for each 16-bit prefix]``."""
+def _huffman_tables(segment: bytes) -> dict[tuple[int, int], _Table]:
+    """Return the Huffman tables of a DHT segment, ``(class, id) -> (code counts, symbols)``, each checked."""
     out = {}
     pos = 0
     while pos < len(segment):
@@ -150,25 +149,70 @@ def _huffman_tables(segment: bytes) -> dict[tuple[int, int], _Lookup]:
         symbols = segment[pos + 17:pos + 17 + sum(counts)]
         if len(counts) != 16 or len(symbols) != sum(counts):
             raise ValueError("corrupt JPEG: short Huffman table")
-        out[(kind >> 4, kind & 15)] = _lookup(counts, symbols)
+        _codes(counts)
+        out[(kind >> 4, kind & 15)] = (counts, symbols)
         pos += 17 + len(symbols)
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _lookup(counts: bytes, symbols: bytes) -> _Lookup:
-    """Return the lookup table of one Huffman table (cached: most JPEGs share the standard tables)."""
-    lookup: list = [None] * (1 << _PEEK)
-    code, k = 0, 0
+def _codes(counts: bytes) -> list[tuple[int, int]]:
+    """The (code, length) of each symbol of a Huffman table, in symbol order; raise if the counts overflow."""
+    codes = []
+    code = 0
     for length, count in enumerate(counts, start=1):
         for _ in range(count):
             if code >= 1 << length:
                 raise ValueError("corrupt JPEG: Huffman table with too many codes")
-            span = 1 << (_PEEK - length)
-            lookup[code * span:(code + 1) * span] = [(symbols[k], length)] * span
-            code, k = code + 1, k + 1
+            codes.append((code, length))
+            code += 1
         code <<= 1
-    return tuple(lookup)
+    return codes
+
+
+@functools.lru_cache(maxsize=64)
+def _lookup(table: _Table, ac: bool, largest: int) -> _Lookup:
+    """What each code of a Huffman table means to the walk: a table for the short codes and a dict for the rest.
+
+    Returns ``(short, long)``.  ``short[p]``, for each :data:`_SHORT`-bit prefix ``p`` of the coded data,
+    is the meaning of the code it starts with when that code is at most :data:`_SHORT` bits long, else
+    None; ``long[(length, code)]`` is the meaning of each longer code (see :func:`_long_code`).  Most codes
+    are short, and this table is quick to build: tables differ from one JPEG to the next.
+
+    A meaning, for a DC table: (code length, magnitude bits); a magnitude of more than ``largest`` bits is
+    invalid.  For an AC table: (bits to skip, positions to advance, last position allowed after it).  Bits
+    to skip: the code and its magnitude bits.  Positions to advance: 0 for end-of-block, 16 for a run of
+    16 zeros (which must be followed by a coefficient, so it may not reach position 64), else the run plus
+    one.  A magnitude of ``largest`` bits or more is invalid.  Invalid codes mean None.
+    """
+    counts, symbols = table
+    short: list = [None] * (1 << _SHORT)
+    long = {}
+    for (code, length), symbol in zip(_codes(counts), symbols):
+        run, size = symbol >> 4, symbol & 15
+        if not ac:
+            meaning = None if symbol > largest else (length, symbol)
+        elif size >= largest:
+            meaning = None
+        elif size == 0:
+            meaning = (length, 0, 64) if run != 15 else (length, 16, 63)
+        else:
+            meaning = (length + size, run + 1, 64)
+        if length > _SHORT:
+            long[(length, code)] = meaning
+        else:
+            span = 1 << (_SHORT - length)
+            short[code * span:(code + 1) * span] = [meaning] * span
+    return tuple(short), long
+
+
+def _long_code(codes: dict, windows: list[int], pos: int) -> tuple:
+    """The meaning of the code at bit ``pos`` that is not in the short table: a longer code, or none."""
+    prefix = (windows[pos >> 3] >> (24 - (pos & 7))) & 0xFFFF
+    for length in range(_SHORT + 1, 17):
+        meaning = codes.get((length, prefix >> (16 - length)))
+        if meaning is not None:
+            return meaning
+    raise ValueError(f"corrupt JPEG: bad Huffman code at bit {pos}")
 
 
 def _intervals(data: bytes, pos: int) -> tuple[list[bytes], int]:
@@ -199,7 +243,7 @@ def _intervals(data: bytes, pos: int) -> tuple[list[bytes], int]:
         pos = ff + 2
 
 
-def _scan(intervals: list[bytes], header: bytes, frame: _Frame, huffman: dict[tuple[int, int], _Lookup],
+def _scan(intervals: list[bytes], header: bytes, frame: _Frame, huffman: dict[tuple[int, int], _Table],
           quant_dc: dict[int, int], restart: int) -> None:
     """Check the restart intervals of one sequential scan against its header."""
     if not header or len(header) != 1 + 2 * header[0] + 3:
@@ -214,7 +258,7 @@ def _scan(intervals: list[bytes], header: bytes, frame: _Frame, huffman: dict[tu
             raise ValueError("corrupt JPEG: scan names an unknown component or Huffman table")
         h, v, table = frame.components[cid]
         step = quant_dc.get(table, 1)
-        units.append((_Block(k, dc, ac, full_scale // step + 1), h, v))
+        units.append(((k, *_lookup(dc, False, largest), *_lookup(ac, True, largest), full_scale // step + 1), h, v))
     hmax = max(h for h, _, _ in frame.components.values())
     vmax = max(v for _, v, _ in frame.components.values())
     if len(units) == 1:
@@ -229,23 +273,46 @@ def _scan(intervals: list[bytes], header: bytes, frame: _Frame, huffman: dict[tu
         raise ValueError(f"corrupt JPEG: scan has {len(intervals)} restart intervals, "
                          f"expected {math.ceil(mcus / per_interval)}")
     for k, interval in enumerate(intervals):
-        _interval(interval, min(per_interval, mcus - k * per_interval), blocks, len(units), largest, k)
+        _interval(interval, min(per_interval, mcus - k * per_interval), blocks, len(units), k)
 
 
-def _interval(data: bytes, mcus: int, blocks: list[_Block], n_components: int, largest: int, index: int) -> None:
-    """Decode ``mcus`` MCUs of one restart interval; raise unless they fill it exactly and stay plausible."""
+def _interval(data: bytes, mcus: int, blocks: list[_Block], n_components: int, index: int) -> None:
+    """Decode ``mcus`` MCUs of one restart interval; raise unless they fill it exactly and stay plausible.
+
+    The walk over each block's codes is written out in this one loop (it runs for every block of every
+    image read, so a function call per block would cost a third of the time).
+    """
     n = 8 * len(data)
     windows = _windows(data)
+    shift, mask, long_code = 40 - _SHORT, (1 << _SHORT) - 1, _long_code  # locals: the loop below is the hot path
     level = [0] * n_components
     pos = 0
     for _ in range(mcus):
-        for block in blocks:
-            pos, diff = _block(windows, pos, block, largest)
-            level[block.component] += diff
+        for component, dc, dc_long, ac, ac_long, dc_limit in blocks:
+            entry = dc[(windows[pos >> 3] >> (shift - (pos & 7))) & mask] or long_code(dc_long, windows, pos)
+            pos += entry[0]
+            size = entry[1]
+            if size:
+                diff = (windows[pos >> 3] >> (40 - (pos & 7) - size)) & ((1 << size) - 1)
+                if diff < 1 << (size - 1):
+                    diff -= (1 << size) - 1
+                pos += size
+                level[component] += diff
+                if abs(level[component]) > dc_limit:
+                    raise ValueError(f"corrupt JPEG: impossible DC level at bit {pos} of restart interval {index}")
+            k = 1
+            while True:
+                entry = ac[(windows[pos >> 3] >> (shift - (pos & 7))) & mask] or long_code(ac_long, windows, pos)
+                pos += entry[0]
+                if not entry[1]:
+                    break
+                k += entry[1]
+                if k >= 64:
+                    if k > entry[2]:
+                        raise ValueError(f"corrupt JPEG: coefficient past the end of a block at bit {pos}")
+                    break
             if pos > n:
                 raise ValueError(f"corrupt JPEG: coded data of restart interval {index} end too early")
-            if abs(level[block.component]) > block.dc_limit:
-                raise ValueError(f"corrupt JPEG: impossible DC level at bit {pos} of restart interval {index}")
     if n - pos >= 8:
         raise ValueError(f"corrupt JPEG: {(n - pos) // 8} extraneous bytes in restart interval {index}")
     if n > pos and _bits(windows, pos, n - pos) != (1 << (n - pos)) - 1:
@@ -263,29 +330,3 @@ def _windows(data: bytes) -> list[int]:
 def _bits(windows: list[int], pos: int, count: int) -> int:
     """Return the ``count`` (at most 33) bits at bit ``pos`` as an integer."""
     return (windows[pos >> 3] >> (40 - (pos & 7) - count)) & ((1 << count) - 1)
-
-
-def _block(windows: list[int], pos: int, block: _Block, largest: int) -> tuple[int, int]:
-    """Decode one block's codes at bit ``pos``; return the bit after it and the block's DC difference."""
-    entry = block.dc[(windows[pos >> 3] >> (24 - (pos & 7))) & 0xFFFF]
-    if entry is None or entry[0] > largest:
-        raise ValueError(f"corrupt JPEG: bad Huffman code at bit {pos}")
-    size = entry[0]
-    pos += entry[1]
-    diff = _bits(windows, pos, size) if size else 0
-    if size and diff < 1 << (size - 1):
-        diff -= (1 << size) - 1
-    pos += size
-    k = 1
-    while k < 64:
-        entry = block.ac[(windows[pos >> 3] >> (24 - (pos & 7))) & 0xFFFF]
-        if entry is None:
-            raise ValueError(f"corrupt JPEG: bad Huffman code at bit {pos}")
-        run, size = entry[0] >> 4, entry[0] & 15
-        pos += entry[1] + size
-        if size == 0 and run != 15:
-            break
-        k += 16 if size == 0 else run + 1
-        if k > 64 or size >= largest or (size == 0 and k > 63):
-            raise ValueError(f"corrupt JPEG: coefficient past the end of a block at bit {pos}")
-    return pos, diff

@@ -77,3 +77,37 @@ def test_stray_bytes_and_markers_are_corrupt():
     end = data.rindex(b"\xff\xd9")
     with pytest.raises(ValueError, match="2 restart intervals, expected 1"):
         check_entropy(data[:end] + b"\xff\xd0" + data[end:])
+
+
+def _one_block_jpeg(bits: str) -> bytes:
+    """An 8×8 greyscale baseline JPEG whose single block is coded as ``bits``.
+
+    DC codes: ``00`` size 0, ``01`` size 1, ``10`` size 12; AC codes: ``00`` end of block, ``01`` a run of
+    16 zeros, ``10`` one coefficient of size 1 (a magnitude bit follows).
+    """
+    def segment(marker: int, body: bytes) -> bytes:
+        return bytes([0xFF, marker]) + (len(body) + 2).to_bytes(2, "big") + body
+
+    counts = bytes([0, 3] + [0] * 14)
+    padded = bits + "1" * (-len(bits) % 8)
+    coded = bytes(int(padded[i:i + 8], 2) for i in range(0, len(padded), 8)).replace(b"\xff", b"\xff\x00")
+    return (b"\xff\xd8" + segment(0xDB, b"\x00" + bytes([1] * 64))
+            + segment(0xC0, bytes([8, 0, 8, 0, 8, 1, 1, 0x11, 0]))
+            + segment(0xC4, b"\x00" + counts + bytes([0, 1, 12]) + b"\x10" + counts + bytes([0x00, 0xF0, 0x01]))
+            + segment(0xDA, bytes([1, 1, 0x00, 0, 63, 0])) + coded + b"\xff\xd9")
+
+
+def test_a_hand_coded_block_passes_and_pillow_reads_it():
+    data = _one_block_jpeg("00" + "101" * 15 + "01" * 2 + "101" * 16)  # 15 coefficients, 32 zeros, 16 more: 63
+    check_entropy(data)
+    assert Image.open(io.BytesIO(data)).size == (8, 8)
+
+
+@pytest.mark.parametrize(("bits", "problem"), [
+    ("00" + "101" * 15 + "01" * 3, "coefficient past the end"),  # a run of 16 zeros reaching the block's end
+    ("00" + "11", "bad Huffman code"),  # an AC code the table does not have
+    ("00" + "00" + "00", "extraneous bytes|not padded"),  # a second block where the scan holds one
+], ids=["zero-run-to-the-end", "unknown-code", "extra-block"])
+def test_hand_coded_blocks_breaking_a_rule_are_corrupt(bits, problem):
+    with pytest.raises(ValueError, match=problem):
+        check_entropy(_one_block_jpeg(bits))
