@@ -37,7 +37,7 @@ from astropy.table import QTable, Table
 from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
-from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_image
+from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_images
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -197,9 +197,11 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
     batch = survey.cutouts(targets, size=size)
     status = np.asarray(batch.status, dtype=object).copy()
     snr = np.full(len(status), np.nan)
-    for i in np.flatnonzero(status == ""):
-        status[i], snr[i] = check_image(batch.images[i], batch.pixel_scale,
-                                        -np.inf if min_centre_snr is None else min_centre_snr)
+    read = status == ""
+    if read.any():
+        problems, snr[read] = check_images(batch.images if read.all() else batch.images[read], batch.pixel_scale,
+                                           -np.inf if min_centre_snr is None else min_centre_snr)
+        status[read] = problems
     batch.status = status
     batch.meta["centre_snr"] = snr
     return batch

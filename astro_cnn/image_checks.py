@@ -23,7 +23,7 @@ import astropy.units as u
 import numpy as np
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "SNR_SAMPLE_IMAGES", "image_problem", "check_image",
-           "centre_signal_to_noise", "centre_snr_range", "aperture_weights"]
+           "check_images", "centre_signal_to_noise", "centre_snr_range", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -41,33 +41,60 @@ def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = M
 def check_image(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> tuple[str, float]:
     """Why an image ``(C, H, W)`` cannot be measured ("" when it can), and its centre's signal-to-noise ratio.
 
+    The check of :func:`check_images` for one image.
+    """
+    problems, snr = check_images(np.asarray(image)[None], pixel_scale, min_snr)
+    return problems[0], float(snr[0])
+
+
+def check_images(images: np.ndarray, pixel_scale: u.Quantity,
+                 min_snr: float = MIN_CENTRE_SNR) -> tuple[list[str], np.ndarray]:
+    """Why each image ``(C, H, W)`` of a stack cannot be measured ("" when it can), and its centre's S/N.
+
     Parameters
     ----------
-    image : ndarray
-        One image, bands first.
+    images : ndarray, shape (N, C, H, W)
+        The images, bands first.
     pixel_scale : Quantity
-        Its pixel scale (sets the aperture radius in pixels).
+        Their pixel scale (sets the aperture radius in pixels).
     min_snr : float
         Lowest signal-to-noise ratio at the centre that counts as a source.
 
     Returns
     -------
-    problem : str
+    problems : list of str
         "" for a usable image; else non-finite pixels, a blank (constant) image, or no source at
         the centre with its measured S/N.
-    snr : float
-        :func:`centre_signal_to_noise` (NaN for non-finite or blank images).
+    snr : ndarray of float
+        :func:`centre_signal_to_noise` of each image (NaN for non-finite or blank images).
     """
-    finite = np.isfinite(image)
-    if not finite.all():
-        return f"image has {int((~finite).sum())} non-finite pixels", np.nan
-    if image.min() == image.max():
-        return f"image is blank (every pixel is {float(image.flat[0]):g})", np.nan
-    snr = centre_signal_to_noise(image, pixel_scale)
-    if snr < min_snr:
-        return (f"no source at the centre of the image (S/N {snr:.1f} < {min_snr:g} in a "
-                f"{APERTURE_RADIUS.to_value(u.arcsec):g} arcsec aperture)"), snr
-    return "", snr
+    images = np.asarray(images)
+    flat = images.reshape(len(images), -1)
+    with np.errstate(invalid="ignore"):  # inf - inf: a non-finite image, counted below
+        total = images.sum(axis=1, dtype=np.float64)  # all bands: the presence check measures their sum
+        # a non-finite pixel makes its image's sum non-finite (float64 cannot overflow on float32 pixels)
+        odd = ~np.isfinite(total.sum(axis=(1, 2)))
+    non_finite = np.zeros(len(images), dtype=int)
+    non_finite[odd] = (~np.isfinite(flat[odd])).sum(axis=1)
+    blank = np.zeros(len(images), dtype=bool)
+    finite = non_finite == 0
+    blank[finite] = flat[finite].min(axis=1) == flat[finite].max(axis=1)
+    measured = finite & ~blank
+    snr = np.full(len(images), np.nan)
+    if measured.any():
+        snr[measured] = _centre_snr(total if measured.all() else total[measured], pixel_scale)
+    problems = []
+    for k in range(len(images)):
+        if non_finite[k]:
+            problems.append(f"image has {int(non_finite[k])} non-finite pixels")
+        elif blank[k]:
+            problems.append(f"image is blank (every pixel is {float(flat[k, 0]):g})")
+        elif snr[k] < min_snr:
+            problems.append(f"no source at the centre of the image (S/N {snr[k]:.1f} < {min_snr:g} in a "
+                            f"{APERTURE_RADIUS.to_value(u.arcsec):g} arcsec aperture)")
+        else:
+            problems.append("")
+    return problems, snr
 
 
 def centre_snr_range(images, pixel_scale: u.Quantity, rows: np.ndarray, block: int = 256) -> list[float]:
@@ -93,28 +120,39 @@ def centre_snr_range(images, pixel_scale: u.Quantity, rows: np.ndarray, block: i
         ``[lowest, highest]`` over the finite values.
     """
     rows = np.asarray(rows)
-    values = np.array([check_image(np.asarray(image, dtype=np.float32), pixel_scale, -np.inf)[1]
-                       for start in range(0, len(rows), block) for image in images[rows[start:start + block]]])
+    values = np.concatenate([np.empty(0)] + [
+        check_images(np.asarray(images[rows[start:start + block]], dtype=np.float32), pixel_scale, -np.inf)[1]
+        for start in range(0, len(rows), block)])
     values = values[np.isfinite(values)]
     return [float(values.min()), float(values.max())] if len(values) else [-np.inf, np.inf]
 
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
     """Signal-to-noise ratio of the sky-subtracted light in the central aperture (all bands summed)."""
-    total = np.asarray(image, dtype=np.float64).sum(axis=0)
-    height, width = total.shape
+    return float(_centre_snr(np.asarray(image).sum(axis=0, dtype=np.float64)[None], pixel_scale)[0])
+
+
+def _centre_snr(total: np.ndarray, pixel_scale: u.Quantity) -> np.ndarray:
+    """:func:`centre_signal_to_noise` of each image of a stack, from its bands' sum ``(N, H, W)`` (float64)."""
+    n, height, width = total.shape
     edge = max(1, min(height, width) // 8)
-    border = np.concatenate([total[:edge].ravel(), total[-edge:].ravel(),
-                             total[edge:-edge, :edge].ravel(), total[edge:-edge, -edge:].ravel()])
-    sky = np.median(border)
-    noise = 1.4826 * np.median(np.abs(border - sky))
-    if noise == 0:
-        noise = np.std(border)
+    border = np.concatenate([total[:, :edge].reshape(n, -1), total[:, -edge:].reshape(n, -1),
+                             total[:, edge:-edge, :edge].reshape(n, -1), total[:, edge:-edge, -edge:].reshape(n, -1)],
+                            axis=1)
+    sky = np.median(border, axis=1)
+    noise = 1.4826 * np.median(np.abs(border - sky[:, None]), axis=1)
+    flat = noise == 0
+    if flat.any():
+        noise[flat] = border[flat].std(axis=1)
     weights, area = aperture_weights(height, width, pixel_scale)
-    signal = float(np.einsum("ij,ij->", weights, total - sky))
-    if noise == 0:
-        return np.inf if signal > 0 else 0.0
-    return signal / (noise * np.sqrt(area))
+    rows, columns = np.nonzero(weights)  # the aperture's box: the photometry sums only there
+    box = (slice(rows.min(), rows.max() + 1), slice(columns.min(), columns.max() + 1))
+    signal = np.einsum("ij,nij->n", weights[box], total[:, box[0], box[1]] - sky[:, None, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        snr = signal / (noise * np.sqrt(area))
+    still_flat = noise == 0
+    snr[still_flat] = np.where(signal[still_flat] > 0, np.inf, 0.0)
+    return snr
 
 
 def aperture_weights(height: int, width: int, pixel_scale: u.Quantity) -> tuple[np.ndarray, float]:

@@ -5,7 +5,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from astro_cnn.image_checks import MIN_CENTRE_SNR, centre_signal_to_noise, image_problem
+from astro_cnn.image_checks import MIN_CENTRE_SNR, centre_signal_to_noise, check_image, check_images, image_problem
 from astro_cnn.image_files import read_image
 
 from .conftest import DATA
@@ -57,6 +57,33 @@ def test_the_cached_aperture_gives_photutils_photometry(height, width, bands, sc
     aperture = CircularAperture([((width - 1) / 2, (height - 1) / 2)], r=max(1.0, 1.0 / scale))
     expected = float(aperture.do_photometry(total - sky)[0][0]) / (noise * np.sqrt(aperture.area))
     assert np.isclose(centre_signal_to_noise(image, scale * u.arcsec), expected, rtol=1e-9, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(kinds=st.lists(st.sampled_from(["galaxy", "sky", "blank", "nan", "inf", "opposite infinities"]), min_size=1,
+                      max_size=9), seed=st.integers(0, 2**32 - 1))
+def test_a_stack_gets_the_verdict_each_image_gets_alone(kinds, seed):
+    """Checking a chunk at once (as prediction does) gives each row its own problem and S/N, whatever its neighbours."""
+    rng = np.random.default_rng(seed)
+    stack = rng.normal(0.1, 0.01, (len(kinds), 3, 24, 24)).astype(np.float32)
+    for image, kind in zip(stack, kinds):
+        if kind == "galaxy":
+            image[:, 10:14, 10:14] += rng.uniform(0.05, 1.0)
+        elif kind == "blank":
+            image[:] = rng.uniform(-1, 1)
+        elif kind in ("nan", "inf"):
+            image[rng.integers(3), rng.integers(24), rng.integers(24)] = np.nan if kind == "nan" else np.inf
+        elif kind == "opposite infinities":
+            image[0, 0, 0], image[1, 0, 0] = np.inf, -np.inf
+    problems, snr = check_images(stack, SCALE)
+    alone = [check_image(image, SCALE) for image in stack]
+    assert problems == [problem for problem, _ in alone]
+    np.testing.assert_array_equal(snr, [value for _, value in alone])
+    expected = {"galaxy": "", "sky": "no source at the centre", "blank": "image is blank",
+                "nan": "image has 1 non-finite pixels", "inf": "image has 1 non-finite pixels",
+                "opposite infinities": "image has 2 non-finite pixels"}
+    assert all(problem.startswith(expected[kind]) and bool(problem) == (kind != "galaxy")
+               for problem, kind in zip(problems, kinds))
 
 
 def test_the_training_brightness_range_and_what_lies_outside_it():
