@@ -115,25 +115,29 @@ def _decode(source: bytes | Path) -> np.ndarray:
 
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
-            array = _unit_pixels(image)
+            return _unit_pixels(image)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"image too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         raise ValueError(f"not a decodable image ({exc})") from None
-    return np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
 def _unit_pixels(image) -> np.ndarray:
-    """Return a Pillow image as float32 (H, W, C) in [0, 1], C = 1 for greyscale, else 3."""
-    if image.mode.startswith("I;16"):
-        return (np.asarray(image, dtype=np.float32) / 65535.0)[..., None]
+    """Return a Pillow image as float32 (C, H, W) in [0, 1], C = 1 for greyscale, else 3."""
     if image.mode in ("I", "F"):
         kind = "integer" if image.mode == "I" else "float"
         raise ValueError(f"32-bit {kind} pixels (mode {image.mode}) have no known range to scale to [0, 1]; "
                          "save the image as FITS, or as 8- or 16-bit")
-    if image.mode in _GREY_MODES:
-        return (np.asarray(image.convert("L"), dtype=np.float32) / 255.0)[..., None]
-    return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    if image.mode.startswith("I;16"):
+        pixels, full_scale = np.asarray(image)[..., None], 65535.0
+    elif image.mode in _GREY_MODES:
+        pixels, full_scale = np.asarray(image.convert("L"))[..., None], 255.0
+    else:
+        pixels, full_scale = np.asarray(image.convert("RGB")), 255.0
+    # scaled straight into the bands-first layout: one pass over the pixels, no float copy to transpose
+    out = np.empty((pixels.shape[2], pixels.shape[0], pixels.shape[1]), np.float32)
+    np.divide(pixels.transpose(2, 0, 1), np.float32(full_scale), out=out)
+    return out
 
 
 def _read_colour(path: Path) -> np.ndarray:
