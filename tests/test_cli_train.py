@@ -22,7 +22,8 @@ def test_train_then_predict_from_files(tmp_path, capsys):
     out = tmp_path / "p.ecsv"
     assert main(["predict", str(GALAXIES), "--model", str(model), "--image-column", "image", "-o", str(out)]) == 0
     result = read_table(out)
-    assert len(result) == 16 and not result["flag"].any()
+    # every image reaches the model; one epoch on 16 galaxies may leave some predictions outside the labels' range
+    assert len(result) == 16 and all(s == "ok" or s.startswith("extrapolation") for s in result["status"])
     assert np.all(np.isfinite(result["log_oh"].value))
 
 

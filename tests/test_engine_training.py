@@ -126,6 +126,28 @@ def test_interrupted_training_resumes_to_identical_weights(tmp_path):
     assert list(history["epoch"]) == [1, 2, 3] and (tmp_path / "b" / "loss_curve.png").exists()
 
 
+def test_training_ends_with_the_batch_norm_statistics_of_the_training_images():
+    """The running statistics a network predicts with are the training images' own (precise batch norm), not a
+    moving average of the last few batches."""
+    images, labels = _data(n=48)
+    predictor = _predictor()
+    predictor.learn_normalisation(images, labels, None)
+    data = predictor.training_data(images, labels)  # no validation split: all 48 rows fit, three batches of 16
+    torch.manual_seed(0)
+    network = predictor.new_network()
+    lines = []
+    fit_network(network, data, registry.get("recipe", "quick").settings, "regression", seed=0, progress=False,
+                log=lines.append)
+    first = next(m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    seen = []
+    hook = first.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        network(predictor.prepare(images))
+    hook.remove()
+    torch.testing.assert_close(first.running_mean, seen[0].mean(dim=(0, 2, 3)), rtol=1e-5, atol=1e-6)
+    assert lines[-1] == "batch-norm statistics recomputed over 48 training images with the final weights"
+
+
 def test_photo_z_pdf_with_extra_input():
     rng = np.random.default_rng(2)
     images, _ = _data(n=32, bands=5)
@@ -340,7 +362,7 @@ def test_one_loader_serves_every_epoch_of_a_run(monkeypatch):
     predictor = _predictor()
     predictor.device = "cpu"
     predictor.fit(images, labels, recipe="quick", epochs=3, progress=False, log=lambda line: None)
-    assert len(made) == 1
+    assert len(made) == 2  # one for every epoch, one for the batch-norm statistics at the end
 
 
 @pytest.mark.parametrize(("n", "batch_size", "world"), [(23, 4, 1), (23, 4, 3), (25, 4, 2), (8, 4, 2), (0, 4, 1)])

@@ -20,12 +20,16 @@ from .augment import ALL_TRANSFORMS, apply_dihedral
 from .batches import TrainingData, batch_loader
 from .losses import loss_functions
 from .network import Network
+from .normalisation import sample_rows
 from .speed import autocast, prepare_input, prepare_network, speed_setting
 
-__all__ = ["TrainingData", "Schedule", "fit_network", "epoch_batches", "RunShares", "distributed_rank"]
+__all__ = ["TrainingData", "Schedule", "fit_network", "precise_batch_norm", "epoch_batches", "RunShares",
+           "distributed_rank"]
 
 #: Steps between updates of the progress bar's loss (each update waits for the device).
 PROGRESS_EVERY = 25
+#: Most training rows over which :func:`precise_batch_norm` averages the batch-norm statistics.
+PRECISE_BN_ROWS = 8192
 
 
 @dataclass
@@ -208,6 +212,9 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             if checkpoint_path is not None:
                 _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
     _set_trainable(network, "all")
+    counted = precise_batch_norm(network, data, normaliser, batch_size, seed, device, workers)
+    if counted and rank == 0:
+        log(f"batch-norm statistics recomputed over {counted} training images with the final weights")
     network.eval()
     if world > 1:  # the last step updated each rank's batch-norm statistics alone: keep rank 0's, as DDP does
         _broadcast_buffers(network)
@@ -346,6 +353,50 @@ def _optimizer(network: Network, settings: Mapping[str, Any], stage: str) -> tor
     if kind == "sgd":
         return torch.optim.SGD(groups, momentum=0.9, weight_decay=decay)
     raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw', 'adam' or 'sgd')")
+
+
+def precise_batch_norm(network: nn.Module, data: TrainingData, normaliser: nn.Module, batch_size: int, seed: int,
+                       device: str | torch.device = "cpu", workers: int = 0) -> int:
+    """Set each batch-norm layer's running statistics to their mean over training batches, with the final weights.
+
+    During training a layer keeps an exponential moving average of the last few batches' statistics;
+    that estimate is noisy, and a network predicts with it.  On the bundled structure model it shifted
+    every effective radius by +3 % (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm", call the
+    remedy precise batch norm).  Here up to :data:`PRECISE_BN_ROWS` training rows, spread evenly over
+    the fit rows and shuffled with ``seed``, pass through the network in batches of ``batch_size``
+    (unaugmented, without gradients, dropout off), and each layer's statistics become the plain mean
+    over those batches.  Deterministic, so a resumed run ends as an uninterrupted one; every process
+    of a distributed run computes the same.
+
+    Returns
+    -------
+    int
+        Rows used (0 when the network has no batch normalisation with running statistics).
+    """
+    layers = [m for m in network.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+    rows = np.asarray(data.fit_rows)
+    if not layers or not len(rows):
+        return 0
+    rows = rows[sample_rows(len(rows), PRECISE_BN_ROWS)]
+    rows = rows[np.random.default_rng(seed).permutation(len(rows))]
+    if len(rows) >= batch_size:  # whole batches only: every batch counts the same in the mean
+        rows = rows[:len(rows) // batch_size * batch_size]
+    batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
+    momenta = [layer.momentum for layer in layers]
+    network.eval()
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # a cumulative mean
+        layer.train()
+    try:
+        with torch.no_grad():
+            for images, _, extras in batch_loader(data, batches, workers=workers):
+                network(normaliser(images.to(device)), extras.to(device) if extras is not None else None)
+    finally:
+        for layer, momentum in zip(layers, momenta):
+            layer.momentum = momentum
+        network.eval()
+    return len(rows)
 
 
 def _evaluate(network: Network, data: TrainingData, normaliser: nn.Module, loss_fn, batch_size: int, device,
