@@ -69,16 +69,15 @@ def check_images(images: np.ndarray, pixel_scale: u.Quantity,
         :func:`centre_signal_to_noise` of each image (NaN for non-finite or blank images).
     """
     images = np.asarray(images)
-    flat = images.reshape(len(images), -1)
+    flat = images.reshape(len(images), int(np.prod(images.shape[1:])))
     with np.errstate(invalid="ignore"):  # inf - inf: a non-finite image, counted below
         total = images.sum(axis=1, dtype=np.float64)  # all bands: the presence check measures their sum
         # a non-finite pixel makes its image's sum non-finite (float64 cannot overflow on float32 pixels)
         odd = ~np.isfinite(total.sum(axis=(1, 2)))
     non_finite = np.zeros(len(images), dtype=int)
     non_finite[odd] = (~np.isfinite(flat[odd])).sum(axis=1)
-    blank = np.zeros(len(images), dtype=bool)
     finite = non_finite == 0
-    blank[finite] = flat[finite].min(axis=1) == flat[finite].max(axis=1)
+    blank = finite & (flat.min(axis=1, initial=np.inf) == flat.max(axis=1, initial=-np.inf))
     measured = finite & ~blank
     snr = np.full(len(images), np.nan)
     if measured.any():
