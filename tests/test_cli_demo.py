@@ -16,7 +16,7 @@ GALAXIES = DATA / "gri_small" / "galaxies.ecsv"
 def shipped_demo(tmp_path, clean_registry):
     """A plugin shipping a (tiny) trained model with the 16 real demo galaxies of the test data."""
     model = astro_cnn.train(read_table(GALAXIES), "metallicity", image_column="image", image_dir=GALAXIES.parent,
-                            backbone="small_cnn", recipe="quick", epochs=1, name="tiny-demo-model",
+                            backbone="small_cnn", recipe="quick", epochs=5, name="tiny-demo-model",
                             progress=False, log=lambda line: None)
     path = model.save(tmp_path / "tiny.acnn")
 
