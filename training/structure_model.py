@@ -170,9 +170,10 @@ def write_demo(plan: Table, images: np.ndarray, rows: np.ndarray, directory: Pat
     return path
 
 
-def model_card(predictor: NetworkPredictor, plan: Table, scored: dict, scored_tta: dict, minutes: float) -> str:
+def model_card(predictor: NetworkPredictor, plan: Table, scored: dict, scored_tta: dict, minutes: float,
+               epochs: int = EPOCHS) -> str:
     """The Markdown model card of the bundled structure model (``scored``: as shipped; ``scored_tta``: with the 8
-    dihedral transforms averaged)."""
+    dihedral transforms averaged; ``epochs``: as trained)."""
     train_rows = (plan["status"] == "") & (plan["split"] == "train")
     fields = ", ".join(sorted(set(plan["field"][train_rows])))
     lines = ["| output | median fractional error | scatter (robust σ) | outlier rate (>50 %) | ±1σ coverage | "
@@ -214,7 +215,7 @@ the {len(scored['rows'])} galaxies in field **{HELD_OUT_FIELD}** were never trai
 
 ## Recipe
 `{BACKBONE}` backbone ({BACKBONE_OPTIONS['width']} channels in its first block, about 0.3 M parameters) + `{HEAD}` head
-(a mean and a log-variance per quantity output), recipe `{RECIPE}` for {EPOCHS} epochs, seed {SEED}, random initial
+(a mean and a log-variance per quantity output), recipe `{RECIPE}` for {epochs} epochs, seed {SEED}, random initial
 weights; the network learns log10 n, log10 r_e and logit q, standardised: the means by squared error, the
 log-variances by the Gaussian likelihood of the residuals (`astro_cnn.engine.losses`). Trained with dihedral
 augmentation; it predicts without test-time augmentation, its uncertainty coming from the head. Weights stored in
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         path = PLUGIN / "models" / f"{MODEL_NAME}.acnn"
         predictor.save(path, overwrite=True)
-        path.with_suffix(".md").write_text(model_card(predictor, plan, scored, scored_tta, minutes), encoding="utf-8")
+        card = model_card(predictor, plan, scored, scored_tta, minutes, args.epochs)
+        path.with_suffix(".md").write_text(card, encoding="utf-8")
         print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) and its card")
         print(f"saved the demo galaxies {write_demo(plan, images, scored['rows'][:DEMO_ROWS], PLUGIN / 'demo')}")
     return 0
