@@ -49,7 +49,7 @@ SEED = 16
 #: Network and schedule: the compact ``small_cnn`` at 16 channels (about 0.3 M parameters), and the structure
 #: plugin's head (sized by the quantity, predicting each output's variance with it) and recipe.
 BACKBONE, BACKBONE_OPTIONS, HEAD, HEAD_OPTIONS = "small_cnn", {"width": 16}, "multi_output", {"variance": True}
-RECIPE, EPOCHS = "structure", 48
+RECIPE, EPOCHS = "structure", 96
 #: The head gives each galaxy its own uncertainty, so the model predicts without test-time augmentation (8 times
 #: faster; the recipe's dihedral augmentation still trains it).
 TTA = False

@@ -30,7 +30,7 @@ STRUCTURE = astro_cnn.Quantity(
 
 #: How the bundled model was trained (its card has the details): the ``structure`` recipe's settings.
 RECIPE = {"optimizer": "adamw", "lr": 2e-3, "lr_ratios": (1.0, 1.0, 1.0), "weight_decay": 1e-4, "batch_size": 64,
-          "head_epochs": 0, "cycles": (48,), "schedule": "cosine_restarts", "augment": True, "tta": True,
+          "head_epochs": 0, "cycles": (96,), "schedule": "cosine_restarts", "augment": True, "tta": True,
           "val_fraction": 0.1}
 
 HERE = Path(__file__).parent
@@ -79,7 +79,7 @@ def astro_cnn_heads():
 @astro_cnn.hookimpl
 def astro_cnn_recipes():
     """The recipe of the bundled structure model."""
-    return [astro_cnn.RecipeSpec("structure", RECIPE, "AdamW 2e-3, batch 64, one cosine cycle of 48 epochs, dihedral "
+    return [astro_cnn.RecipeSpec("structure", RECIPE, "AdamW 2e-3, batch 64, one cosine cycle of 96 epochs, dihedral "
                                                       "augmentation and TTA, 10 % validation split calibrating the "
                                                       "uncertainties")]
 
