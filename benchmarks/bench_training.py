@@ -3,7 +3,7 @@
 For each architecture at batch 64 (ResNet-34 on 3×128×128, Pasquet et al. on 5×64×64):
 - ``train_loop_ratio``: rows/s of the engine's training loop (recipe schedule, dihedral augmentation,
   batching) over rows/s of a bare forward+backward+optimizer step on the same tensors (the batch-norm
-  pass that ends a run is timed apart: see :func:`loop_training_rate`);
+  pass that ends a run is timed apart: see :func:`batch_norm_pass_timed`);
 - ``predict_ratio``: rows/s of ``astro_cnn.predict`` reading the images from files on disk (PNG or
   FITS) over rows/s of the bare forward pass.
 Goals: >= 0.90 for both.  Each rate is the best of :data:`REPEATS` runs, the engine's and the bare
@@ -17,6 +17,7 @@ Run from the repository root: ``python benchmarks/bench_training.py``.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -77,27 +78,38 @@ def raw_training_rate(predictor, images, labels) -> float:
     return len(x) / (time.perf_counter() - start)
 
 
-def loop_training_rate(predictor, images, labels) -> tuple[float, float]:
-    """Rows/s of the training loop's epochs, and the seconds of the batch-norm pass that ends a run.
+@contextlib.contextmanager
+def batch_norm_pass_timed():
+    """Time the batch-norm pass that ends every ``fit_network`` run; yields the list its seconds go to.
 
     ``fit_network`` ends with :func:`~astro_cnn.engine.trainer.precise_batch_norm`, one forward pass
-    over up to 8,192 training rows, once per run: here it would weigh as much as a third of the
-    single 3-step epoch, in a real run a fraction of a per cent, so it is timed apart.
+    over up to 8,192 training rows, once per run.  In a benchmark's short run it would weigh as much as
+    a third of the loop, in a real run a fraction of a per cent, so the benchmarks time it apart.
     """
+    passes, precise_batch_norm = [], trainer.precise_batch_norm
+
+    def timed_pass(*args, **kwargs):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        rows = precise_batch_norm(*args, **kwargs)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        passes.append(time.perf_counter() - start)
+        return rows
+
+    with mock.patch.object(trainer, "precise_batch_norm", timed_pass):
+        yield passes
+
+
+def loop_training_rate(predictor, images, labels) -> tuple[float, float]:
+    """Rows/s of the training loop's epochs, and the seconds of the batch-norm pass that ends the run."""
     network = predictor.new_network()
     data = predictor.training_data(images, labels)  # raw pixels, normalised and augmented per batch by the loop
     fit_network(network, predictor.training_data(images[:BATCH], labels[:BATCH]), SETTINGS,
                 predictor.quantity.kind, progress=False, log=lambda line: None)  # warm-up
-    passes, precise_batch_norm = [], trainer.precise_batch_norm
-
-    def timed_pass(*args, **kwargs):
-        start = time.perf_counter()
-        rows = precise_batch_norm(*args, **kwargs)
-        passes.append(time.perf_counter() - start)
-        return rows
-
     start = time.perf_counter()
-    with mock.patch.object(trainer, "precise_batch_norm", timed_pass):
+    with batch_norm_pass_timed() as passes:
         fit_network(network, data, SETTINGS, predictor.quantity.kind, progress=False, log=lambda line: None)
     total = time.perf_counter() - start
     return len(images) / (total - sum(passes)), sum(passes)
