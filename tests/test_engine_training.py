@@ -95,6 +95,12 @@ def test_train_predict_save_load(tmp_path):
     assert astro_cnn.load_predictor(small).half_precision_storage and not loaded.half_precision_storage
     np.testing.assert_allclose(astro_cnn.load_predictor(small).predict_images(images[40:]).value,
                                prediction.value, atol=0.02)
+    # the channels-last layout a model was saved with comes back with it (and gives the same numbers)
+    assert loaded.channels_last == "auto"
+    predictor.half_precision_storage, predictor.channels_last = False, True
+    laid_out = astro_cnn.load_predictor(predictor.save(tmp_path / "channels_last.acnn"))
+    assert laid_out.channels_last is True
+    np.testing.assert_allclose(laid_out.predict_images(images[40:]).value, prediction.value, atol=1e-5)
 
 
 def test_interrupted_training_resumes_to_identical_weights(tmp_path):

@@ -79,7 +79,8 @@ class NetworkPredictor(Predictor):
         #: predicts), "cpu", "cuda" or "cuda:N".
         self.device = "auto"
         #: Speed settings for prediction (see :mod:`astro_cnn.engine.speed`): channels-last layout
-        #: follows the device ("auto": on a CUDA GPU, where it gives the same numbers faster);
+        #: follows the device ("auto": on a CUDA GPU, where it gives the same numbers faster), and a
+        #: model may be saved with it on (True) where it measured faster on CPUs too;
         #: bfloat16 autocast changes the numbers slightly, so it is off unless asked for.
         self.channels_last: bool | str = "auto"
         self.bf16: bool | str = False
@@ -428,7 +429,8 @@ class NetworkPredictor(Predictor):
         meta.update({"architecture": self.architecture, "normalisation": self.normalisation_,
                      "calibration": self.calibration_,
                      "ensemble_size": len(self.members_), "half_precision_storage": self.half_precision_storage,
-                     "tta": self.tta if isinstance(self.tta, bool) else list(self.tta)})
+                     "tta": self.tta if isinstance(self.tta, bool) else list(self.tta),
+                     "channels_last": self.channels_last})
         return meta
 
     def _state_bytes(self) -> bytes:
@@ -451,6 +453,7 @@ class NetworkPredictor(Predictor):
         predictor.normalisation_ = metadata["normalisation"]
         predictor.calibration_ = dict(metadata.get("calibration") or {})
         predictor.half_precision_storage = bool(metadata.get("half_precision_storage", False))
+        predictor.channels_last = metadata.get("channels_last", "auto")
         members = torch.load(io.BytesIO(state), map_location="cpu", weights_only=True)["members"]
         predictor.members_ = [{k: v.float() if v.is_floating_point() else v for k, v in m.items()}
                               for m in members]
