@@ -20,7 +20,8 @@ lines, among them ``structure_speedup_vs_fit`` (CNN galaxies/s over fit galaxies
 
 Run from the repository root with the shared data beside it::
 
-    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--fainter MAG] [--device cpu|cuda] [--figure PNG]
+    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--fainter MAG] [--device cpu|cuda]
+        [--figure PNG] [--table ECSV]
 
 ``--device cuda`` on a machine without a CUDA GPU prints one line saying so and exits 0.
 """

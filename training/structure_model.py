@@ -248,7 +248,7 @@ Trained on simulated appearances: smooth single-Sérsic profiles with a Gaussian
 fields of sky. Real galaxies (bulge + disc, spiral arms, bars, mergers, non-Gaussian PSF wings) differ, so predictions
 on real `sdss-stack` images are indicative only; outside n 0.5–6 the model extrapolates (such rows are flagged).
 It trained only on galaxies as bright as SDSS spectroscopic targets (r < 17.8): on the same galaxies 2 magnitudes
-fainter its scatter is about three times larger and its ±1σ holds a third to a half of the true values
+fainter its scatter is two to four times larger and its ±1σ holds about half of the true values
 (`benchmarks/bench_structure.py --fainter 2`, `docs/structure.rst`). The brightness check does not flag
 them: their centre S/N (5–550) lies inside that of the training stacks (2.9–2,730).
 """

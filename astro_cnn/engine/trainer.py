@@ -216,7 +216,8 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     if counted and rank == 0:
         log(f"batch-norm statistics recomputed over {counted} training images with the final weights")
     network.eval()
-    if world > 1:  # the last step updated each rank's batch-norm statistics alone: keep rank 0's, as DDP does
+    if world > 1:  # buffers the batch-norm pass did not recompute may differ between ranks: keep rank 0's, as DDP
+        # does (the recomputed statistics are the same on every rank already)
         _broadcast_buffers(network)
     if run_dir is not None and history and rank == 0:
         write_history(history, run_dir)
