@@ -155,8 +155,12 @@ def _huffman_tables(segment: bytes) -> dict[tuple[int, int], _Table]:
     return out
 
 
-def _codes(counts: bytes) -> list[tuple[int, int]]:
-    """The (code, length) of each symbol of a Huffman table, in symbol order; raise if the counts overflow."""
+@functools.lru_cache(maxsize=64)
+def _codes(counts: bytes) -> tuple[tuple[int, int], ...]:
+    """The (code, length) of each symbol of a Huffman table, in symbol order; raise if the counts overflow.
+
+    Cached: a table's codes are checked when its segment is read and used again to build its lookup.
+    """
     codes = []
     code = 0
     for length, count in enumerate(counts, start=1):
@@ -166,7 +170,7 @@ def _codes(counts: bytes) -> list[tuple[int, int]]:
             codes.append((code, length))
             code += 1
         code <<= 1
-    return codes
+    return tuple(codes)
 
 
 @functools.lru_cache(maxsize=64)
