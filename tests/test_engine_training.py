@@ -69,6 +69,22 @@ def test_dihedral_group():
         assert any(torch.equal(dihedral(dihedral(x, k), j), x) for j in ALL_TRANSFORMS)
 
 
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_dihedral_keeps_the_memory_layout(channels_last):
+    """A network set up for channels-last input gets it under every transform; the identity copies nothing."""
+    x = torch.arange(2 * 3 * 4 * 5.0).reshape(2, 3, 4, 5)
+    x = x.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    assert dihedral(x, 0) is x
+    for k in (2, 4, 6):  # the transforms that keep a non-square image's shape
+        out = dihedral(x, k)
+        assert out.is_contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+        torch.testing.assert_close(out, dihedral(x.contiguous(), k), rtol=0, atol=0)
+    square = x[..., :4].contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    for k in (1, 3, 5, 7):
+        assert dihedral(square, k).is_contiguous(
+            memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
 def test_train_predict_save_load(tmp_path):
     images, labels = _data()
     predictor = _predictor().fit(images[:40], labels[:40], recipe="quick", epochs=6, progress=False,
