@@ -35,7 +35,8 @@ from astro_cnn_injection.survey import SDSSInjectedSurvey
 from astro_cnn_structure.metrics import structure_metrics
 from astro_cnn_structure.truth import truth_from_plan
 
-__all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score", "main"]
+__all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score", "breakdown",
+           "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugins" / "astro_cnn_structure"
@@ -140,6 +141,25 @@ def score(predictor: NetworkPredictor, plan: Table, images: np.ndarray, tta: boo
         value, error = prediction.output(k)
         metrics[name]["coverage"] = float(np.mean(np.abs(value - truth[:, k]) <= error))
     return {"rows": rows, "metrics": metrics}
+
+
+def breakdown(predictor: NetworkPredictor, plan: Table, images: np.ndarray, split: str = "test") -> list[str]:
+    """The scatter of each output's fractional error in each quarter of the true r_e and of the true n, on the
+    galaxies of ``split`` ("test": the held-out field; "train": the fields trained on), one line per quarter."""
+    rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == split))
+    truth = truth_from_plan(plan[rows])
+    predicted = predictor.predict_images(images[rows]).value
+    lines = []
+    for column, label, unit in ((1, "r_e", "″"), (0, "n", "")):
+        edges = np.quantile(truth[:, column], [0, 0.25, 0.5, 0.75, 1])
+        quarter = np.clip(np.searchsorted(edges, truth[:, column], side="right") - 1, 0, 3)
+        for k in range(4):
+            inside = quarter == k
+            metrics = structure_metrics(truth[inside], predicted[inside])
+            scatter = " ".join(f"{name} {m['scatter']:.3f}" for name, m in metrics.items())
+            lines.append(f"{split} true {label} {edges[k]:.2f}-{edges[k + 1]:.2f}{unit} "
+                         f"({int(inside.sum())} galaxies): scatter {scatter}")
+    return lines
 
 
 def write_demo(plan: Table, images: np.ndarray, rows: np.ndarray, directory: Path) -> Path:
@@ -263,12 +283,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="the stacks kept between runs (reused when made from the same plan)")
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--write", action="store_true", help="save the model, its card and the demo galaxies")
+    parser.add_argument("--score", type=Path, metavar="MODEL",
+                        help="train nothing: score this saved model (e.g. the bundled one) on the same galaxies, "
+                             "overall and by quarter of the true r_e and n, on the held-out and the training fields")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     plan = plan_structure_set(args.catalog, args.frames_dir)
     images = stack_structure_set(plan, args.frames_dir, cache=args.cache)
     print(f"{len(plan)} injected, {int((plan['status'] != '').sum())} without a stack, "
           f"{int((plan['split'] == 'test').sum())} in the held-out field {HELD_OUT_FIELD}")
+    if args.score is not None:
+        predictor = NetworkPredictor.load(args.score)
+        for name, m in score(predictor, plan, images)["metrics"].items():
+            print(f"{name}: median {m['median']:+.3f} scatter {m['scatter']:.3f} outliers {m['outlier_rate']:.3f} "
+                  f"coverage {m['coverage']:.0%}")
+        print("\n".join(breakdown(predictor, plan, images, "test") + breakdown(predictor, plan, images, "train")))
+        return 0
     start = time.perf_counter()
     predictor = train(plan, images, epochs=args.epochs)
     minutes = (time.perf_counter() - start) / 60
