@@ -15,16 +15,17 @@ ALL_TRANSFORMS = tuple(range(8))
 def dihedral(images: torch.Tensor, k: int) -> torch.Tensor:
     """Apply dihedral transform ``k`` (0..7) to images of shape (N, C, H, W).
 
-    Transform 0 returns ``images`` itself (no copy); the others return a new tensor in the memory
-    layout of ``images`` (channels-last stays channels-last), so that a network set up for that
-    layout gets it whichever transform it sees.
+    Transform 0 returns ``images`` itself (no copy).  The others return a new tensor (or a view of
+    one), channels-last when ``images`` are, so that a network set up for channels-last input gets
+    it whichever transform it sees.
     """
     if k == 0:
         return images
     out = torch.rot90(images, k % 4, dims=(2, 3))
     out = out.flip(3) if k >= 4 else out
-    channels_last = images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous()
-    return out.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    if images.is_contiguous(memory_format=torch.channels_last) and not images.is_contiguous():
+        return out.contiguous(memory_format=torch.channels_last)
+    return out
 
 
 def random_dihedral(images: torch.Tensor, generator: torch.Generator,
