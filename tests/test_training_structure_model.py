@@ -20,14 +20,15 @@ _spec.loader.exec_module(structure_model)
 
 
 class _Scaled:
-    """A stand-in model that returns the truth of the plan's rows times a per-row factor."""
+    """A stand-in model that returns the truth of the plan's rows times a per-row factor, with a 10 % error."""
 
     def __init__(self, plan, factor):
         self.plan, self.factor = plan, factor
 
     def predict_images(self, images):
         rows = images[:, 0, 0, 0].astype(int)  # each stand-in image carries its plan row
-        return SimpleNamespace(value=truth_from_plan(self.plan[rows]) * self.factor[rows, None])
+        value = truth_from_plan(self.plan[rows]) * self.factor[rows, None]
+        return SimpleNamespace(value=value, output=lambda k: (value[:, k], 0.1 * value[:, k]))
 
 
 def test_breakdown_scores_each_quarter_on_its_own_galaxies():
@@ -48,4 +49,6 @@ def test_breakdown_scores_each_quarter_on_its_own_galaxies():
     assert counts[:4] == [15, 15, 15, 15] and sum(counts[4:]) == 60
     scatter_r_e = [float(re.search(r"r_e (\d\.\d+)$", line.split(" q ")[0]).group(1)) for line in lines[:4]]
     assert scatter_r_e[:3] == [0.0, 0.0, 0.0] and scatter_r_e[3] > 0.05
+    coverage_r_e = [int(re.search(r"coverage sersic_n \d+% r_e (\d+)%", line).group(1)) for line in lines[:4]]
+    assert coverage_r_e[:3] == [100, 100, 100] and 0 < coverage_r_e[3] < 100
     assert "train true r_e" in structure_model.breakdown(_Scaled(plan, factor), plan, images, "train")[0]

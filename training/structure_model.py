@@ -144,21 +144,25 @@ def score(predictor: NetworkPredictor, plan: Table, images: np.ndarray, tta: boo
 
 
 def breakdown(predictor: NetworkPredictor, plan: Table, images: np.ndarray, split: str = "test") -> list[str]:
-    """The scatter of each output's fractional error in each quarter of the true r_e and of the true n, on the
-    galaxies of ``split`` ("test": the held-out field; "train": the fields trained on), one line per quarter."""
+    """The scatter of each output's fractional error, and how often its ±1σ holds the true value, in each quarter
+    of the true r_e and of the true n, on the galaxies of ``split`` ("test": the held-out field; "train": the
+    fields trained on), one line per quarter."""
     rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == split))
     truth = truth_from_plan(plan[rows])
-    predicted = predictor.predict_images(images[rows]).value
+    prediction = predictor.predict_images(images[rows])
+    covered = np.column_stack([np.abs(value - truth[:, k]) <= error
+                               for k, (value, error) in enumerate(map(prediction.output, range(truth.shape[1])))])
     lines = []
     for column, label, unit in ((1, "r_e", "″"), (0, "n", "")):
         edges = np.quantile(truth[:, column], [0, 0.25, 0.5, 0.75, 1])
         quarter = np.clip(np.searchsorted(edges, truth[:, column], side="right") - 1, 0, 3)
         for k in range(4):
             inside = quarter == k
-            metrics = structure_metrics(truth[inside], predicted[inside])
+            metrics = structure_metrics(truth[inside], prediction.value[inside])
             scatter = " ".join(f"{name} {m['scatter']:.3f}" for name, m in metrics.items())
+            coverage = " ".join(f"{name} {c:.0%}" for name, c in zip(metrics, covered[inside].mean(axis=0)))
             lines.append(f"{split} true {label} {edges[k]:.2f}-{edges[k + 1]:.2f}{unit} "
-                         f"({int(inside.sum())} galaxies): scatter {scatter}")
+                         f"({int(inside.sum())} galaxies): scatter {scatter}; ±1σ coverage {coverage}")
     return lines
 
 
@@ -285,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="save the model, its card and the demo galaxies")
     parser.add_argument("--score", type=Path, metavar="MODEL",
                         help="train nothing: score this saved model (e.g. the bundled one) on the same galaxies, "
-                             "overall and by quarter of the true r_e and n, on the held-out and the training fields")
+                             "overall and by quarter of the true r_e and n (scatter and ±1σ coverage), on the "
+                             "held-out and the training fields")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     plan = plan_structure_set(args.catalog, args.frames_dir)
