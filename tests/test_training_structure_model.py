@@ -1,4 +1,4 @@
-"""``training/structure_model.py``: the breakdown of a model's errors by quarter of the true r_e and n.
+"""``training/structure_model.py``: scoring a model, and the breakdown of its errors by quarter of the true r_e and n.
 
 The script is part of the repository, not an installed module: it is loaded by path.
 """
@@ -22,6 +22,8 @@ _spec.loader.exec_module(structure_model)
 class _Scaled:
     """A stand-in model that returns the truth of the plan's rows times a per-row factor, with a 10 % error."""
 
+    tta = False
+
     def __init__(self, plan, factor):
         self.plan, self.factor = plan, factor
 
@@ -43,7 +45,7 @@ def test_breakdown_scores_each_quarter_on_its_own_galaxies():
     largest = r_e >= np.quantile(r_e[test], 0.75)
     # exact except for the largest quarter of the held-out galaxies, which scatter by up to ±20 %
     factor = np.where(largest & test, rng.uniform(0.8, 1.2, n), 1.0)
-    lines = structure_model.breakdown(_Scaled(plan, factor), plan, images, "test")
+    lines = structure_model.breakdown(structure_model.score(_Scaled(plan, factor), plan, images))
     assert len(lines) == 8 and all(line.startswith("test true ") for line in lines)
     counts = [int(re.search(r"\((\d+) galaxies\)", line).group(1)) for line in lines]
     assert counts[:4] == [15, 15, 15, 15] and sum(counts[4:]) == 60
@@ -51,4 +53,5 @@ def test_breakdown_scores_each_quarter_on_its_own_galaxies():
     assert scatter_r_e[:3] == [0.0, 0.0, 0.0] and scatter_r_e[3] > 0.05
     coverage_r_e = [int(re.search(r"coverage sersic_n \d+% r_e (\d+)%", line).group(1)) for line in lines[:4]]
     assert coverage_r_e[:3] == [100, 100, 100] and 0 < coverage_r_e[3] < 100
-    assert "train true r_e" in structure_model.breakdown(_Scaled(plan, factor), plan, images, "train")[0]
+    trained_on = structure_model.score(_Scaled(plan, factor), plan, images, split="train")
+    assert "train true r_e" in structure_model.breakdown(trained_on)[0]

@@ -35,8 +35,8 @@ from astro_cnn_injection.survey import SDSSInjectedSurvey
 from astro_cnn_structure.metrics import structure_metrics
 from astro_cnn_structure.truth import truth_from_plan
 
-__all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score", "breakdown",
-           "main"]
+__all__ = ["GALAXIES", "HELD_OUT_FIELD", "plan_structure_set", "stack_structure_set", "train", "score",
+           "metric_lines", "breakdown", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugins" / "astro_cnn_structure"
@@ -126,42 +126,53 @@ def train(plan: Table, images: np.ndarray, *, epochs: int = EPOCHS, seed: int = 
     return predictor
 
 
-def score(predictor: NetworkPredictor, plan: Table, images: np.ndarray, tta: bool | None = None) -> dict:
-    """Accuracy and ±1σ coverage of each output on the held-out field (with the model's own test-time augmentation,
-    or with ``tta`` when given)."""
-    rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == "test"))
+def score(predictor: NetworkPredictor, plan: Table, images: np.ndarray, tta: bool | None = None,
+          split: str = "test") -> dict:
+    """Accuracy and ±1σ coverage of each output on the galaxies of ``split`` ("test": the held-out field; "train":
+    the fields trained on), with the model's own test-time augmentation, or with ``tta`` when given.
+
+    Returns
+    -------
+    dict
+        ``split``; ``rows`` of the plan; per galaxy ``truth`` and ``predicted`` (N, 3) and ``covered`` (whether
+        each output's ±1σ holds the true value); ``metrics`` (:func:`structure_metrics` with ``coverage``).
+    """
+    rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == split))
     truth = truth_from_plan(plan[rows])
     shipped, predictor.tta = predictor.tta, predictor.tta if tta is None else tta
     try:
         prediction = predictor.predict_images(images[rows])
     finally:
         predictor.tta = shipped
-    metrics = structure_metrics(truth, prediction.value)
-    for k, name in enumerate(("sersic_n", "r_e", "q")):
-        value, error = prediction.output(k)
-        metrics[name]["coverage"] = float(np.mean(np.abs(value - truth[:, k]) <= error))
-    return {"rows": rows, "metrics": metrics}
-
-
-def breakdown(predictor: NetworkPredictor, plan: Table, images: np.ndarray, split: str = "test") -> list[str]:
-    """The scatter of each output's fractional error, and how often its ±1σ holds the true value, in each quarter
-    of the true r_e and of the true n, on the galaxies of ``split`` ("test": the held-out field; "train": the
-    fields trained on), one line per quarter."""
-    rows = np.flatnonzero((plan["status"] == "") & (plan["split"] == split))
-    truth = truth_from_plan(plan[rows])
-    prediction = predictor.predict_images(images[rows])
     covered = np.column_stack([np.abs(value - truth[:, k]) <= error
                                for k, (value, error) in enumerate(map(prediction.output, range(truth.shape[1])))])
+    metrics = structure_metrics(truth, prediction.value)
+    for name, coverage in zip(metrics, covered.mean(axis=0)):
+        metrics[name]["coverage"] = float(coverage)
+    return {"split": split, "rows": rows, "truth": truth, "predicted": prediction.value, "covered": covered,
+            "metrics": metrics}
+
+
+def metric_lines(metrics: dict) -> list[str]:
+    """One printed line per output of :func:`score`'s ``metrics``."""
+    return [f"{name}: median {m['median']:+.3f} scatter {m['scatter']:.3f} outliers {m['outlier_rate']:.3f} "
+            f"coverage {m['coverage']:.0%}" for name, m in metrics.items()]
+
+
+def breakdown(scored: dict) -> list[str]:
+    """The scatter of each output's fractional error, and how often its ±1σ holds the true value, in each quarter
+    of the true r_e and of the true n of the galaxies :func:`score` scored, one line per quarter."""
+    truth, predicted, covered = scored["truth"], scored["predicted"], scored["covered"]
     lines = []
     for column, label, unit in ((1, "r_e", "″"), (0, "n", "")):
         edges = np.quantile(truth[:, column], [0, 0.25, 0.5, 0.75, 1])
         quarter = np.clip(np.searchsorted(edges, truth[:, column], side="right") - 1, 0, 3)
         for k in range(4):
             inside = quarter == k
-            metrics = structure_metrics(truth[inside], prediction.value[inside])
+            metrics = structure_metrics(truth[inside], predicted[inside])
             scatter = " ".join(f"{name} {m['scatter']:.3f}" for name, m in metrics.items())
             coverage = " ".join(f"{name} {c:.0%}" for name, c in zip(metrics, covered[inside].mean(axis=0)))
-            lines.append(f"{split} true {label} {edges[k]:.2f}-{edges[k + 1]:.2f}{unit} "
+            lines.append(f"{scored['split']} true {label} {edges[k]:.2f}-{edges[k + 1]:.2f}{unit} "
                          f"({int(inside.sum())} galaxies): scatter {scatter}; ±1σ coverage {coverage}")
     return lines
 
@@ -299,18 +310,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{int((plan['split'] == 'test').sum())} in the held-out field {HELD_OUT_FIELD}")
     if args.score is not None:
         predictor = NetworkPredictor.load(args.score)
-        for name, m in score(predictor, plan, images)["metrics"].items():
-            print(f"{name}: median {m['median']:+.3f} scatter {m['scatter']:.3f} outliers {m['outlier_rate']:.3f} "
-                  f"coverage {m['coverage']:.0%}")
-        print("\n".join(breakdown(predictor, plan, images, "test") + breakdown(predictor, plan, images, "train")))
+        held_out, trained_on = score(predictor, plan, images), score(predictor, plan, images, split="train")
+        print("\n".join(metric_lines(held_out["metrics"]) + breakdown(held_out) + breakdown(trained_on)))
         return 0
     start = time.perf_counter()
     predictor = train(plan, images, epochs=args.epochs)
     minutes = (time.perf_counter() - start) / 60
     scored, scored_tta = score(predictor, plan, images), score(predictor, plan, images, tta=True)
-    for name, m in scored["metrics"].items():
-        print(f"{name}: median {m['median']:+.3f} scatter {m['scatter']:.3f} outliers {m['outlier_rate']:.3f} "
-              f"coverage {m['coverage']:.0%}")
+    print("\n".join(metric_lines(scored["metrics"])))
     predictor.info["held_out_metrics"] = scored["metrics"]
     if args.write:
         path = PLUGIN / "models" / f"{MODEL_NAME}.acnn"
