@@ -5,8 +5,8 @@ of the field the bundled ``structure`` model never trained on (recorded in the m
 ``info["training_data"]["held_out_field"]``), stacks them like ``sdss-stack`` targets, and measures n, r_e and q
 with both methods on the same stacks:
 
-- the CNN (the bundled model as shipped: its head predicts each value's uncertainty, so it runs without
-  test-time augmentation) on ``--device``;
+- the CNN (``--model``, by default the bundled model as shipped: its head predicts each value's uncertainty, so
+  it runs without test-time augmentation) on ``--device``;
 - the fit (:func:`astro_cnn_structure.sersic_fit.fit_stacks`: Sersic2D convolved with the frame's measured PSF,
   astropy's Levenberg-Marquardt fitter, r band) on one CPU core.
 
@@ -20,7 +20,8 @@ lines, among them ``structure_speedup_vs_fit`` (CNN galaxies/s over fit galaxies
 
 Run from the repository root with the shared data beside it::
 
-    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--fainter MAG] [--device cpu|cuda]
+    nice -n 5 python benchmarks/bench_structure.py [--galaxies 80] [--fainter MAG] [--model MODEL]
+        [--device cpu|cuda]
         [--figure PNG] [--table ECSV]
 
 ``--device cuda`` on a machine without a CUDA GPU prints one line saying so and exits 0.
@@ -128,6 +129,8 @@ def figure(truth: np.ndarray, cnn: np.ndarray, fit: np.ndarray, path: Path) -> N
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--galaxies", type=int, default=80, help="catalogue galaxies injected (default 80)")
+    parser.add_argument("--model", help="the structure model to measure: a saved-model file or a registered name "
+                                        "(default: the bundled model)")
     parser.add_argument("--device", default="cpu", help="device of the CNN: cpu, cuda or cuda:N (the fit: CPU)")
     parser.add_argument("--frames", type=Path, default=FRAMES)
     parser.add_argument("--catalog", type=Path, default=CATALOG)
@@ -143,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     for path in (args.frames, args.catalog):
         if not path.exists():
             parser.error(f"{path} does not exist (the project's shared data is needed beside the repository)")
-    model = astro_cnn.resolve_predictor(None, "structure")
+    try:
+        model = astro_cnn.resolve_predictor(args.model, "structure")
+    except astro_cnn.AstroCNNError as error:
+        parser.error(f"--model: {error}")
     model.device = args.device
     field = model.info["training_data"]["held_out_field"]
     plan, images = held_out_stacks(field, args.galaxies, args.frames, args.catalog, args.fainter)
