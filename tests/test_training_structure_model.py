@@ -55,3 +55,23 @@ def test_breakdown_scores_each_quarter_on_its_own_galaxies():
     assert coverage_r_e[:3] == [100, 100, 100] and 0 < coverage_r_e[3] < 100
     trained_on = structure_model.score(_Scaled(plan, factor), plan, images, split="train")
     assert "train true r_e" in structure_model.breakdown(trained_on)[0]
+
+
+def test_more_training_keeps_training_fields_without_held_out_galaxies_and_dims_every_band_alike(monkeypatch):
+    n = 200
+    rng = np.random.default_rng(5)
+    base = Table({"id": np.arange(n), "split": np.where(rng.uniform(size=n) < 0.25, "test", "train"),
+                  **{f"mag_{b}": rng.uniform(14, 17.8, n) for b in "ugriz"}})
+    monkeypatch.setattr(structure_model, "plan_structure_set", lambda catalog, frames_dir, seed: base.copy())
+    held_out = Table({"id": np.arange(0, n, 3)})
+    more = structure_model.plan_more_training("catalog", "frames", 17, 3.0, held_out)
+    assert set(more["split"]) == {"train"}
+    assert not np.isin(more["id"], held_out["id"]).any()
+    assert len(more) == int(np.sum((base["split"] == "train") & (base["id"] % 3 != 0)))
+    original = base[np.asarray(more["id"])]
+    steps = [np.asarray(more[f"mag_{b}"] - original[f"mag_{b}"]) for b in "ugriz"]
+    assert all(np.allclose(step, more["dimming"]) for step in steps)
+    assert 0 <= more["dimming"].min() and more["dimming"].max() <= 3.0 and np.ptp(more["dimming"]) > 2.0
+    as_catalogued = structure_model.plan_more_training("catalog", "frames", 17, 0.0, held_out)
+    assert np.all(as_catalogued["dimming"] == 0)
+    assert np.array_equal(as_catalogued["mag_r"], base["mag_r"][np.asarray(as_catalogued["id"])])
