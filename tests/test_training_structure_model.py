@@ -9,7 +9,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
-from astropy.table import Table
+from astropy.table import Table, vstack
 
 from astro_cnn_structure.truth import truth_from_plan
 
@@ -75,3 +75,11 @@ def test_more_training_keeps_training_fields_without_held_out_galaxies_and_dims_
     as_catalogued = structure_model.plan_more_training("catalog", "frames", 17, 0.0, held_out)
     assert np.all(as_catalogued["dimming"] == 0)
     assert np.array_equal(as_catalogued["mag_r"], base["mag_r"][np.asarray(as_catalogued["id"])])
+
+
+def test_dimming_of_plans_stacked_with_and_without_one():
+    bright = Table({"id": [0, 1], "split": ["train", "test"]})
+    dimmed = Table({"id": [2, 3], "split": ["train", "train"], "dimming": [0.5, 2.5]})
+    joined = vstack([bright, dimmed], metadata_conflicts="silent")
+    assert np.array_equal(structure_model._dimming(joined), [0.0, 0.0, 0.5, 2.5])
+    assert np.array_equal(structure_model._dimming(bright), [0.0, 0.0])

@@ -73,11 +73,13 @@ def plan_structure_set(catalog: str | Path, frames_dir: str | Path, *, galaxies:
     Returns
     -------
     Table
-        The injection plan with ``split``: "test" for the galaxies placed in ``held_out_field``, else "train".
+        The injection plan with ``split``: "test" for the galaxies placed in ``held_out_field``, else "train";
+        ``id`` is the galaxy's row among the catalogue's selected galaxies, the same galaxy for every seed.
     """
     chosen = select_galaxies(Table.read(catalog))
-    chosen = chosen[np.sort(np.random.default_rng(seed).permutation(len(chosen))[:galaxies])]
-    plan = plan_injections(chosen, frames_dir, seed=seed, structure="continuous")
+    rows = np.sort(np.random.default_rng(seed).permutation(len(chosen))[:galaxies])
+    plan = plan_injections(chosen[rows], frames_dir, seed=seed, structure="continuous")
+    plan["id"] = rows
     plan["split"] = np.where(np.asarray(plan["field"]) == held_out_field, "test", "train")
     return plan
 
@@ -327,7 +329,10 @@ on real `sdss-stack` images are indicative only; outside n 0.5–6 the model ext
 It trained on galaxies as bright as SDSS spectroscopic targets (r < 17.8) and on the same galaxies dimmed by up to 3
 mag: on galaxies 2 or 3 magnitudes fainter than catalogued its scatter grows, as the fit's does, and its ±1σ holds
 only about half to two thirds of the true values, less than on bright galaxies (`benchmarks/bench_structure.py
---fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or scored.
+--fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or scored. Some dimmed training stacks
+show almost no light at their centre (centre S/N down to {predictor.info['centre_snr_range'][0]:.1f}), so the flag for
+images fainter than any it trained on does not fire above that; prediction's own check (centre S/N below 5: no
+source) still flags them.
 """
 
 
