@@ -359,16 +359,16 @@ def main(argv: list[str] | None = None) -> int:
         held_out, trained_on = score(predictor, plan, images), score(predictor, plan, images, split="train")
         print("\n".join(metric_lines(held_out["metrics"]) + breakdown(held_out) + breakdown(trained_on)))
         return 0
-    training_plan, training_images = [plan], [images]
+    plans, stacks = [plan], [images]
     for seed, dimming in MORE_TRAINING:
         more = plan_more_training(args.catalog, args.frames_dir, seed, dimming, plan[plan["split"] == "test"])
-        training_images.append(stack_structure_set(more, args.frames_dir, seed=seed,
-                                                   cache=args.cache.with_name(f"{args.cache.stem}_more{seed}.npz")))
-        training_plan.append(more)
+        stacks.append(stack_structure_set(more, args.frames_dir, seed=seed,
+                                          cache=args.cache.with_name(f"{args.cache.stem}_more{seed}.npz")))
+        plans.append(more)
         print(f"{len(more)} more training galaxies injected with seed {seed}, dimmed by 0-{dimming:g} mag")
-    training_plan = vstack(training_plan, metadata_conflicts="silent")
+    training_plan = vstack(plans, metadata_conflicts="silent")
     start = time.perf_counter()
-    predictor = train(training_plan, np.concatenate(training_images), epochs=args.epochs)
+    predictor = train(training_plan, np.concatenate(stacks), epochs=args.epochs)
     minutes = (time.perf_counter() - start) / 60
     scored, scored_tta = score(predictor, plan, images), score(predictor, plan, images, tta=True)
     print("\n".join(metric_lines(scored["metrics"])))
