@@ -27,10 +27,9 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
-from .engine.normalisation import sample_rows
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
-from .image_checks import SNR_SAMPLE_IMAGES, centre_snr_range
+from .image_checks import MIN_CENTRE_SNR, screen_training_images
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -73,7 +72,8 @@ class ForestPredictor(Predictor):
 
     # --- training -------------------------------------------------------------------------------------
     def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None, *,
-            seed: int = 0, **options: Any) -> ForestPredictor:
+            seed: int = 0, min_centre_snr: float | None = MIN_CENTRE_SNR, log=print,
+            **options: Any) -> ForestPredictor:
         """Train the forest on the aperture photometry of ``images``.
 
         Parameters
@@ -84,6 +84,12 @@ class ForestPredictor(Predictor):
             Not used (the forest takes none).
         seed : int
             Seed of the forest.
+        min_centre_snr : float or None
+            Images that prediction would flag are left out, as a network's training leaves them out
+            (:meth:`astro_cnn.engine.NetworkPredictor.fit`): non-finite or blank ones, and those whose
+            centre S/N is below this (None: no presence check).
+        log : callable
+            Receives the line saying what was left out.
         **options
             Passed to :func:`~astro_cnn.evaluation.baselines.forest_regressor` (e.g. ``n_estimators``).
 
@@ -95,23 +101,28 @@ class ForestPredictor(Predictor):
         Raises
         ------
         AstroCNNError
-            Fewer than 2 rows have finite photometry and labels.
+            Fewer than 2 rows have usable images, finite photometry and labels.
         """
+        screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
+        if screened.left_out:
+            log(screened.summary())
         features = self.features(images)
         labels = np.asarray(labels, dtype=float)
-        usable = np.isfinite(features).all(axis=1) & np.isfinite(labels)
+        usable = np.isin(np.arange(len(labels)), screened.rows) & np.isfinite(features).all(axis=1) \
+            & np.isfinite(labels)
         if usable.sum() < 2:
-            raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have finite photometry and "
-                                "labels; at least 2 are needed")
+            left_out = f" ({screened.reasons()})" if screened.left_out else ""
+            raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have usable images{left_out}, "
+                                "finite photometry and labels; at least 2 are needed")
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
         self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
                           "forest_settings": forest.get_params(),
-                          "training_data": {"rows": int(usable.sum())},
+                          "training_data": {"rows": int(usable.sum()), "left_out": screened.left_out,
+                                            "min_centre_snr": min_centre_snr},
                           "label_range": [float(labels[usable].min()), float(labels[usable].max())],
-                          "centre_snr_range": centre_snr_range(images, self.pixel_scale, np.flatnonzero(usable)[
-                              sample_rows(int(usable.sum()), SNR_SAMPLE_IMAGES)])})
+                          "centre_snr_range": screened.snr_range})
         return self
 
     def features(self, images: np.ndarray) -> np.ndarray:

@@ -9,28 +9,29 @@ same images shifted by 40 pixels (centre on empty sky) give a median S/N of −2
 fall below 5 (the others land on a neighbour), so the default threshold of 5 flags empty
 positions and keeps galaxies.
 
-The same ratio, measured on a model's training images (:func:`centre_snr_range`, recorded as
-``info["centre_snr_range"]``), tells prediction when an image is fainter or brighter than any the
-model saw: such a row keeps its value and is flagged as an extrapolation
+Training applies the same checks (:func:`screen_training_images`): a model does not learn from
+images that prediction would flag, and the range of the ratio over the images it learned from,
+recorded as ``info["centre_snr_range"]``, tells prediction when an image is fainter or brighter
+than any the model saw: such a row keeps its value and is flagged as an extrapolation
 (:func:`astro_cnn.chunks.brightness_problems`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections import Counter
 
 import astropy.units as u
 import numpy as np
 
-__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "SNR_SAMPLE_IMAGES", "image_problem", "check_image",
-           "check_images", "centre_signal_to_noise", "centre_snr_range", "aperture_weights"]
+__all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
+           "TrainingImages", "screen_training_images", "centre_signal_to_noise", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
 #: Radius of the central aperture.
 APERTURE_RADIUS = 1.0 * u.arcsec
-#: Most training images whose centre S/N is measured for a model's ``info["centre_snr_range"]``.
-SNR_SAMPLE_IMAGES = 10_000
 
 
 def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> str:
@@ -96,34 +97,84 @@ def check_images(images: np.ndarray, pixel_scale: u.Quantity,
     return problems, snr
 
 
-def centre_snr_range(images, pixel_scale: u.Quantity, rows: np.ndarray, block: int = 256) -> list[float]:
-    """The lowest and highest centre signal-to-noise ratio of some of a training set's images.
+@dataclasses.dataclass(frozen=True)
+class TrainingImages:
+    """Which images of a training set a model learns from: those prediction would measure.
 
-    Recorded with a model (``info["centre_snr_range"]``) so that prediction can flag images fainter
-    or brighter than any it trained on.  The images are read ``block`` rows at a time, so memory does
-    not grow with the number measured.
+    Attributes
+    ----------
+    rows : ndarray of int
+        The usable rows, in order.
+    total : int
+        Rows checked.
+    left_out : dict of str to int
+        Rows left out, counted by reason (non-finite pixels, blank, no source at the centre).
+    first_left_out : ndarray of int
+        The first few rows left out (at most 10), for the log.
+    snr_range : list of float
+        ``[lowest, highest]`` centre S/N of the usable rows: recorded with a model
+        (``info["centre_snr_range"]``), it tells prediction when an image is fainter or brighter than
+        any the model trained on.
+    """
+
+    rows: np.ndarray
+    total: int
+    left_out: dict[str, int]
+    first_left_out: np.ndarray
+    snr_range: list[float]
+
+    def reasons(self) -> str:
+        """Why rows were left out, with their counts (e.g. "3 with non-finite pixels; 2 with no source ...")."""
+        return "; ".join(f"{count} with {reason}" for reason, count in self.left_out.items())
+
+    def summary(self) -> str:
+        """One line saying what was left out and why (empty when nothing was)."""
+        if not self.left_out:
+            return ""
+        more = ", ..." if self.total - len(self.rows) > len(self.first_left_out) else ""
+        return (f"left out {self.total - len(self.rows)} of {self.total} training images, as prediction would "
+                f"flag them: {self.reasons()} (rows {', '.join(map(str, self.first_left_out))}{more})")
+
+
+def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | None = MIN_CENTRE_SNR,
+                           block: int = 256) -> TrainingImages:
+    """Check every training image as prediction checks its inputs (:func:`check_images`).
+
+    A model should not learn from images that prediction refuses to measure: such rows would teach
+    it to give a value where it should flag.  The images are read ``block`` rows at a time, so memory
+    does not grow with their number.
 
     Parameters
     ----------
     images : array-like, shape (N, C, H, W)
         The training images (an array, or a store's images: anything indexable by row arrays).
     pixel_scale : Quantity
-    rows : ndarray of int
-        The rows to measure (e.g. at most :data:`SNR_SAMPLE_IMAGES` spread evenly over the set).
+    min_snr : float or None
+        Lowest centre signal-to-noise ratio that counts as a source (None: no presence check;
+        non-finite and blank images are still left out).
     block : int
         Rows read at once.
 
     Returns
     -------
-    list of float
-        ``[lowest, highest]`` over the finite values.
+    TrainingImages
     """
-    rows = np.asarray(rows)
-    values = np.concatenate([np.empty(0)] + [
-        check_images(np.asarray(images[rows[start:start + block]], dtype=np.float32), pixel_scale, -np.inf)[1]
-        for start in range(0, len(rows), block)])
-    values = values[np.isfinite(values)]
-    return [float(values.min()), float(values.max())] if len(values) else [-np.inf, np.inf]
+    threshold = -np.inf if min_snr is None else float(min_snr)
+    problems, snr = [], []
+    for start in range(0, len(images), block):
+        part = np.asarray(images[np.arange(start, min(start + block, len(images)))], dtype=np.float32)
+        found, values = check_images(part, pixel_scale, threshold)
+        problems += found
+        snr.append(values)
+    snr_values = np.concatenate([np.empty(0)] + snr)
+    usable = np.array([not problem for problem in problems], dtype=bool)
+    reasons = Counter(("a blank image" if problem.startswith("image is blank") else "non-finite pixels")
+                      if not np.isfinite(value) else f"no source at the centre (S/N below {threshold:g})"
+                      for problem, value in zip(problems, snr_values) if problem)
+    measured = snr_values[usable & np.isfinite(snr_values)]
+    return TrainingImages(np.flatnonzero(usable), len(problems), dict(reasons.most_common()),
+                          np.flatnonzero(~usable)[:10],
+                          [float(measured.min()), float(measured.max())] if len(measured) else [-np.inf, np.inf])
 
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:

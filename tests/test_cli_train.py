@@ -1,5 +1,6 @@
 """``astro-cnn train`` end to end on real SDSS cutouts, then ``astro-cnn predict`` with the model."""
 
+import astropy.units as u
 import numpy as np
 import pytest
 
@@ -103,3 +104,28 @@ def test_a_quantity_of_several_outputs_trains_from_one_label_column_each(tmp_pat
     table.write(path, overwrite=True)
     assert main(common + ["-o", str(tmp_path / "d.acnn")]) == 2
     assert "label column 'r_e' is in pix, which does not convert to arcsec" in capsys.readouterr().err
+
+
+def test_training_leaves_out_images_with_no_source_at_the_centre(tmp_path, capsys):
+    """--min-centre-snr: the images prediction would flag are left out of training and counted, as predict flags
+    them; none left is an error that names the flag."""
+    from astro_cnn.image_checks import centre_signal_to_noise
+    from astro_cnn.image_files import read_image
+
+    table = read_table(GALAXIES)
+    snr = np.array([centre_signal_to_noise(read_image(GALAXIES.parent / name), 0.296 * u.arcsec)
+                    for name in table["image"]])
+    threshold = float(np.sort(snr)[3] + 1e-6)  # as if the 4 faintest showed no source
+    model = tmp_path / "m.acnn"
+    args = ["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--backbone", "small_cnn",
+            "--recipe", "quick", "--epochs", "1", "-o", str(model), "--min-centre-snr", str(threshold)]
+    assert main(args) == 0
+    assert f"left out 4 of 16 training images, as prediction would flag them: 4 with no source at the centre " \
+           f"(S/N below {threshold:g})" in capsys.readouterr().out
+    info = load_predictor(model).info
+    assert info["training_data"]["left_out"] == {f"no source at the centre (S/N below {threshold:g})": 4}
+    assert info["centre_snr_range"][0] == pytest.approx(np.sort(snr)[4], rel=1e-6)
+    assert main(args[:-1] + ["1e9", "--overwrite"]) == 2
+    error = capsys.readouterr().err
+    assert "none of the 16 training images can be used (16 with no source at the centre" in error
+    assert "--min-centre-snr 0 skips the presence check" in error and "min_centre_snr" not in error

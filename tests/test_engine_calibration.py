@@ -75,7 +75,7 @@ def test_fit_calibrates_the_model_as_it_will_predict():
     images = rng.normal(size=(120, 3, 32, 32)).astype(np.float32)  # not symmetric: flips change the outputs
     labels = rng.uniform(8.2, 9.2, 120)
     model = _predictor().fit(images, labels, recipe="quick", epochs=2, val_fraction=0.25, augment=False,
-                             progress=False, log=lambda line: None)
+                             progress=False, log=lambda line: None, min_centre_snr=None)  # noise, no galaxies
     assert model.tta is False  # the quick recipe predicts without test-time augmentation
     fitted = dict(model.info["calibration"])
     rows = np.sort(model.training_data(images, labels, None, 0.25, 0).val_rows)

@@ -421,3 +421,32 @@ def test_label_units_that_do_not_convert_are_refused(given, wanted):
     table["x"].unit = given
     with pytest.raises(ColumnError, match=f"label column 'x' is in {given}, which does not convert to "):
         _finite_column(table, "x", "label", wanted)
+
+
+def test_images_prediction_would_flag_are_left_out_of_training_and_counted(monkeypatch):
+    """Sky with no galaxy at its centre is what prediction flags; a model must not learn a value for it."""
+    from astro_cnn.engine import predictor as predictor_module
+
+    images, labels = _data(n=48)
+    empty = np.arange(48) % 8 == 3
+    images[empty] = np.random.default_rng(1).normal(0, 0.02, images[empty].shape)
+    labels[empty] = 9.9  # would widen the label range if they were learned from
+    seen, real = [], predictor_module.fit_network
+    monkeypatch.setattr(predictor_module, "fit_network",
+                        lambda network, data, *a, **k: seen.append(data) or real(network, data, *a, **k))
+    lines = []
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, val_fraction=0.25, progress=False,
+                             log=lines.append)
+    trained = np.concatenate([seen[0].fit_rows, seen[0].val_rows])
+    assert sorted(trained) == list(np.flatnonzero(~empty)) and len(seen[0].val_rows) == 10
+    assert model.info["training_data"]["left_out"] == {"no source at the centre (S/N below 5)": 6}
+    assert model.info["training_data"]["rows_trained"] == 42 and model.info["training_data"]["rows"] == 48
+    assert model.info["label_range"][1] < 9.2 and model.info["centre_snr_range"][0] >= 5
+    assert "left out 6 of 48 training images, as prediction would flag them: 6 with no source at the centre " \
+           "(S/N below 5) (rows 3, 11, 19, 27, 35, 43)" in lines
+    everything = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None,
+                                  min_centre_snr=None)
+    assert everything.info["training_data"]["left_out"] == {} and everything.info["centre_snr_range"][0] < 5
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"none of the 6 training images can be used \(6 with no "
+                                                      r"source.*min_centre_snr=None skips"):
+        _predictor().fit(images[empty], labels[empty], recipe="quick", epochs=1, progress=False)

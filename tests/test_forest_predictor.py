@@ -156,3 +156,20 @@ def test_photo_z_forest_through_the_table_contract(tmp_path):
     np.testing.assert_allclose(out["z_phot"].value, model.predict_images(held_out[:8]).value, rtol=1e-6)
     recorded = out.meta["astro_cnn"]
     assert json.dumps(recorded, default=str) and recorded["model"] == "test-photo_z"
+
+
+def test_the_forest_leaves_out_the_images_prediction_would_flag():
+    images, label = _images(60)
+    images[::6] = np.random.default_rng(2).normal(0, 0.5, images[::6].shape)  # sky with no galaxy
+    label[::6] = 0.39  # above every other label: seen in the label range if learned from
+    lines = []
+    model = ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
+        images, label, seed=3, n_estimators=5, log=lines.append)
+    assert model.info["training_data"] == {"rows": 50, "left_out": {"no source at the centre (S/N below 5)": 10},
+                                           "min_centre_snr": 5.0}
+    assert model.info["label_range"][1] < 0.38 and model.info["centre_snr_range"][0] >= 5
+    assert lines and lines[0].startswith("left out 10 of 60 training images")
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"0 of 10 training rows have usable images \(10 with no "
+                                                      r"source at the centre"):
+        ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
+            images[::6], label[::6], log=lambda line: None)

@@ -90,18 +90,58 @@ def test_the_training_brightness_range_and_what_lies_outside_it():
     from types import SimpleNamespace
 
     from astro_cnn.chunks import brightness_problems
-    from astro_cnn.image_checks import centre_snr_range, check_image
+    from astro_cnn.image_checks import check_image, screen_training_images
 
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:32, :32] - 15.5
     images = np.array([a * np.exp(-(xx**2 + yy**2) / 8.0)[None] + rng.normal(0, 1, (1, 32, 32))
                        for a in (5.0, 20.0, 80.0)], dtype=np.float32)
     snr = [check_image(image, SCALE, -np.inf)[1] for image in images]
-    assert centre_snr_range(images, SCALE, np.arange(3)) == [min(snr), max(snr)]
-    assert centre_snr_range(images, SCALE, np.array([0, 2]), block=1) == [snr[0], snr[2]]  # the rows asked for
+    assert screen_training_images(images, SCALE, None).snr_range == [min(snr), max(snr)]
+    assert screen_training_images(images, SCALE, None, block=1).snr_range == [min(snr), max(snr)]
     model = SimpleNamespace(name="m", info={"centre_snr_range": [snr[0], snr[1]]})
     found = brightness_problems(np.array([snr[0] * (1 - 1e-6), snr[1], snr[2], snr[0] / 2, np.nan]), model)
     assert list(found[:2]) == ["", ""] and found[4] == ""  # within rounding of the range; no S/N measured
     assert found[2].startswith("extrapolation: the image is brighter than any model 'm' was trained on")
     assert found[3].startswith("extrapolation: the image is fainter than any model 'm' was trained on")
     assert list(brightness_problems(np.array([1.0]), SimpleNamespace(name="old", info={}))) == [""]
+
+
+def _field(amplitudes, seed=4):
+    """Images (N, 2, 32, 32) of unit noise with a Gaussian source of each amplitude at the centre (0: none)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32] - 15.5
+    return np.array([a * np.exp(-(xx**2 + yy**2) / 8.0)[None].repeat(2, 0) + rng.normal(0, 1, (2, 32, 32))
+                     for a in amplitudes], dtype=np.float32)
+
+
+def test_training_leaves_out_the_images_prediction_would_flag():
+    from astro_cnn.image_checks import screen_training_images
+
+    images = _field([40.0, 0.0, 60.0, 0.0, 80.0, 50.0])
+    images[2, 0, 3, 3] = np.nan
+    images[5] = 7.0
+    screened = screen_training_images(images, SCALE)
+    assert list(screened.rows) == [0, 4] and screened.total == 6
+    assert screened.left_out == {"no source at the centre (S/N below 5)": 2, "non-finite pixels": 1,
+                                 "a blank image": 1}
+    assert list(screened.first_left_out) == [1, 2, 3, 5]
+    assert screened.summary() == ("left out 4 of 6 training images, as prediction would flag them: 2 with no source "
+                                  "at the centre (S/N below 5); 1 with non-finite pixels; 1 with a blank image "
+                                  "(rows 1, 2, 3, 5)")
+    kept = [check_image(images[k], SCALE)[1] for k in (0, 4)]
+    assert screened.snr_range == [min(kept), max(kept)]  # of the images kept only
+    everything = screen_training_images(images, SCALE, None)  # no presence check: the empty fields are kept
+    assert list(everything.rows) == [0, 1, 3, 4] and everything.snr_range[0] < MIN_CENTRE_SNR
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 60.0]), min_size=1, max_size=12), st.integers(1, 8))
+def test_screening_does_not_depend_on_how_many_images_are_read_at_once(amplitudes, block):
+    from astro_cnn.image_checks import screen_training_images
+
+    images = _field(amplitudes)
+    whole, blocks = screen_training_images(images, SCALE), screen_training_images(images, SCALE, block=block)
+    assert list(whole.rows) == list(blocks.rows) == [k for k, problem in enumerate(check_images(images, SCALE)[0])
+                                                     if not problem]
+    assert whole.left_out == blocks.left_out and whole.snr_range == blocks.snr_range

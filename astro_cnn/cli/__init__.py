@@ -37,7 +37,9 @@ COMMANDS = (
 
 _DEBUG_HELP = "show the full traceback of an error"
 #: Library messages name keyword arguments (``overwrite=True``); the command line names the flag.
-_ARGUMENT_TO_FLAG = re.compile(r"\b(overwrite|resume)=True\b")
+_ARGUMENT_TO_FLAG = {"overwrite=True": "--overwrite", "resume=True": "--resume",
+                     "min_centre_snr=None": "--min-centre-snr 0"}
+_ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, _ARGUMENT_TO_FLAG)) + r")(?![\w.])")
 _MAX_MESSAGE = 400
 
 
@@ -105,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _message(exc: Exception, hint: bool) -> str:
     """One line: the error's message (with its type unless it is ours or the operating system's), shortened."""
     text = str(exc) if isinstance(exc, (AstroCNNError, OSError)) else f"{type(exc).__name__}: {exc}"
-    text = _ARGUMENT_TO_FLAG.sub(lambda m: "--" + m.group(1).replace("_", "-"), " ".join(text.split())) \
+    text = _ARGUMENT_PATTERN.sub(lambda m: _ARGUMENT_TO_FLAG[m.group(1)], " ".join(text.split())) \
         or type(exc).__name__
     if len(text) > _MAX_MESSAGE:  # keep the start (what failed) and the end (the cause)
         text = f"{text[:_MAX_MESSAGE // 2]} ... {text[-_MAX_MESSAGE // 2:]}"

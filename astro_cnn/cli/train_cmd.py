@@ -7,6 +7,7 @@ import datetime
 from pathlib import Path
 
 from ..exceptions import AstroCNNError
+from ..image_checks import MIN_CENTRE_SNR
 from .options import non_negative_int, positive_int
 
 __all__ = ["add_parser", "run"]
@@ -65,6 +66,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                          "rank's own), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=non_negative_int, help="processes reading batches ahead of the step "
                                                                  "(default: none on a CPU, 4 with a GPU)")
+    parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
+                        help="leave out (and count) training images that prediction would flag as showing no "
+                             "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
+                             f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image with finite pixels)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
     parser.add_argument("--lr-find", action="store_true",
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
     options = dict(label_column=args.label_column, image_column=args.image_column, image_dir=image_dir,
                    survey=args.survey, backbone=args.backbone, head=args.head,
+                   min_centre_snr=args.min_centre_snr if args.min_centre_snr > 0 else None,
                    extras=() if args.no_extras else None if args.extra is None else tuple(args.extra))
     if args.lr_find:
         from ..engine.train import lr_find

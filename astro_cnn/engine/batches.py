@@ -7,7 +7,7 @@ host holds at most a few batches, and 8-bit images cross the bus at a quarter of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from .normalisation import ImageNormaliser
 
-__all__ = ["TrainingData", "RowBatches", "batch_loader"]
+__all__ = ["TrainingData", "RowBatches", "batch_loader", "subset_extras"]
 
 
 @dataclass
@@ -97,3 +97,8 @@ def batch_loader(data: TrainingData, batches: Sequence[np.ndarray], *, workers: 
     return DataLoader(RowBatches(data, batches), batch_size=None, shuffle=False, num_workers=workers,
                       collate_fn=_as_is, pin_memory=pin_memory, prefetch_factor=4 if workers else None,
                       persistent_workers=False, generator=torch.Generator().manual_seed(0))
+
+
+def subset_extras(extras: Mapping[str, np.ndarray] | None, rows: np.ndarray) -> dict[str, np.ndarray] | None:
+    """The ``rows`` (indices or a mask) of each extra input; None without extras."""
+    return None if extras is None else {k: np.asarray(v)[rows] for k, v in extras.items()}

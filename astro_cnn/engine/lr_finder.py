@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from astropy.table import QTable
 
+from ..image_checks import MIN_CENTRE_SNR
+from .batches import subset_extras
 from .losses import loss_functions, rise_limit
 from .normalisation import sample_rows
 from .trainer import _optimizer
@@ -22,7 +24,8 @@ __all__ = ["lr_range_test", "suggested_lr"]
 
 def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
                   extras: Mapping[str, np.ndarray] | None = None, *, recipe_settings: Mapping, lr_min: float = 1e-6,
-                  lr_max: float = 1.0, steps: int = 60, seed: int = 0) -> QTable:
+                  lr_max: float = 1.0, steps: int = 60, seed: int = 0,
+                  min_centre_snr: float | None = MIN_CENTRE_SNR) -> QTable:
     """Loss against learning rate for one pass of increasing learning rates (all layers trainable).
 
     Parameters
@@ -38,6 +41,9 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
     steps : int
         Number of mini-batches (learning rates).
     seed : int
+    min_centre_snr : float or None
+        Images that prediction would flag are left out, as in training (see
+        :meth:`~astro_cnn.engine.NetworkPredictor.fit`).
 
     Returns
     -------
@@ -47,8 +53,9 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         Stops early when the loss diverges.
     """
     torch.manual_seed(seed)
-    predictor.learn_normalisation(images[sample_rows(len(images))], labels, extras)
-    data = predictor.training_data(images, labels, extras, 0.0, seed)
+    rows = predictor.screened_images(images, min_centre_snr, log=lambda line: None).rows
+    predictor.learn_normalisation(images[rows[sample_rows(len(rows))]], labels[rows], subset_extras(extras, rows))
+    data = predictor.training_data(images, labels, extras, 0.0, seed, rows)
     normaliser = data.normaliser
     network = predictor.new_network().train()
     optimizer = _optimizer(network, {**recipe_settings, "lr": lr_min, "lr_ratios": (1.0,)}, "all")
@@ -60,7 +67,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         lr = lr_min * (lr_max / lr_min) ** (step / max(1, steps - 1))
         for group in optimizer.param_groups:
             group["lr"] = lr
-        index = torch.randint(len(labels), (min(batch, len(labels)),), generator=generator).numpy()
+        index = rows[torch.randint(len(rows), (min(batch, len(rows)),), generator=generator).numpy()]
         pixels, targets, extra_inputs = data.batch(index)
         optimizer.zero_grad(set_to_none=True)
         loss = loss_fn(network(normaliser(pixels), extra_inputs), targets)

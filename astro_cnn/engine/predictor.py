@@ -14,11 +14,11 @@ import torch
 
 from .. import registry
 from ..exceptions import AstroCNNError
-from ..image_checks import SNR_SAMPLE_IMAGES, centre_snr_range
+from ..image_checks import MIN_CENTRE_SNR, TrainingImages, screen_training_images
 from ..predictor import Predictor
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
-from .batches import TrainingData
+from .batches import TrainingData, subset_extras
 from .calibration import apply_error_model, apply_temperature, coverage, fit_error_model, fit_temperature
 from .devices import default_workers, resolve_device
 from .losses import rise_limit, split_mean_variance
@@ -98,7 +98,7 @@ class NetworkPredictor(Predictor):
             recipe: str | None = None, epochs: int | None = None, ensemble: int = 1,
             run_dir: str | Path | None = None, resume: bool = False, seed: int = 0, progress: bool = True,
             log=print, data_summary: Mapping[str, Any] | None = None, workers: int | None = None,
-            **overrides: Any) -> NetworkPredictor:
+            min_centre_snr: float | None = MIN_CENTRE_SNR, **overrides: Any) -> NetworkPredictor:
         """Train on images and labels; records recipe, weights origin and training summary in :attr:`info`.
 
         Parameters
@@ -128,6 +128,11 @@ class NetworkPredictor(Predictor):
         workers : int, optional
             Processes reading batches ahead of the training step (default: none on a CPU, where
             reading costs little next to the step; up to 8 on a GPU).
+        min_centre_snr : float or None
+            Images that prediction would flag are left out of training, counted in the log and in
+            ``info["training_data"]["left_out"]``: non-finite or blank ones, and those whose centre
+            S/N is below this (prediction's own threshold, see :mod:`astro_cnn.image_checks`; None:
+            no presence check).
         **overrides
             Recipe settings to override (``batch_size``, ``lr``, ...).
 
@@ -158,8 +163,11 @@ class NetworkPredictor(Predictor):
                   else "random initial weights (no pretrained file given)")
         log(f"training {self.name}: {self.architecture['backbone']} + {self.architecture['head']}, "
             f"recipe {recipe_name}, {len(images)} images, on {device}, starting from {origin}")
-        self.learn_normalisation(images[sample_rows(len(images))], labels, extras)
-        data = self.training_data(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed)
+        screened = self.screened_images(images, min_centre_snr, log)
+        self.learn_normalisation(images[screened.rows[sample_rows(len(screened.rows))]], labels[screened.rows],
+                                 subset_extras(extras, screened.rows))
+        data = self.training_data(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed,
+                                  screened.rows)
         workers = default_workers(device, "training") if workers is None else int(workers)
         torch.use_deterministic_algorithms(True, warn_only=True)
         members, histories = [], []
@@ -182,7 +190,7 @@ class NetworkPredictor(Predictor):
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
             held_out = self.calibrate(_Rows(images, rows), labels[rows],
-                                      None if extras is None else {k: np.asarray(v)[rows] for k, v in extras.items()})
+                                      subset_extras(extras, rows))
             log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
                 f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
         self.info.update({
@@ -191,26 +199,49 @@ class NetworkPredictor(Predictor):
             "weights_origin": f"model {init_model}" if self.initial_state_ is not None else weights or "random",
             "seed": seed, "ensemble_size": ensemble,
             "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
-            "training_data": dict(data_summary or {"rows": len(images)}),
+            "training_data": {**(data_summary or {"rows": len(images)}), "rows_trained": len(screened.rows),
+                              "left_out": screened.left_out, "min_centre_snr": min_centre_snr},
             "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
             "training_speed_settings": {name: speed_setting(name, settings.get(name), device)
                                         for name in SPEED_SETTINGS},
-            "label_range": _label_range(labels),
-            "centre_snr_range": centre_snr_range(images, self.pixel_scale, sample_rows(len(images), SNR_SAMPLE_IMAGES)),
+            "label_range": _label_range(labels[screened.rows]),
+            "centre_snr_range": screened.snr_range,
             "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         })
         return self
 
+    def screened_images(self, images: Any, min_centre_snr: float | None = MIN_CENTRE_SNR,
+                        log=print) -> TrainingImages:
+        """The training images to learn from: those prediction would measure
+        (:func:`~astro_cnn.image_checks.screen_training_images`); logs what is left out.
+
+        Raises
+        ------
+        AstroCNNError
+            No image is left to learn from.
+        """
+        screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
+        if not len(screened.rows):
+            raise AstroCNNError(f"none of the {screened.total} training images can be used ({screened.reasons()}): "
+                                "is each image centred on its galaxy? (min_centre_snr=None skips the presence "
+                                "check)")
+        if screened.left_out:
+            log(screened.summary())
+        return screened
+
     def training_data(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
-                      val_fraction: float = 0.0, seed: int = 0) -> TrainingData:
+                      val_fraction: float = 0.0, seed: int = 0, rows: np.ndarray | None = None) -> TrainingData:
         """What the training loop reads: ``images`` as given, encoded labels, the normaliser, standardised
-        extras, and a random validation split of ``val_fraction`` (none below 20 rows).
+        extras, and a random validation split of ``val_fraction`` (none below 20 rows) of ``rows``
+        (default: all).
 
         :meth:`learn_normalisation` must have run.
         """
         n = len(labels)
         order = np.random.default_rng(seed).permutation(n)
-        n_val = int(round(val_fraction * n)) if n >= 20 else 0
+        if rows is not None:
+            order = order[np.isin(order, rows)]  # the same order as all rows give, less those left out
+        n_val = int(round(val_fraction * len(order))) if len(order) >= 20 else 0
         return TrainingData(images, self.encode_labels(labels), self.normaliser(), self.prepare_extras(extras, n),
                             fit_rows=order[n_val:], val_rows=order[:n_val] if n_val else None)
 

@@ -13,8 +13,10 @@ from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
+from ..image_checks import MIN_CENTRE_SNR
 from ..quantity import Prediction
 from ..survey_factory import make_survey
+from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
 from .predictor import NetworkPredictor
 from .store import TrainingStore, write_store
@@ -52,6 +54,7 @@ def train(
     workers: int | None = None,
     init_model: str | Path | NetworkPredictor | None = None,
     band_map: Mapping[str, str] | None = None,
+    min_centre_snr: float | None = MIN_CENTRE_SNR,
     progress: bool = True,
     log=print,
 ) -> NetworkPredictor:
@@ -113,6 +116,9 @@ def train(
     band_map : mapping of str to str, optional
         With ``init_model``: new band → the model's band whose filters it starts from (default:
         bands of the same name; others start from the mean filter).
+    min_centre_snr : float or None
+        Images that prediction would flag (no source at the centre: S/N below this; non-finite or
+        blank) are left out of training and counted (see :meth:`NetworkPredictor.fit`).
     progress : bool
         Progress bars.
     log : callable
@@ -154,6 +160,7 @@ def train(
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
         predictor.fit(opened.images, labels, extra_values, recipe=recipe, epochs=epochs, ensemble=ensemble,
                       run_dir=run_dir, resume=resume, seed=seed, progress=progress, log=log, workers=workers,
+                      min_centre_snr=min_centre_snr,
                       data_summary={"rows": len(opened), "label_column": opened.info["label_column"]},
                       **overrides)
     return predictor
@@ -207,7 +214,8 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
                              "survey": survey or q.default_survey})
 
 
-def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0, **columns: Any) -> QTable:
+def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0,
+            min_centre_snr: float | None = MIN_CENTRE_SNR, **columns: Any) -> QTable:
     """The learning-rate range test (Smith 2015) on a table or store, as :func:`~astro_cnn.engine.train` takes it.
 
     Returns
@@ -224,7 +232,8 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
         predictor = _untrained(opened, q, **model_options)
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
         settings = registry.get("recipe", recipe or q.default_recipe).settings
-        return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed)
+        return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed,
+                             min_centre_snr=min_centre_snr)
 
 
 def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
@@ -260,8 +269,8 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     for fold in range(folds):
         test = fold_of == fold
         predictor = predictor_factory()
-        predictor.fit(images[~test], labels[~test], _subset(extras, ~test), seed=seed + fold, **fit_options)
-        prediction = predictor.predict_images(images[test], _subset(extras, test))
+        predictor.fit(images[~test], labels[~test], subset_extras(extras, ~test), seed=seed + fold, **fit_options)
+        prediction = predictor.predict_images(images[test], subset_extras(extras, test))
         value[test], error[test] = prediction.value, prediction.error
         if prediction.pdf is not None:
             pdf = np.zeros((n, prediction.pdf.shape[1])) if pdf is None else pdf
@@ -269,10 +278,6 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
         models.append(predictor)
     edges = predictor.quantity.bin_edges if pdf is not None else None
     return Prediction(value, error, pdf, edges), models
-
-
-def _subset(extras: Mapping[str, np.ndarray] | None, mask: np.ndarray) -> dict[str, np.ndarray] | None:
-    return None if extras is None else {k: np.asarray(v)[mask] for k, v in extras.items()}
 
 
 class _opened_store:
