@@ -133,8 +133,9 @@ class ForestPredictor(Predictor):
                   extras: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
         """Calibrate the uncertainties on galaxies the forest did not train on.
 
-        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``; PDF: the width of the Gaussian
-        kernel that smooths the trees' predictions.
+        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (with a power of the spread
+        where the residuals ask for one, :func:`~astro_cnn.engine.calibration.fit_error_model`); PDF:
+        the width of the Gaussian kernel that smooths the trees' predictions.
 
         Returns
         -------

@@ -20,10 +20,36 @@ def test_the_error_model_recovers_the_true_scatter():
     truth = rng.normal(0, sigma)
     model = fit_error_model(truth, np.zeros_like(truth), spread)
     assert model["floor"] == pytest.approx(0.08, rel=0.1) and model["scale"] == pytest.approx(2.0, rel=0.2)
+    assert model["power"] == 1.0  # errors in proportion to the spread: no power is asked for
+    np.testing.assert_allclose(apply_error_model(model, spread), np.hypot(model["floor"], model["scale"] * spread))
     assert model["coverage_before"] < 0.4 and model["coverage_after"] == pytest.approx(0.683, abs=0.03)
     assert coverage(truth, 0.0, apply_error_model(model, spread)) == model["coverage_after"]
     with pytest.raises(ValueError, match="too few"):
         fit_error_model(truth[:3], np.zeros(3), spread[:3])
+
+
+def test_errors_that_grow_faster_than_the_spread_get_a_power():
+    """As the structure network's: its spread doubles from bright to faint galaxies, its errors grow fourfold.
+    One scale would make the bright galaxies' ±1σ too wide and the faint ones' too narrow."""
+    rng = np.random.default_rng(2)
+    spread = rng.uniform(0.04, 0.12, 3000)
+    sigma = 0.5 * 0.08 * (spread / 0.08) ** 2
+    truth = rng.normal(0, sigma)
+    model = fit_error_model(truth, np.zeros_like(truth), spread)
+    assert model["power"] == pytest.approx(2.0, abs=0.15)
+    assert model["reference_spread"] == pytest.approx(0.08, abs=0.005)
+    assert model["scale"] == pytest.approx(0.5, rel=0.1) and model["floor"] < 0.005
+    error = apply_error_model(model, spread)
+    for third in np.array_split(np.argsort(spread), 3):  # right at every depth, not only on average
+        assert coverage(truth[third], 0.0, error[third]) == pytest.approx(0.683, abs=0.05)
+    proportional = rng.normal(0, 0.5 * spread)  # the same spreads, errors in proportion: no power
+    assert fit_error_model(proportional, np.zeros_like(truth), spread)["power"] == 1.0
+
+
+def test_a_calibration_saved_without_a_power_is_applied_as_before():
+    spread = np.array([0.0, 0.01, 0.2])
+    np.testing.assert_allclose(apply_error_model({"kind": "gaussian", "floor": 0.1, "scale": 2.0}, spread),
+                               np.hypot(0.1, 2.0 * spread))
 
 
 def test_a_temperature_widens_pdfs_that_are_too_narrow():

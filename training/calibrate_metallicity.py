@@ -7,7 +7,7 @@ Usage (from the repository root, with the Wu & Boada demo data beside it)::
 The bundled model is trained on all 400 galaxies, so none are left to calibrate it on.  Its
 recipe is therefore run ``--folds`` times, each fold's network trained on the other galaxies and
 predicting its own (out-of-fold, with the 8-fold test-time augmentation it ships with); the
-uncertainty model ``σ² = floor² + (scale·spread)²``
+uncertainty model ``σ² = floor² + (scale·spread)²`` (with a power of the spread if the residuals ask for one)
 (:func:`astro_cnn.engine.calibration.fit_error_model`) is fitted to those out-of-fold residuals and
 installed in the bundled model.  The ±1σ coverage after calibration is itself measured out of
 fold: the uncertainty model is fitted on the other folds' galaxies and applied to each fold's.
@@ -27,7 +27,7 @@ from astropy.table import Table
 from metallicity import RECIPE  # the bundled model's recipe (training/metallicity.py)
 
 import astro_cnn
-from astro_cnn.engine.calibration import apply_error_model, coverage, fit_error_model
+from astro_cnn.engine.calibration import apply_error_model, coverage, describe_error_model, fit_error_model
 from astro_cnn.engine.train import cross_validate
 
 __all__ = ["main", "out_of_fold"]
@@ -64,8 +64,8 @@ def cross_fitted_coverage(truth: np.ndarray, value: np.ndarray, spread: np.ndarr
 def card_section(calibration: dict, cross_fitted: float, folds: int, n: int) -> str:
     """The card's "Calibration" section."""
     return (f"## Calibration\n"
-            f"`log_oh_err` is a calibrated 1σ uncertainty: `sqrt(floor² + (scale·spread)²)` with floor "
-            f"{calibration['floor']:.4f} dex and scale {calibration['scale']:.2f}, where spread is the standard "
+            f"`log_oh_err` is a calibrated 1σ uncertainty: {describe_error_model(calibration, unit=' dex')}, "
+            f"where spread is the standard "
             f"deviation over the 8 test-time flips/rotations.  Fitted to out-of-fold residuals: the recipe run "
             f"{folds} times, each network predicting the galaxies it did not train on ({n} galaxies).  ±1σ "
             f"coverage: {calibration['coverage_before']:.0%} with the raw spread, {cross_fitted:.0%} calibrated "
@@ -89,8 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     calibration = fit_error_model(truth, value, spread)
     cross_fitted = cross_fitted_coverage(truth, value, spread, fold_of)
     rmse = float(np.sqrt(np.mean((value - truth) ** 2)))
-    print(f"out-of-fold RMSE {rmse:.4f} dex over {len(truth)} galaxies; floor {calibration['floor']:.4f} dex, "
-          f"scale {calibration['scale']:.3f}; ±1σ coverage raw {coverage(truth, value, spread):.3f}, "
+    print(f"out-of-fold RMSE {rmse:.4f} dex over {len(truth)} galaxies; "
+          f"{describe_error_model(calibration, unit=' dex')}; ±1σ coverage raw {coverage(truth, value, spread):.3f}, "
           f"calibrated (cross-fitted) {cross_fitted:.3f}")
     if args.write:
         model.calibration_ = calibration

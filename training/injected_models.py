@@ -227,7 +227,8 @@ def model_card(quantity: str, metrics: QTable, n_injected: int, n_test: int, fie
                   "(`astro_cnn.forest_predictor.ForestPredictor`, predictor type `aperture-forest`: loading runs no "
                   "code). The estimate is the mean of the trees; the uncertainty is the trees' spread, "
                   + ("smoothed into a PDF by a Gaussian kernel whose width is calibrated on held-out galaxies."
-                     if quantity == "photo_z" else "calibrated on held-out galaxies (σ² = floor² + (scale·spread)²)."))
+                     if quantity == "photo_z" else "calibrated on held-out galaxies (σ² = floor² + (scale·spread)², "
+                     "`astro_cnn.engine.calibration`)."))
     else:
         recipe = (f"`{settings['backbone']}` backbone + `{settings['head']}` head, recipe `{settings['recipe']}` for "
                   f"{settings['epochs']} epochs, seed {SEED}, random initial weights, no E(B−V) input (the injected "

@@ -1,9 +1,14 @@
 """Calibrated uncertainties, learned on galaxies the networks did not train on.
 
 A regression's raw uncertainty is the spread ``s`` of its prediction over test-time augmentations
-and ensemble members: it says how unstable the prediction is, not how wrong it is.  Calibration
-fits ``σ² = floor² + (scale·s)²`` by maximising the Gaussian likelihood of the held-out residuals,
-so that ``*_err`` is a 1σ predictive uncertainty (about 68 % of true values within ±1σ).  A binned
+and ensemble members, with the variance a variance head predicts: it says how unstable the
+prediction is, not how wrong it is.  Calibration fits ``σ² = floor² + (scale·s)²`` by maximising
+the Gaussian likelihood of the held-out residuals, so that ``*_err`` is a 1σ predictive
+uncertainty (about 68 % of true values within ±1σ).  Where the errors grow faster than the spread
+(a network whose spread doubles from bright to faint galaxies while its errors grow fourfold) one
+scale cannot hold for both: the fit then also takes a power, ``σ² = floor² + (scale·s₀·(s/s₀)^p)²``
+with ``s₀`` the median spread (so ``scale`` keeps its meaning at the typical galaxy), kept only
+when it raises the likelihood by more than :data:`POWER_GAIN`.  A binned
 PDF is recalibrated by a temperature ``T``: ``p ∝ p_raw^(1/T)``, fitted by maximising the
 likelihood of the true bins (``T > 1`` widens PDFs that were too narrow, as a PIT histogram rising
 at both ends shows).  Both record the ±1σ (or 68 % interval) coverage before and after.
@@ -16,7 +21,12 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
-__all__ = ["fit_error_model", "apply_error_model", "fit_temperature", "apply_temperature", "coverage"]
+__all__ = ["POWER_GAIN", "fit_error_model", "apply_error_model", "describe_error_model", "fit_temperature",
+           "apply_temperature", "coverage"]
+
+#: A power other than 1 is kept when it raises the log-likelihood of the held-out residuals by more than
+#: this: the likelihood-ratio test of one added parameter at 95 % (half of χ²₁ = 3.84).
+POWER_GAIN = 1.92
 
 
 def coverage(truth: np.ndarray, value: np.ndarray, error: np.ndarray) -> float:
@@ -25,13 +35,16 @@ def coverage(truth: np.ndarray, value: np.ndarray, error: np.ndarray) -> float:
 
 
 def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) -> dict[str, Any]:
-    """Fit ``σ² = floor² + (scale·spread)²`` to held-out residuals (maximum Gaussian likelihood).
+    """Fit ``σ² = floor² + (scale·s₀·(s/s₀)^power)²`` to held-out residuals (maximum Gaussian likelihood).
+
+    The power is 1 (``σ² = floor² + (scale·s)²``) unless another raises the log-likelihood by more
+    than :data:`POWER_GAIN`.
 
     Returns
     -------
     dict
-        ``kind`` ("gaussian"), ``floor``, ``scale``, ``rows`` and the ±1σ ``coverage_before`` (raw
-        spread) and ``coverage_after``.
+        ``kind`` ("gaussian"), ``floor``, ``scale``, ``power``, ``reference_spread`` (``s₀``, the
+        median spread), ``rows`` and the ±1σ ``coverage_before`` (raw spread) and ``coverage_after``.
     """
     residual = np.asarray(truth, float) - np.asarray(value, float)
     spread = np.asarray(spread, float)
@@ -40,24 +53,47 @@ def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) ->
     if len(residual) < 5:
         raise ValueError(f"{len(residual)} held-out rows are too few to calibrate uncertainties (need 5)")
     rms = float(np.sqrt(np.mean(residual**2))) or 1e-6
+    positive = spread[spread > 0]
+    reference = float(np.median(positive)) if len(positive) else 1.0
 
     def negative_log_likelihood(params: np.ndarray) -> float:
-        variance = np.exp(2 * params[0]) + (np.exp(params[1]) * spread) ** 2
+        power = np.exp(params[2]) if len(params) > 2 else 1.0
+        variance = np.exp(2 * params[0]) + (np.exp(params[1]) * reference * (spread / reference) ** power) ** 2
         return float(np.sum(0.5 * np.log(variance) + 0.5 * residual**2 / variance))
 
-    start = np.log([rms / 2, 1.0])
-    best = minimize(negative_log_likelihood, start, method="Nelder-Mead",
-                    options={"xatol": 1e-4, "fatol": 1e-6, "maxiter": 2000})
-    floor, scale = float(np.exp(best.x[0])), float(np.exp(best.x[1]))
-    model = {"kind": "gaussian", "floor": floor, "scale": scale, "rows": int(len(residual))}
+    options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000}
+    linear = minimize(negative_log_likelihood, np.log([rms / 2, 1.0]), method="Nelder-Mead", options=options)
+    curved = minimize(negative_log_likelihood, [*linear.x, 0.0], method="Nelder-Mead", options=options)
+    best, power = (curved, float(np.exp(curved.x[2]))) if linear.fun - curved.fun > POWER_GAIN else (linear, 1.0)
+    model = {"kind": "gaussian", "floor": float(np.exp(best.x[0])), "scale": float(np.exp(best.x[1])),
+             "power": power, "reference_spread": reference, "rows": int(len(residual))}
     model["coverage_before"] = coverage(residual, 0.0, spread)
     model["coverage_after"] = coverage(residual, 0.0, apply_error_model(model, spread))
     return model
 
 
 def apply_error_model(model: dict[str, Any], spread: np.ndarray) -> np.ndarray:
-    """Calibrated 1σ uncertainties from raw spreads."""
-    return np.sqrt(model["floor"] ** 2 + (model["scale"] * np.asarray(spread, float)) ** 2)
+    """Calibrated 1σ uncertainties from raw spreads (a model fitted without a power has power 1)."""
+    power, reference = model.get("power", 1.0), model.get("reference_spread", 1.0)
+    spread = np.asarray(spread, float)
+    return np.sqrt(model["floor"] ** 2 + (model["scale"] * reference * (spread / reference) ** power) ** 2)
+
+
+def describe_error_model(model: dict[str, Any], spread: str = "spread", unit: str = "") -> str:
+    """The fitted error model in words, for a model card: its formula and numbers (``unit`` after the floor; a
+    floor below 1e-6 is written 0).
+
+    Examples
+    --------
+    >>> describe_error_model({"floor": 0.0888, "scale": 3.54}, unit=" dex")
+    '`sqrt(floor² + (scale·spread)²)` with floor 0.0888 dex and scale 3.54'
+    """
+    floor = model["floor"] if model["floor"] >= 1e-6 else 0.0  # a fitted floor of 1e-100 is none
+    if model.get("power", 1.0) == 1.0:
+        return f"`sqrt(floor² + (scale·{spread})²)` with floor {floor:.3g}{unit} and scale {model['scale']:.3g}"
+    return (f"`sqrt(floor² + (scale·s₀·({spread}/s₀)^power)²)` with floor {floor:.3g}{unit}, scale "
+            f"{model['scale']:.3g}, power {model['power']:.2f} and s₀ {model['reference_spread']:.3g} (the median "
+            f"{spread})")
 
 
 def fit_temperature(pdf: np.ndarray, true_bin: np.ndarray) -> float:

@@ -354,8 +354,9 @@ class NetworkPredictor(Predictor):
                   batch_size: int = 128) -> dict[str, Any]:
         """Calibrate the uncertainties on held-out galaxies (see :mod:`astro_cnn.engine.calibration`).
 
-        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (for each output, on its
-        learned scale); PDF: a temperature. Use
+        Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``, with a power of the spread
+        where the residuals ask for one (:func:`~astro_cnn.engine.calibration.fit_error_model`; for
+        each output, on its learned scale); PDF: a temperature. Use
         galaxies the model did not train on; :meth:`fit` does this itself on the recipe's
         validation split.
 
