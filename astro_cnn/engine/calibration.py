@@ -8,7 +8,8 @@ uncertainty (about 68 % of true values within ±1σ).  Where the errors grow fas
 (a network whose spread doubles from bright to faint galaxies while its errors grow fourfold) one
 scale cannot hold for both: the fit then also takes a power, ``σ² = floor² + (scale·s₀·(s/s₀)^p)²``
 with ``s₀`` the median spread (so ``scale`` keeps its meaning at the typical galaxy), kept only
-when it raises the likelihood by more than :data:`POWER_GAIN`.  A binned
+when it raises the likelihood by more than :data:`POWER_GAIN` (a power of 0.5 to 3, tried on 200
+held-out rows or more).  A binned
 PDF is recalibrated by a temperature ``T``: ``p ∝ p_raw^(1/T)``, fitted by maximising the
 likelihood of the true bins (``T > 1`` widens PDFs that were too narrow, as a PIT histogram rising
 at both ends shows).  Both record the ±1σ (or 68 % interval) coverage before and after.
@@ -20,13 +21,19 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
+from scipy.special import expit
 
-__all__ = ["POWER_GAIN", "fit_error_model", "apply_error_model", "describe_error_model", "fit_temperature",
-           "apply_temperature", "coverage"]
+__all__ = ["POWER_GAIN", "POWER_RANGE", "MIN_POWER_ROWS", "fit_error_model", "apply_error_model",
+           "describe_error_model", "fit_temperature", "apply_temperature", "coverage"]
 
 #: A power other than 1 is kept when it raises the log-likelihood of the held-out residuals by more than
 #: this: the likelihood-ratio test of one added parameter at 95 % (half of χ²₁ = 3.84).
 POWER_GAIN = 1.92
+#: The powers the fit may take (a bounded range: a power fitted to a few rows with heavy tails could
+#: otherwise run to hundreds and blow the errors of unusual galaxies up to infinity).
+POWER_RANGE = (0.5, 3.0)
+#: Fewest held-out rows on which a power is tried.
+MIN_POWER_ROWS = 200
 
 
 def coverage(truth: np.ndarray, value: np.ndarray, error: np.ndarray) -> float:
@@ -37,14 +44,23 @@ def coverage(truth: np.ndarray, value: np.ndarray, error: np.ndarray) -> float:
 def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) -> dict[str, Any]:
     """Fit ``σ² = floor² + (scale·s₀·(s/s₀)^power)²`` to held-out residuals (maximum Gaussian likelihood).
 
-    The power is 1 (``σ² = floor² + (scale·s)²``) unless another raises the log-likelihood by more
-    than :data:`POWER_GAIN`.
+    The power is 1 (``σ² = floor² + (scale·s)²``) unless another, within :data:`POWER_RANGE`, raises
+    the log-likelihood by more than :data:`POWER_GAIN` and also predicts better out of sample: fitted
+    on either half of the rows (a fixed random split), it must raise the other half's log-likelihood
+    over that of power 1 by as much.  So a few outliers (residuals with heavier tails than a Gaussian) do not buy
+    a power.  It is tried on :data:`MIN_POWER_ROWS` rows or more.
+
+    Parameters
+    ----------
+    truth, value, spread : ndarray
+        True values, predictions and raw spreads of the held-out rows (non-finite rows are ignored).
 
     Returns
     -------
     dict
-        ``kind`` ("gaussian"), ``floor``, ``scale``, ``power``, ``reference_spread`` (``s₀``, the
-        median spread), ``rows`` and the ±1σ ``coverage_before`` (raw spread) and ``coverage_after``.
+        ``kind`` ("gaussian"), ``floor``, ``scale``, ``power``, ``reference_spread`` (``s₀``: the
+        median of the positive spreads, 1 if none), ``rows`` and the ±1σ ``coverage_before`` (raw
+        spread) and ``coverage_after``.
     """
     residual = np.asarray(truth, float) - np.asarray(value, float)
     spread = np.asarray(spread, float)
@@ -52,24 +68,53 @@ def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) ->
     residual, spread = residual[keep], spread[keep]
     if len(residual) < 5:
         raise ValueError(f"{len(residual)} held-out rows are too few to calibrate uncertainties (need 5)")
-    rms = float(np.sqrt(np.mean(residual**2))) or 1e-6
     positive = spread[spread > 0]
     reference = float(np.median(positive)) if len(positive) else 1.0
-
-    def negative_log_likelihood(params: np.ndarray) -> float:
-        power = np.exp(params[2]) if len(params) > 2 else 1.0
-        variance = np.exp(2 * params[0]) + (np.exp(params[1]) * reference * (spread / reference) ** power) ** 2
-        return float(np.sum(0.5 * np.log(variance) + 0.5 * residual**2 / variance))
-
-    options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000}
-    linear = minimize(negative_log_likelihood, np.log([rms / 2, 1.0]), method="Nelder-Mead", options=options)
-    curved = minimize(negative_log_likelihood, [*linear.x, 0.0], method="Nelder-Mead", options=options)
-    best, power = (curved, float(np.exp(curved.x[2]))) if linear.fun - curved.fun > POWER_GAIN else (linear, 1.0)
-    model = {"kind": "gaussian", "floor": float(np.exp(best.x[0])), "scale": float(np.exp(best.x[1])),
-             "power": power, "reference_spread": reference, "rows": int(len(residual))}
+    best = _fitted(residual, spread, reference, power=False)
+    if len(residual) >= MIN_POWER_ROWS and len(positive) > 1 and positive.min() < positive.max():
+        curved = _fitted(residual, spread, reference, power=True)
+        half = np.random.default_rng(0).permutation(len(residual)) % 2 == 0
+        if (_nll(best, residual, spread, reference) - _nll(curved, residual, spread, reference) > POWER_GAIN
+                and all(_nll(_fitted(residual[~test], spread[~test], reference, power=False), residual[test],
+                             spread[test], reference)
+                        - _nll(_fitted(residual[~test], spread[~test], reference, power=True), residual[test],
+                               spread[test], reference) > POWER_GAIN
+                        for test in (half, ~half))):
+            best = curved
+    model = {"kind": "gaussian", "floor": float(np.exp(best[0])), "scale": float(np.exp(best[1])),
+             "power": _power(best), "reference_spread": reference, "rows": int(len(residual))}
     model["coverage_before"] = coverage(residual, 0.0, spread)
     model["coverage_after"] = coverage(residual, 0.0, apply_error_model(model, spread))
     return model
+
+
+def _power(params: np.ndarray) -> float:
+    """The power of parameters (log floor, log scale[, unbounded power]): 1, or within :data:`POWER_RANGE`."""
+    low, high = POWER_RANGE
+    return float(low + (high - low) * expit(params[2])) if len(params) > 2 else 1.0
+
+
+def _nll(params: np.ndarray, residual: np.ndarray, spread: np.ndarray, reference: float) -> float:
+    """Negative Gaussian log-likelihood of the residuals under the error model of ``params``."""
+    variance = np.exp(2 * params[0]) + (np.exp(params[1]) * reference * (spread / reference) ** _power(params)) ** 2
+    return float(np.sum(0.5 * np.log(variance) + 0.5 * residual**2 / variance))
+
+
+def _fitted(residual: np.ndarray, spread: np.ndarray, reference: float, power: bool) -> np.ndarray:
+    """Maximum-likelihood parameters (log floor, log scale[, unbounded power]); with ``power``, the best of
+    several starts, from the power-1 fit's floor and from one well above zero (from a floor near zero
+    the simplex cannot climb back)."""
+    rms = float(np.sqrt(np.mean(residual**2))) or 1e-6
+    options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000}
+    linear = minimize(_nll, np.log([rms / 2, 1.0]), args=(residual, spread, reference), method="Nelder-Mead",
+                      options=options)
+    if not power:
+        return linear.x
+    low, high = POWER_RANGE
+    starts = [[floor, linear.x[1], np.log((p - low) / (high - p))]
+              for floor in (linear.x[0], np.log(rms / 2)) for p in (0.7, 1.5, 2.0, 2.7)]
+    return min((minimize(_nll, start, args=(residual, spread, reference), method="Nelder-Mead", options=options)
+                for start in starts), key=lambda result: result.fun).x
 
 
 def apply_error_model(model: dict[str, Any], spread: np.ndarray) -> np.ndarray:
