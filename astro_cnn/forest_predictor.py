@@ -29,7 +29,7 @@ from scipy.special import ndtr
 
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
-from .image_checks import MIN_CENTRE_SNR, screen_training_images
+from .image_checks import MIN_CENTRE_SNR, screen_training_images, snr_range
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -113,7 +113,8 @@ class ForestPredictor(Predictor):
         if usable.sum() < 2:
             left_out = f" ({screened.reasons()})" if screened.left_out else ""
             raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have usable images{left_out}, "
-                                "finite photometry and labels; at least 2 are needed")
+                                "finite photometry and labels; at least 2 are needed (min_centre_snr=None skips "
+                                "the presence check)")
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
@@ -122,7 +123,7 @@ class ForestPredictor(Predictor):
                           "training_data": {"rows": int(usable.sum()), "left_out": screened.left_out,
                                             "min_centre_snr": min_centre_snr},
                           "label_range": [float(labels[usable].min()), float(labels[usable].max())],
-                          "centre_snr_range": screened.snr_range})
+                          "centre_snr_range": snr_range(screened.snr[usable])})
         return self
 
     def features(self, images: np.ndarray) -> np.ndarray:

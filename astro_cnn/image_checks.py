@@ -25,8 +25,10 @@ from collections import Counter
 import astropy.units as u
 import numpy as np
 
+from .exceptions import AstroCNNError
+
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
-           "TrainingImages", "screen_training_images", "centre_signal_to_noise", "aperture_weights"]
+           "TrainingImages", "screen_training_images", "snr_range", "centre_signal_to_noise", "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -78,7 +80,7 @@ def check_images(images: np.ndarray, pixel_scale: u.Quantity,
     non_finite = np.zeros(len(images), dtype=int)
     non_finite[odd] = (~np.isfinite(flat[odd])).sum(axis=1)
     finite = non_finite == 0
-    blank = finite & (flat.min(axis=1, initial=np.inf) == flat.max(axis=1, initial=-np.inf))
+    blank = finite & (flat.min(axis=1) == flat.max(axis=1))  # any dtype (an image has at least one pixel)
     measured = finite & ~blank
     snr = np.full(len(images), np.nan)
     if measured.any():
@@ -97,7 +99,7 @@ def check_images(images: np.ndarray, pixel_scale: u.Quantity,
     return problems, snr
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class TrainingImages:
     """Which images of a training set a model learns from: those prediction would measure.
 
@@ -111,6 +113,8 @@ class TrainingImages:
         Rows left out, counted by reason (non-finite pixels, blank, no source at the centre).
     first_left_out : ndarray of int
         The first few rows left out (at most 10), for the log.
+    snr : ndarray of float
+        Every row's centre S/N (NaN for non-finite or blank images).
     snr_range : list of float
         ``[lowest, highest]`` centre S/N of the usable rows: recorded with a model
         (``info["centre_snr_range"]``), it tells prediction when an image is fainter or brighter than
@@ -121,6 +125,7 @@ class TrainingImages:
     total: int
     left_out: dict[str, int]
     first_left_out: np.ndarray
+    snr: np.ndarray
     snr_range: list[float]
 
     def reasons(self) -> str:
@@ -158,7 +163,14 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     Returns
     -------
     TrainingImages
+
+    Raises
+    ------
+    AstroCNNError
+        ``min_snr`` is not a finite number or None.
     """
+    if min_snr is not None and not np.isfinite(min_snr):
+        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_snr!r}")
     threshold = -np.inf if min_snr is None else float(min_snr)
     problems, snr = [], []
     for start in range(0, len(images), block):
@@ -171,10 +183,14 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     reasons = Counter(("a blank image" if problem.startswith("image is blank") else "non-finite pixels")
                       if not np.isfinite(value) else f"no source at the centre (S/N below {threshold:g})"
                       for problem, value in zip(problems, snr_values) if problem)
-    measured = snr_values[usable & np.isfinite(snr_values)]
     return TrainingImages(np.flatnonzero(usable), len(problems), dict(reasons.most_common()),
-                          np.flatnonzero(~usable)[:10],
-                          [float(measured.min()), float(measured.max())] if len(measured) else [-np.inf, np.inf])
+                          np.flatnonzero(~usable)[:10], snr_values, snr_range(snr_values[usable]))
+
+
+def snr_range(snr: np.ndarray) -> list[float]:
+    """``[lowest, highest]`` of the finite centre S/N values (``[-inf, inf]`` without any)."""
+    measured = snr[np.isfinite(snr)]
+    return [float(measured.min()), float(measured.max())] if len(measured) else [-np.inf, np.inf]
 
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:

@@ -450,3 +450,36 @@ def test_images_prediction_would_flag_are_left_out_of_training_and_counted(monke
     with pytest.raises(astro_cnn.AstroCNNError, match=r"none of the 6 training images can be used \(6 with no "
                                                       r"source.*min_centre_snr=None skips"):
         _predictor().fit(images[empty], labels[empty], recipe="quick", epochs=1, progress=False)
+
+
+def test_a_run_resumes_exactly_with_images_left_out_and_refuses_other_rows(tmp_path):
+    images, labels = _data(n=48)
+    images[::8] = np.random.default_rng(1).normal(0, 0.02, images[::8].shape)  # 6 without a galaxy
+    options = dict(recipe="quick", epochs=3, val_fraction=0.25, progress=False, seed=2)
+    whole = _predictor().fit(images, labels, run_dir=tmp_path / "whole", log=lambda line: None, **options)
+
+    def stop_after_first_epoch(line):
+        if line.startswith("epoch=2 "):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        _predictor().fit(images, labels, run_dir=tmp_path / "cut", log=stop_after_first_epoch, **options)
+    with pytest.raises(astro_cnn.AstroCNNError, match="other training rows"):
+        _predictor().fit(images, labels, run_dir=tmp_path / "cut", resume=True, log=lambda line: None,
+                         min_centre_snr=None, **options)  # the 6 would now be trained on: another split
+    resumed = _predictor().fit(images, labels, run_dir=tmp_path / "cut", resume=True, log=lambda line: None,
+                               **options)
+    for name, tensor in whole.members_[0].items():
+        assert torch.equal(tensor, resumed.members_[0][name]), name
+
+
+def test_extra_inputs_of_left_out_images_do_not_shape_the_normalisation():
+    images, labels = _data(n=48)
+    empty = np.arange(48) % 8 == 3
+    images[empty] = np.random.default_rng(1).normal(0, 0.02, images[empty].shape)
+    ebv = np.where(empty, 5.0, np.linspace(0.01, 0.1, 48))  # absurd values on the rows left out
+    model = NetworkPredictor("metallicity", "sdss-jpeg", ("i", "r", "g"), 32, 0.296 * u.arcsec, extras=("ebv",),
+                             backbone="small_cnn")
+    model.fit(images, labels, {"ebv": ebv}, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    assert model.normalisation_["extras_mean"] == pytest.approx([ebv[~empty].mean()])
+    assert model.normalisation_["label_mean"] == pytest.approx(model.quantity.encode(labels[~empty]).mean())

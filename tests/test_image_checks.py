@@ -145,3 +145,24 @@ def test_screening_does_not_depend_on_how_many_images_are_read_at_once(amplitude
     assert list(whole.rows) == list(blocks.rows) == [k for k, problem in enumerate(check_images(images, SCALE)[0])
                                                      if not problem]
     assert whole.left_out == blocks.left_out and whole.snr_range == blocks.snr_range
+
+
+def test_8_bit_images_are_checked_as_their_float_values():
+    images = _field([60.0, 0.0, 60.0])
+    colours = np.clip(images * 3 + 100, 0, 255).astype(np.uint8)
+    colours[2] = 17  # a blank 8-bit image
+    problems, snr = check_images(colours, SCALE)
+    expected, expected_snr = check_images(colours.astype(np.float32), SCALE)
+    assert problems == expected and problems[2] == "image is blank (every pixel is 17)"
+    np.testing.assert_allclose(snr, expected_snr)
+
+
+def test_a_threshold_that_is_not_a_number_is_refused():
+    import pytest
+
+    from astro_cnn import AstroCNNError
+    from astro_cnn.image_checks import screen_training_images
+
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(AstroCNNError, match="min_centre_snr must be a finite number or None"):
+            screen_training_images(_field([60.0]), SCALE, bad)

@@ -96,7 +96,8 @@ def train_and_score(plan: Table, images: np.ndarray, quantity: str,
                   seed=SEED, progress=False, log=log,
                   data_summary={"rows": len(train), "label_column": settings["label"],
                                 "source": "catalogue galaxies injected into real SDSS frames (astro_cnn_injection)"})
-    log(f"{quantity}: trained on {len(train)} injected galaxies in {time.perf_counter() - start:.0f} s")
+    log(f"{quantity}: trained on {predictor.info['training_data']['rows_trained']} injected galaxies in "
+        f"{time.perf_counter() - start:.0f} s")
     prediction = predictor.predict_images(images[test])
     magnitudes = np.column_stack([np.asarray(plan[f"mag_{b}"], float) for b in BANDS])
     forest = photometry_forest(magnitudes[train], labels[train], magnitudes[test], seed=SEED)

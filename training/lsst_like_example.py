@@ -116,7 +116,8 @@ def train_networks(images: np.ndarray, redshift: np.ndarray, epochs: int, seed: 
                       data_summary={"rows": len(images), "label_column": "redshift",
                                     "source": "catalogue galaxies rendered as lsst-like (astro_cnn_injection)"},
                       **settings)
-        log(f"{kind}: trained on {len(images)} lsst-like galaxies in {time.perf_counter() - start:.0f} s")
+        log(f"{kind}: trained on {predictor.info['training_data']['rows_trained']} lsst-like galaxies in "
+            f"{time.perf_counter() - start:.0f} s")
         networks[kind] = predictor
     return networks
 

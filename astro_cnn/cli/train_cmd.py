@@ -69,7 +69,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
                         help="leave out (and count) training images that prediction would flag as showing no "
                              "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
-                             f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image with finite pixels)")
+                             f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image that has finite pixels "
+                             "and is not blank)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
     parser.add_argument("--lr-find", action="store_true",

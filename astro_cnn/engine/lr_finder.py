@@ -25,7 +25,7 @@ __all__ = ["lr_range_test", "suggested_lr"]
 def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
                   extras: Mapping[str, np.ndarray] | None = None, *, recipe_settings: Mapping, lr_min: float = 1e-6,
                   lr_max: float = 1.0, steps: int = 60, seed: int = 0,
-                  min_centre_snr: float | None = MIN_CENTRE_SNR) -> QTable:
+                  min_centre_snr: float | None = MIN_CENTRE_SNR, log=print) -> QTable:
     """Loss against learning rate for one pass of increasing learning rates (all layers trainable).
 
     Parameters
@@ -44,6 +44,8 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
     min_centre_snr : float or None
         Images that prediction would flag are left out, as in training (see
         :meth:`~astro_cnn.engine.NetworkPredictor.fit`).
+    log : callable
+        Receives the line saying which images were left out.
 
     Returns
     -------
@@ -53,7 +55,7 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         Stops early when the loss diverges.
     """
     torch.manual_seed(seed)
-    rows = predictor.screened_images(images, min_centre_snr, log=lambda line: None).rows
+    rows = predictor.screened_images(images, min_centre_snr, log).rows
     predictor.learn_normalisation(images[rows[sample_rows(len(rows))]], labels[rows], subset_extras(extras, rows))
     data = predictor.training_data(images, labels, extras, 0.0, seed, rows)
     normaliser = data.normaliser

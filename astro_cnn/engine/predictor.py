@@ -233,7 +233,7 @@ class NetworkPredictor(Predictor):
                       val_fraction: float = 0.0, seed: int = 0, rows: np.ndarray | None = None) -> TrainingData:
         """What the training loop reads: ``images`` as given, encoded labels, the normaliser, standardised
         extras, and a random validation split of ``val_fraction`` (none below 20 rows) of ``rows``
-        (default: all).
+        (row numbers, ndarray of int; default: all).
 
         :meth:`learn_normalisation` must have run.
         """

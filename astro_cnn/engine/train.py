@@ -215,8 +215,11 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
 
 
 def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0,
-            min_centre_snr: float | None = MIN_CENTRE_SNR, **columns: Any) -> QTable:
+            min_centre_snr: float | None = MIN_CENTRE_SNR, log=print, **columns: Any) -> QTable:
     """The learning-rate range test (Smith 2015) on a table or store, as :func:`~astro_cnn.engine.train` takes it.
+
+    Images that prediction would flag are left out (``min_centre_snr``, see :func:`train`) and ``log``
+    says how many.
 
     Returns
     -------
@@ -233,7 +236,7 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
         settings = registry.get("recipe", recipe or q.default_recipe).settings
         return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed,
-                             min_centre_snr=min_centre_snr)
+                             min_centre_snr=min_centre_snr, log=log)
 
 
 def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Mapping
@@ -143,8 +144,13 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     history: list[dict[str, float]] = []
     start_epoch, stage, optimizer, model = 0, None, None, prepared
     checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
+    rows = _rows_digest(data)
     if resume and checkpoint_path is not None and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+        if state.get("rows", rows) != rows:
+            raise AstroCNNError(f"{str(checkpoint_path)!r} was written by a run on other training rows (other "
+                                "images, or other images left out by the presence check): resume with the same "
+                                "images and min_centre_snr, or start a new run_dir")
         network.load_state_dict(state["model"])
         start_epoch, history = state["epoch"], state["history"]
         if start_epoch < len(schedule.stages):
@@ -210,7 +216,7 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
         if rank == 0:
             log("  ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()))
             if checkpoint_path is not None:
-                _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history)
+                _save_checkpoint(checkpoint_path, network, optimizer, stage, epoch + 1, history, rows)
     _set_trainable(network, "all")
     counted = precise_batch_norm(network, data, normaliser, batch_size, seed, device, workers)
     if counted and rank == 0:
@@ -437,9 +443,16 @@ def _set_rng_states(states: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def _save_checkpoint(path: Path, network: Network, optimizer, stage: str, epoch: int, history) -> None:
+def _rows_digest(data: TrainingData) -> str:
+    """A fingerprint of the rows a run trains and validates on (kept in its checkpoints, checked on resume)."""
+    digest = hashlib.sha256(np.asarray(data.fit_rows, dtype=np.int64).tobytes())
+    digest.update(b"|" + (b"" if data.val_rows is None else np.asarray(data.val_rows, dtype=np.int64).tobytes()))
+    return digest.hexdigest()
+
+
+def _save_checkpoint(path: Path, network: Network, optimizer, stage: str, epoch: int, history, rows: str) -> None:
     state = {"model": network.state_dict(), "optimizer": optimizer.state_dict(), "stage": stage, "epoch": epoch,
-             "history": history, "rng": _rng_states()}
+             "history": history, "rng": _rng_states(), "rows": rows}
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path, overwrite=True) as tmp:
         torch.save(state, tmp)
