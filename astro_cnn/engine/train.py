@@ -218,8 +218,8 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
             min_centre_snr: float | None = MIN_CENTRE_SNR, log=print, **columns: Any) -> QTable:
     """The learning-rate range test (Smith 2015) on a table or store, as :func:`~astro_cnn.engine.train` takes it.
 
-    Images that prediction would flag are left out (``min_centre_snr``, see :func:`train`) and ``log``
-    says how many.
+    Images that prediction would flag are left out (``min_centre_snr``, as in
+    :func:`~astro_cnn.engine.train`) and ``log`` says how many.
 
     Returns
     -------
