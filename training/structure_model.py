@@ -11,7 +11,7 @@ indices drawn continuously (``plan_injections(..., structure="continuous")``); t
 three fields train the network (a random tenth of them calibrate its uncertainties), those placed
 in :data:`HELD_OUT_FIELD` (never trained on) score it.  :data:`MORE_TRAINING` injects the
 catalogue again with other seeds, keeping the galaxies placed in the three training fields (none
-of the held-out galaxies), once as catalogued and once dimmed, so that the network also learns
+of the held-out galaxies), twice as catalogued and once dimmed, so that the network also learns
 galaxies fainter than the spectroscopic sample.  ``--write`` saves the model and its model
 card into ``plugins/astro_cnn_structure/models`` and a few held-out stacks as the plugin's demo.
 The shipped model is exactly the one scored.
@@ -31,6 +31,7 @@ import torch
 from astropy.io import fits
 from astropy.table import QTable, Table, vstack
 
+from astro_cnn.engine.calibration import describe_error_model
 from astro_cnn.engine.predictor import NetworkPredictor
 from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
@@ -61,7 +62,7 @@ TTA = False
 #: More training galaxies: (seed, largest dimming in magnitudes) of further injections of the whole catalogue, of
 #: which the galaxies placed in the training fields are kept; each is dimmed by a random amount, uniform from 0 to
 #: the largest dimming, in every band alike.
-MORE_TRAINING = ((17, 0.0), (18, 3.0))
+MORE_TRAINING = ((17, 0.0), (18, 3.0), (19, 0.0))
 #: Held-out stacks shipped as the plugin's demo input.
 DEMO_ROWS = 6
 
@@ -254,15 +255,15 @@ def model_card(predictor: NetworkPredictor, plan: Table, scored: dict, scored_tt
     more_text = "; ".join(f"seed {seed}, " + (f"each galaxy dimmed by a random 0–{dimming:g} mag in every band"
                                               if dimming else "as catalogued") for seed, dimming in MORE_TRAINING)
     dimmed = int(np.sum(_dimming(plan)[train_rows] > 0))
+    left_out = sum(predictor.info["training_data"].get("left_out", {}).values())
     lines = ["| output | median fractional error | scatter (robust σ) | outlier rate (>50 %) | ±1σ coverage | "
              "scatter with `tta=True` |", "|---|---|---|---|---|---|"]
     for name, m in scored["metrics"].items():
         lines.append(f"| {name} | {m['median']:+.3f} | {m['scatter']:.3f} | {m['outlier_rate']:.3f} | "
                      f"{m['coverage']:.0%} | {scored_tta['metrics'][name]['scatter']:.3f} |")
     calibration = predictor.info.get("calibration", {})
-    cal_lines = [f"- {m['column']}: floor {m['floor'] if m['floor'] > 1e-6 else 0:.3g}, scale {m['scale']:.3g}, "
-                 f"coverage of ±1σ "
-                 f"{m['coverage_before']:.0%} before, {m['coverage_after']:.0%} after"
+    cal_lines = [f"- {m['column']}: σ = {describe_error_model(m, 'σ_head')}; "
+                 f"coverage of ±1σ {m['coverage_before']:.0%} before, {m['coverage_after']:.0%} after"
                  for m in calibration.get("outputs", [])]
     return f"""# {MODEL_NAME}
 
@@ -289,8 +290,9 @@ the `sdss-injected` survey into four real SDSS DR17 corrected-frame fields
 
 Truth: `r_e` = circularised half-light radius / √q. Galaxies in fields {fields} train the network: those the
 injection placed there, and those placed there by {len(MORE_TRAINING)} more injections of the catalogue
-({more_text}), leaving out every galaxy held out below ({int(train_rows.sum())} stacks, {dimmed} of them dimmed; a
-random 10 % of them are the validation split that calibrates the uncertainties). The
+({more_text}), leaving out every galaxy held out below ({int(train_rows.sum())} stacks, {dimmed} of them dimmed, of
+which {left_out} showed no source at their centre and were left out, as prediction flags such images; a random
+10 % of the rest are the validation split that calibrates the uncertainties). The
 {len(scored['rows'])} galaxies in field **{HELD_OUT_FIELD}** were never trained on and are scored below.
 
 ## Recipe
@@ -313,8 +315,9 @@ uncertainty. The classical comparison (a PSF-convolved Sérsic fit with
 astropy.modeling on the same stacks) is in `docs/structure.rst` and `benchmarks/bench_structure.py`.
 
 ## Uncertainty calibration
-On the validation split, per output on its learned scale (σ² = floor² + (scale · σ_head)², σ_head the standard
-deviation the head predicts):
+On the validation split, per output on its learned scale (`astro_cnn.engine.calibration`; σ_head the standard
+deviation the head predicts, larger for fainter galaxies; a power above 1 makes the calibrated σ grow faster than
+σ_head, as the errors do):
 
 {chr(10).join(cal_lines)}
 
@@ -328,11 +331,11 @@ fields of sky. Real galaxies (bulge + disc, spiral arms, bars, mergers, non-Gaus
 on real `sdss-stack` images are indicative only; outside n 0.5–6 the model extrapolates (such rows are flagged).
 It trained on galaxies as bright as SDSS spectroscopic targets (r < 17.8) and on the same galaxies dimmed by up to 3
 mag: on galaxies 2 or 3 magnitudes fainter than catalogued its scatter grows, as the fit's does, and its ±1σ holds
-only about half to two thirds of the true values, less than on bright galaxies (`benchmarks/bench_structure.py
---fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or scored. Some dimmed training stacks
-show almost no light at their centre (centre S/N down to {predictor.info['centre_snr_range'][0]:.1f}), so the flag for
-images fainter than any it trained on does not fire above that; prediction's own check (centre S/N below 5: no
-source) still flags them.
+62-86 % of the true values (least for r_e and q 3 magnitudes fainter), against 75-91 % on bright galaxies
+(`benchmarks/bench_structure.py --fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or
+scored. The faintest stack it
+trained on has a centre S/N of {predictor.info['centre_snr_range'][0]:.1f} (in a 1″ aperture, all bands): fainter
+images are flagged as extrapolations, and below S/N 5 as showing no source.
 """
 
 
