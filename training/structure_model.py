@@ -331,7 +331,8 @@ fields of sky. Real galaxies (bulge + disc, spiral arms, bars, mergers, non-Gaus
 on real `sdss-stack` images are indicative only; outside n 0.5–6 the model extrapolates (such rows are flagged).
 It trained on galaxies as bright as SDSS spectroscopic targets (r < 17.8) and on the same galaxies dimmed by up to 3
 mag: on galaxies 2 or 3 magnitudes fainter than catalogued its scatter grows, as the fit's does, and its ±1σ holds
-62-86 % of the true values (least for r_e and q 3 magnitudes fainter), against 75-91 % on bright galaxies
+62-86 % of the true values (least, 62 %, for r_e 3 magnitudes fainter and q 2 magnitudes fainter), against
+75-91 % on bright galaxies
 (`benchmarks/bench_structure.py --fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or
 scored. The faintest stack it
 trained on has a centre S/N of {predictor.info['centre_snr_range'][0]:.1f} (in a 1″ aperture, all bands): fainter
