@@ -37,7 +37,7 @@ from astropy.table import QTable, Table
 from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
-from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_images
+from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_images, checked_threshold
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -121,10 +121,8 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
         from .engine.devices import default_workers
 
         workers = default_workers(resolved, "prediction")
-    if min_centre_snr is not None and not np.isfinite(min_centre_snr):
-        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_centre_snr!r}")
     return PredictionSetup(predictor, source, int(batch_size), int(workers), str(resolved),
-                           None if min_centre_snr is None else float(min_centre_snr))
+                           checked_threshold(min_centre_snr))
 
 
 def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None) -> Table | None:

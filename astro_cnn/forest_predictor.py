@@ -108,8 +108,7 @@ class ForestPredictor(Predictor):
             log(screened.summary())
         features = self.features(images)
         labels = np.asarray(labels, dtype=float)
-        usable = np.isin(np.arange(len(labels)), screened.rows) & np.isfinite(features).all(axis=1) \
-            & np.isfinite(labels)
+        usable = screened.usable & np.isfinite(features).all(axis=1) & np.isfinite(labels)
         if usable.sum() < 2:
             left_out = f" ({screened.reasons()})" if screened.left_out else ""
             raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have usable images{left_out}, "

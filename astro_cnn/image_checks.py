@@ -28,7 +28,8 @@ import numpy as np
 from .exceptions import AstroCNNError
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
-           "TrainingImages", "screen_training_images", "snr_range", "centre_signal_to_noise", "aperture_weights"]
+           "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
+           "aperture_weights"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -105,28 +106,39 @@ class TrainingImages:
 
     Attributes
     ----------
-    rows : ndarray of int
-        The usable rows, in order.
-    total : int
-        Rows checked.
+    usable : ndarray of bool
+        Whether each row is learned from.
     left_out : dict of str to int
         Rows left out, counted by reason (non-finite pixels, blank, no source at the centre).
-    first_left_out : ndarray of int
-        The first few rows left out (at most 10), for the log.
     snr : ndarray of float
         Every row's centre S/N (NaN for non-finite or blank images).
-    snr_range : list of float
-        ``[lowest, highest]`` centre S/N of the usable rows: recorded with a model
-        (``info["centre_snr_range"]``), it tells prediction when an image is fainter or brighter than
-        any the model trained on.
     """
 
-    rows: np.ndarray
-    total: int
+    usable: np.ndarray
     left_out: dict[str, int]
-    first_left_out: np.ndarray
     snr: np.ndarray
-    snr_range: list[float]
+
+    @property
+    def rows(self) -> np.ndarray:
+        """The usable rows, in order."""
+        return np.flatnonzero(self.usable)
+
+    @property
+    def total(self) -> int:
+        """Rows checked."""
+        return len(self.usable)
+
+    @property
+    def first_left_out(self) -> np.ndarray:
+        """The first few rows left out (at most 10), for the log."""
+        return np.flatnonzero(~self.usable)[:10]
+
+    @property
+    def snr_range(self) -> list[float]:
+        """``[lowest, highest]`` centre S/N of the usable rows: recorded with a model
+        (``info["centre_snr_range"]``), it tells prediction when an image is fainter or brighter than
+        any the model trained on."""
+        return snr_range(self.snr[self.usable])
 
     def reasons(self) -> str:
         """Why rows were left out, with their counts (e.g. "3 with non-finite pixels; 2 with no source ...")."""
@@ -136,9 +148,10 @@ class TrainingImages:
         """One line saying what was left out and why (empty when nothing was)."""
         if not self.left_out:
             return ""
-        more = ", ..." if self.total - len(self.rows) > len(self.first_left_out) else ""
-        return (f"left out {self.total - len(self.rows)} of {self.total} training images, as prediction would "
-                f"flag them: {self.reasons()} (rows {', '.join(map(str, self.first_left_out))}{more})")
+        left_out, first = int(np.sum(~self.usable)), self.first_left_out
+        more = ", ..." if left_out > len(first) else ""
+        return (f"left out {left_out} of {self.total} training images, as prediction would flag them: "
+                f"{self.reasons()} (rows {', '.join(map(str, first))}{more})")
 
 
 def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | None = MIN_CENTRE_SNR,
@@ -169,9 +182,8 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     AstroCNNError
         ``min_snr`` is not a finite number or None.
     """
-    if min_snr is not None and not np.isfinite(min_snr):
-        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_snr!r}")
-    threshold = -np.inf if min_snr is None else float(min_snr)
+    given = checked_threshold(min_snr)
+    threshold = -np.inf if given is None else given
     problems, snr = [], []
     for start in range(0, len(images), block):
         part = np.asarray(images[np.arange(start, min(start + block, len(images)))], dtype=np.float32)
@@ -183,8 +195,20 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     reasons = Counter(("a blank image" if problem.startswith("image is blank") else "non-finite pixels")
                       if not np.isfinite(value) else f"no source at the centre (S/N below {threshold:g})"
                       for problem, value in zip(problems, snr_values) if problem)
-    return TrainingImages(np.flatnonzero(usable), len(problems), dict(reasons.most_common()),
-                          np.flatnonzero(~usable)[:10], snr_values, snr_range(snr_values[usable]))
+    return TrainingImages(usable, dict(reasons.most_common()), snr_values)
+
+
+def checked_threshold(min_snr: float | None) -> float | None:
+    """A presence-check threshold as a float (None: no check).
+
+    Raises
+    ------
+    AstroCNNError
+        It is not a finite number or None.
+    """
+    if min_snr is not None and not np.isfinite(min_snr):
+        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_snr!r}")
+    return None if min_snr is None else float(min_snr)
 
 
 def snr_range(snr: np.ndarray) -> list[float]:

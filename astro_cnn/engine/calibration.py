@@ -70,17 +70,15 @@ def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) ->
         raise ValueError(f"{len(residual)} held-out rows are too few to calibrate uncertainties (need 5)")
     positive = spread[spread > 0]
     reference = float(np.median(positive)) if len(positive) else 1.0
-    best = _fitted(residual, spread, reference, power=False)
     if len(residual) >= MIN_POWER_ROWS and len(positive) > 1 and positive.min() < positive.max():
-        curved = _fitted(residual, spread, reference, power=True)
+        best, curved = _fitted_both(residual, spread, reference)
         half = np.random.default_rng(0).permutation(len(residual)) % 2 == 0
-        if (_nll(best, residual, spread, reference) - _nll(curved, residual, spread, reference) > POWER_GAIN
-                and all(_nll(_fitted(residual[~test], spread[~test], reference, power=False), residual[test],
-                             spread[test], reference)
-                        - _nll(_fitted(residual[~test], spread[~test], reference, power=True), residual[test],
-                               spread[test], reference) > POWER_GAIN
-                        for test in (half, ~half))):
+        if (_gain(best, curved, residual, spread, reference) > POWER_GAIN
+                and all(_gain(*_fitted_both(residual[~test], spread[~test], reference), residual[test],
+                              spread[test], reference) > POWER_GAIN for test in (half, ~half))):
             best = curved
+    else:
+        best = _fitted_linear(residual, spread, reference)
     model = {"kind": "gaussian", "floor": float(np.exp(best[0])), "scale": float(np.exp(best[1])),
              "power": _power(best), "reference_spread": reference, "rows": int(len(residual))}
     model["coverage_before"] = coverage(residual, 0.0, spread)
@@ -100,21 +98,35 @@ def _nll(params: np.ndarray, residual: np.ndarray, spread: np.ndarray, reference
     return float(np.sum(0.5 * np.log(variance) + 0.5 * residual**2 / variance))
 
 
-def _fitted(residual: np.ndarray, spread: np.ndarray, reference: float, power: bool) -> np.ndarray:
-    """Maximum-likelihood parameters (log floor, log scale[, unbounded power]); with ``power``, the best of
-    several starts, from the power-1 fit's floor and from one well above zero (from a floor near zero
-    the simplex cannot climb back)."""
+def _gain(linear: np.ndarray, curved: np.ndarray, residual: np.ndarray, spread: np.ndarray,
+          reference: float) -> float:
+    """How much the power's parameters raise the log-likelihood of these residuals over power 1's."""
+    return _nll(linear, residual, spread, reference) - _nll(curved, residual, spread, reference)
+
+
+#: Nelder-Mead settings of the error-model fits.
+_OPTIONS = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000}
+
+
+def _fitted_linear(residual: np.ndarray, spread: np.ndarray, reference: float) -> np.ndarray:
+    """Maximum-likelihood parameters with power 1 (log floor, log scale)."""
     rms = float(np.sqrt(np.mean(residual**2))) or 1e-6
-    options = {"xatol": 1e-4, "fatol": 1e-6, "maxiter": 4000}
-    linear = minimize(_nll, np.log([rms / 2, 1.0]), args=(residual, spread, reference), method="Nelder-Mead",
-                      options=options)
-    if not power:
-        return linear.x
+    return minimize(_nll, np.log([rms / 2, 1.0]), args=(residual, spread, reference), method="Nelder-Mead",
+                    options=_OPTIONS).x
+
+
+def _fitted_both(residual: np.ndarray, spread: np.ndarray, reference: float) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood parameters with power 1 (log floor, log scale) and with a power (log floor, log
+    scale, unbounded power): the best of several starts, from the power-1 fit's floor and from one well
+    above zero (from a floor near zero the simplex cannot climb back)."""
+    rms = float(np.sqrt(np.mean(residual**2))) or 1e-6
+    linear = _fitted_linear(residual, spread, reference)
     low, high = POWER_RANGE
-    starts = [[floor, linear.x[1], np.log((p - low) / (high - p))]
-              for floor in (linear.x[0], np.log(rms / 2)) for p in (0.7, 1.5, 2.0, 2.7)]
-    return min((minimize(_nll, start, args=(residual, spread, reference), method="Nelder-Mead", options=options)
-                for start in starts), key=lambda result: result.fun).x
+    starts = [[floor, linear[1], np.log((p - low) / (high - p))]
+              for floor in (linear[0], np.log(rms / 2)) for p in (0.7, 1.5, 2.0, 2.7)]
+    curved = min((minimize(_nll, start, args=(residual, spread, reference), method="Nelder-Mead", options=_OPTIONS)
+                  for start in starts), key=lambda result: result.fun).x
+    return linear, curved
 
 
 def apply_error_model(model: dict[str, Any], spread: np.ndarray) -> np.ndarray:

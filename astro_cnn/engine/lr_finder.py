@@ -11,9 +11,7 @@ import torch
 from astropy.table import QTable
 
 from ..image_checks import MIN_CENTRE_SNR
-from .batches import subset_extras
 from .losses import loss_functions, rise_limit
-from .normalisation import sample_rows
 from .trainer import _optimizer
 
 if TYPE_CHECKING:
@@ -55,9 +53,8 @@ def lr_range_test(predictor: NetworkPredictor, images: Any, labels: np.ndarray,
         Stops early when the loss diverges.
     """
     torch.manual_seed(seed)
-    rows = predictor.screened_images(images, min_centre_snr, log).rows
-    predictor.learn_normalisation(images[rows[sample_rows(len(rows))]], labels[rows], subset_extras(extras, rows))
-    data = predictor.training_data(images, labels, extras, 0.0, seed, rows)
+    screened, data = predictor.training_set(images, labels, extras, 0.0, seed, min_centre_snr, log)
+    rows = screened.rows
     normaliser = data.normaliser
     network = predictor.new_network().train()
     optimizer = _optimizer(network, {**recipe_settings, "lr": lr_min, "lr_ratios": (1.0,)}, "all")

@@ -163,11 +163,8 @@ class NetworkPredictor(Predictor):
                   else "random initial weights (no pretrained file given)")
         log(f"training {self.name}: {self.architecture['backbone']} + {self.architecture['head']}, "
             f"recipe {recipe_name}, {len(images)} images, on {device}, starting from {origin}")
-        screened = self.screened_images(images, min_centre_snr, log)
-        self.learn_normalisation(images[screened.rows[sample_rows(len(screened.rows))]], labels[screened.rows],
-                                 subset_extras(extras, screened.rows))
-        data = self.training_data(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed,
-                                  screened.rows)
+        screened, data = self.training_set(images, labels, extras, float(settings.get("val_fraction", 0.0)), seed,
+                                           min_centre_snr, log)
         workers = default_workers(device, "training") if workers is None else int(workers)
         torch.use_deterministic_algorithms(True, warn_only=True)
         members, histories = [], []
@@ -210,10 +207,12 @@ class NetworkPredictor(Predictor):
         })
         return self
 
-    def screened_images(self, images: Any, min_centre_snr: float | None = MIN_CENTRE_SNR,
-                        log=print) -> TrainingImages:
-        """The training images to learn from: those prediction would measure
-        (:func:`~astro_cnn.image_checks.screen_training_images`); logs what is left out.
+    def training_set(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
+                     val_fraction: float = 0.0, seed: int = 0, min_centre_snr: float | None = MIN_CENTRE_SNR,
+                     log=print) -> tuple[TrainingImages, TrainingData]:
+        """Screen the training images (those prediction would flag are left out, see
+        :func:`~astro_cnn.image_checks.screen_training_images`, and ``log`` says which), learn the
+        normalisation from the images kept, and return :meth:`training_data` over them.
 
         Raises
         ------
@@ -227,7 +226,9 @@ class NetworkPredictor(Predictor):
                                 "check)")
         if screened.left_out:
             log(screened.summary())
-        return screened
+        rows = screened.rows
+        self.learn_normalisation(images[rows[sample_rows(len(rows))]], labels[rows], subset_extras(extras, rows))
+        return screened, self.training_data(images, labels, extras, val_fraction, seed, rows)
 
     def training_data(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
                       val_fraction: float = 0.0, seed: int = 0, rows: np.ndarray | None = None) -> TrainingData:
