@@ -83,3 +83,23 @@ def test_dimming_of_plans_stacked_with_and_without_one():
     joined = vstack([bright, dimmed], metadata_conflicts="silent")
     assert np.array_equal(structure_model._dimming(joined), [0.0, 0.0, 0.5, 2.5])
     assert np.array_equal(structure_model._dimming(bright), [0.0, 0.0])
+
+
+def test_field_and_brightness_lines_tell_a_field_that_errs_from_one_that_does_not():
+    rng = np.random.default_rng(4)
+    n = 80
+    plan = Table({"sersic_n": rng.uniform(0.5, 6, n), "half_light_radius": rng.uniform(0.5, 10, n),
+                  "axis_ratio": rng.uniform(0.3, 1, n), "status": [""] * n, "split": ["test"] * n,
+                  "field": np.where(np.arange(n) % 2 == 0, "A", "B"), "mag_r": rng.uniform(14, 18, n),
+                  "psf_fwhm_r": np.where(np.arange(n) % 2 == 0, 1.1, 1.4)})
+    images = np.broadcast_to(np.arange(n, dtype=float)[:, None, None, None], (n, 1, 2, 2))
+    factor = np.where(plan["field"] == "B", 1.1, 1.0)  # field B: every value 10 % too large
+    lines = structure_model.field_and_brightness_lines(
+        structure_model.score(_Scaled(plan, factor), plan, images), plan)
+    assert len(lines) == 6
+    assert lines[0].startswith("test field A (r PSF FWHM 1.10″) (40 galaxies)")
+    assert "sersic_n +0.000 / 0.000 r_e +0.000 / 0.000 q +0.000 / 0.000" in lines[0]
+    assert lines[1].startswith("test field B (r PSF FWHM 1.40″) (40 galaxies)")
+    assert "sersic_n +0.100 / 0.000 r_e +0.100 / 0.000" in lines[1]
+    counts = [int(re.search(r"\((\d+) galaxies\)", line).group(1)) for line in lines[2:]]
+    assert sum(counts) == n and all(line.startswith("test r ") for line in lines[2:])

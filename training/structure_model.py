@@ -41,7 +41,7 @@ from astro_cnn_structure.truth import truth_from_plan
 
 __all__ = ["GALAXIES", "HELD_OUT_FIELD", "MORE_TRAINING", "plan_structure_set", "plan_more_training",
            "stack_structure_set", "train", "score",
-           "metric_lines", "breakdown", "main"]
+           "metric_lines", "breakdown", "field_and_brightness_lines", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "plugins" / "astro_cnn_structure"
@@ -216,6 +216,26 @@ def breakdown(scored: dict) -> list[str]:
     return lines
 
 
+def field_and_brightness_lines(scored: dict, plan: Table) -> list[str]:
+    """The median and scatter of each output's fractional error in each field (with the field's r-band PSF FWHM)
+    and in each quarter of the r magnitude of the galaxies :func:`score` scored (``plan``: the plan it scored),
+    one line each: a network that does not know a field's PSF errs differently from field to field, and one
+    limited by its own precision rather than by the noise errs as much on the brightest galaxies as on the others."""
+    rows, truth, predicted = scored["rows"], scored["truth"], scored["predicted"]
+    fields, magnitude = np.asarray(plan["field"][rows]), np.asarray(plan["mag_r"][rows], dtype=float)
+    groups = [(f"field {name} (r PSF FWHM {np.median(np.asarray(plan['psf_fwhm_r'][rows][fields == name])):.2f}″)",
+               fields == name) for name in sorted(set(fields))]
+    edges = np.quantile(magnitude, [0, 0.25, 0.5, 0.75, 1])
+    quarter = np.clip(np.searchsorted(edges, magnitude, side="right") - 1, 0, 3)
+    groups += [(f"r {edges[k]:.2f}-{edges[k + 1]:.2f}", quarter == k) for k in range(4)]
+    lines = []
+    for label, inside in groups:
+        metrics = structure_metrics(truth[inside], predicted[inside])
+        summary = " ".join(f"{name} {m['median']:+.3f} / {m['scatter']:.3f}" for name, m in metrics.items())
+        lines.append(f"{scored['split']} {label} ({int(inside.sum())} galaxies): median / scatter {summary}")
+    return lines
+
+
 def write_demo(plan: Table, images: np.ndarray, rows: np.ndarray, directory: Path) -> Path:
     """Write held-out stacks (compressed FITS) and a table pointing at them, with the true parameters."""
     (directory / "images").mkdir(parents=True, exist_ok=True)
@@ -351,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="save the model, its card and the demo galaxies")
     parser.add_argument("--score", type=Path, metavar="MODEL",
                         help="train nothing: score this saved model (e.g. the bundled one) on the same galaxies, "
-                             "overall and by quarter of the true r_e and n (scatter and ±1σ coverage), on the "
-                             "held-out and the training fields")
+                             "overall and by quarter of the true r_e and n (scatter and ±1σ coverage), by field and "
+                             "by quarter of the r magnitude (median and scatter), on the held-out and the training "
+                             "fields")
     args = parser.parse_args(argv)
     plan = plan_structure_set(args.catalog, args.frames_dir)
     images = stack_structure_set(plan, args.frames_dir, cache=args.cache)
@@ -361,7 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.score is not None:
         predictor = NetworkPredictor.load(args.score)
         held_out, trained_on = score(predictor, plan, images), score(predictor, plan, images, split="train")
-        print("\n".join(metric_lines(held_out["metrics"]) + breakdown(held_out) + breakdown(trained_on)))
+        print("\n".join(metric_lines(held_out["metrics"]) + breakdown(held_out) + breakdown(trained_on)
+                        + field_and_brightness_lines(held_out, plan) + field_and_brightness_lines(trained_on, plan)))
         return 0
     plans, stacks = [plan], [images]
     for seed, dimming in MORE_TRAINING:
