@@ -37,7 +37,14 @@ from astropy.table import QTable, Table
 from . import survey_factory
 from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
-from .image_checks import MIN_CENTRE_SNR, aperture_weights, check_images, checked_threshold
+from .image_checks import (
+    MIN_CENTRE_SNR,
+    NOISE_RATIO_LIMITS,
+    aperture_weights,
+    check_images,
+    checked_threshold,
+    pixel_noise,
+)
 from .image_files import ImageFileSurvey
 from .models import resolve_predictor
 from .predictor import Predictor
@@ -47,7 +54,8 @@ from .survey import ImageBatch, Survey
 from .target import TargetList
 
 __all__ = ["PredictionSetup", "prediction_setup", "kept_columns", "make_targets", "make_survey", "predict_chunks",
-           "dask_chunks", "checked_cutouts", "predict_batch", "brightness_problems", "empty_columns", "output_table"]
+           "dask_chunks", "checked_cutouts", "predict_batch", "brightness_problems", "noise_problems",
+           "empty_columns", "output_table"]
 
 
 @dataclass
@@ -176,6 +184,9 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     it (:func:`astro_cnn.resampling.survey_for_model`).
     """
     if image_column is not None:
+        if survey is not None or options:
+            raise AstroCNNError(f"survey and survey_options do not apply with image_column={image_column!r}: the "
+                                f"images come from the files; leave them unset")
         return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
     survey = survey_factory.make_survey(survey or predictor.survey, **dict(options or {}))
     if tuple(survey.bands) != predictor.bands:
@@ -191,18 +202,27 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
 
     Runs where the images are read (a worker process, a Dask worker), not in the loop that feeds
     the model; see :mod:`astro_cnn.image_checks`.  ``min_centre_snr`` None skips the presence check.
+    Each read image's centre S/N and pixel noise per band go into ``batch.meta`` (``CHECKS``), for
+    :func:`predict_batch` to compare with the model's training images.
     """
     batch = survey.cutouts(targets, size=size)
     status = np.asarray(batch.status, dtype=object).copy()
     snr = np.full(len(status), np.nan)
+    noise = np.full((len(status), len(batch.bands)), np.nan)
     read = status == ""
     if read.any():
-        problems, snr[read] = check_images(batch.images if read.all() else batch.images[read], batch.pixel_scale,
+        images = batch.images if read.all() else batch.images[read]
+        problems, snr[read] = check_images(images, batch.pixel_scale,
                                            -np.inf if min_centre_snr is None else min_centre_snr)
+        noise[read] = pixel_noise(images)
         status[read] = problems
     batch.status = status
-    batch.meta["centre_snr"] = snr
+    batch.meta["centre_snr"], batch.meta["pixel_noise"] = snr, noise
     return batch
+
+
+#: What :func:`checked_cutouts` measures of each image, in ``ImageBatch.meta``.
+CHECKS = ("centre_snr", "pixel_noise")
 
 
 def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) -> tuple[dict[str, Any], np.ndarray]:
@@ -224,9 +244,11 @@ def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) 
         prediction = predictor.predict(usable, {k: v[ok] for k, v in targets.extras.items()})
         rows = np.flatnonzero(ok)
         status[rows], unusable = prediction_problems(prediction, predictor)
-        snr = batch.meta.get("centre_snr")
+        snr, noise = batch.meta.get("centre_snr"), batch.meta.get("pixel_noise")
         if snr is not None:
             status[rows] = _join(status[rows], brightness_problems(np.asarray(snr)[rows], predictor))
+        if noise is not None:
+            status[rows] = _join(status[rows], noise_problems(np.asarray(noise)[rows], predictor))
         for name, column in predictor.quantity.output_columns(prediction).items():
             values[name][rows] = column
         for name in values:
@@ -290,6 +312,32 @@ def brightness_problems(snr: np.ndarray, predictor: Predictor) -> np.ndarray:
         side = "fainter" if snr[k] < low else "brighter"
         found[k] = (f"extrapolation: the image is {side} than any model {predictor.name!r} was trained on (centre S/N "
                     f"{snr[k]:.3g}, trained on {low:.3g}..{high:.3g})")
+    return found
+
+
+def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
+    """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
+
+    An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`, shape (N, C)) in any band is
+    below or above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
+    (:attr:`Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
+    shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
+    do not know their training images' noise (8-bit colour images) are not checked.
+    """
+    trained = predictor.training_pixel_noise
+    found = np.full(len(noise), "", dtype=object)
+    if trained is None or not len(noise):
+        return found
+    low, high = NOISE_RATIO_LIMITS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.asarray(noise, dtype=float) / np.asarray(trained, dtype=float)
+    outside = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
+    for k in np.flatnonzero(outside.any(axis=1)):
+        with np.errstate(divide="ignore"):
+            worst = int(np.argmax(np.where(outside[k], np.abs(np.log(ratio[k])), -np.inf)))
+        found[k] = (f"extrapolation: the pixel noise in band {predictor.bands[worst]} is {ratio[k, worst]:.3g} times "
+                    f"that of the images model {predictor.name!r} was trained on ({low:g} to {high:g} expected); "
+                    f"are the fluxes in the units and scale of its training images?")
     return found
 
 
@@ -439,7 +487,7 @@ class _ChunkImages:
         import torch
 
         return (rows, torch.from_numpy(batch.images), list(batch.status), batch.bands,
-                float(batch.pixel_scale.to_value(u.arcsec)), batch.meta["centre_snr"])
+                float(batch.pixel_scale.to_value(u.arcsec)), {key: batch.meta[key] for key in CHECKS})
 
 
 class _Failure:
@@ -470,8 +518,8 @@ def _as_is(item):
 def _as_batch(item) -> tuple[np.ndarray, ImageBatch]:
     if isinstance(item, _Failure):
         item.reraise()
-    rows, images, status, bands, scale, snr = item
-    return rows, ImageBatch(images.numpy(), bands, scale * u.arcsec, status, meta={"centre_snr": snr})
+    rows, images, status, bands, scale, checks = item
+    return rows, ImageBatch(images.numpy(), bands, scale * u.arcsec, status, meta=checks)
 
 
 def dask_chunks(targets: TargetList, setup: PredictionSetup, start: int,

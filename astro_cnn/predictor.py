@@ -111,6 +111,16 @@ class Predictor(abc.ABC):
             raise AstroCNNError(f"model {self.name!r} needs the extra inputs {missing} besides images")
         return self.predict_images(images, extras)
 
+    @property
+    def training_pixel_noise(self) -> np.ndarray | None:
+        """Typical pixel noise of each band in the images the model trained on, in their units, or None where
+        the model does not know it.
+
+        Prediction compares it with each image's (:func:`astro_cnn.image_checks.pixel_noise`) and flags
+        images whose flux scale differs from the training images' (:func:`astro_cnn.chunks.noise_problems`).
+        """
+        return None
+
     def check_images(self, batch: ImageBatch) -> None:
         """Refuse images the model was not trained for, saying what differs."""
         if tuple(batch.bands) != self.bands:

@@ -121,6 +121,11 @@ def read_only_dir(tmp_path):
     (["evaluate", "t.ecsv", "--true", "a", "--pred", "b", "--bins", "0"], "--bins"),
     (["evaluate", "t.ecsv", "--true", "a", "--pred", "b", "--photoz", "--remove-widest", "1.5"], "--remove-widest"),
     (["predict", "t.ecsv", "-o", "o.ecsv", "--no-such-flag"], "--no-such-flag"),
+    # nan turned the presence check off unasked; inf came back naming the library's min_centre_snr
+    (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--min-centre-snr", "nan"], "--min-centre-snr"),
+    (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--min-centre-snr", "inf"], "--min-centre-snr"),
+    (["train", "t.ecsv", "-q", "metallicity", "-o", "m.acnn", "--min-centre-snr", "nan"], "--min-centre-snr"),
+    (["baseline", "t.ecsv", "-o", "o.ecsv", "--min-centre-snr=-inf"], "--min-centre-snr"),
 ])
 def test_bad_flag_values_are_one_line_usage_errors(capsys, argv, flag):
     assert main(argv) == 2
@@ -151,6 +156,9 @@ def test_survey_options_with_image_files_are_refused(tmp_path, example_model, ca
     assert main(["predict", str(source), "--model", str(example_model), "--image-column", "file",
                  "--survey-option", "delay=1", "-o", str(tmp_path / "o.ecsv")]) == 2
     _one_line_error(capsys, "--survey-option", "--image-column")
+    assert main(["predict", str(source), "--model", str(example_model), "--image-column", "file",
+                 "--survey", "bogus", "-o", str(tmp_path / "o.ecsv")]) == 2  # was silently ignored
+    _one_line_error(capsys, "--survey does not apply with --image-column")
 
 
 def test_damaged_model_is_one_line(tmp_path, galaxies, capsys):

@@ -483,3 +483,22 @@ def test_extra_inputs_of_left_out_images_do_not_shape_the_normalisation():
     model.fit(images, labels, {"ebv": ebv}, recipe="quick", epochs=1, progress=False, log=lambda line: None)
     assert model.normalisation_["extras_mean"] == pytest.approx([ebv[~empty].mean()])
     assert model.normalisation_["label_mean"] == pytest.approx(model.quantity.encode(labels[~empty]).mean())
+
+
+@pytest.mark.parametrize("tta", [[], "yes", "01", 1, 0, None, 2.5, [8], [-1], [1, 1], [1.0]])
+def test_a_tta_that_is_not_a_set_of_transforms_is_refused_when_set(tta):
+    """Before, [] failed deep in numpy, 1 and None with "not iterable", and [8], [-1] and "01" ran as if valid."""
+    from astro_cnn import AstroCNNError
+
+    with pytest.raises(AstroCNNError, match=r"tta must be True, False or a sequence of distinct dihedral "
+                                            r"transform indices 0-7, not "):
+        _predictor(tta=tta)
+    predictor = _predictor()
+    with pytest.raises(AstroCNNError, match="tta must be"):
+        predictor.tta = tta
+    assert predictor.tta is True
+
+
+def test_a_tta_is_kept_as_true_false_or_a_tuple_of_transforms():
+    assert _predictor(tta=np.True_).tta is True and _predictor(tta=False).tta is False
+    assert _predictor(tta=[3, 0]).tta == (3, 0) and _predictor(tta=np.array([5])).tta == (5,)

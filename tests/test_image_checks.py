@@ -163,6 +163,43 @@ def test_a_threshold_that_is_not_a_number_is_refused():
     from astro_cnn import AstroCNNError
     from astro_cnn.image_checks import screen_training_images
 
-    for bad in (float("nan"), float("inf")):
+    for bad in (float("nan"), float("inf"), "5", True, [5.0]):  # "5" was a bare TypeError from numpy
         with pytest.raises(AstroCNNError, match="min_centre_snr must be a finite number or None"):
             screen_training_images(_field([60.0]), SCALE, bad)
+    assert screen_training_images(_field([60.0]), SCALE, np.float32(5)).usable.all()
+
+
+def test_pixel_noise_measures_the_sky_even_under_a_galaxy_that_fills_the_image():
+    from astro_cnn.image_checks import pixel_noise
+
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[:64, :64] - 31.5
+    galaxy = 500.0 * np.exp(-np.hypot(xx, yy) / 12.0)  # bright wings across the whole border
+    sky = np.array([rng.normal(0, sigma, (64, 64)) for sigma in (0.5, 2.0)])
+    images = np.stack([sky, sky + galaxy, 1000 * (sky + galaxy)]).astype(np.float32)
+    noise = pixel_noise(images)
+    assert noise.shape == (3, 2)
+    assert np.allclose(noise[0], [0.5, 2.0], rtol=0.1)
+    assert np.allclose(noise[1], noise[0], rtol=0.15)  # the galaxy's smooth light cancels
+    assert np.allclose(noise[2], 1000 * noise[1], rtol=1e-4)  # scales with the flux scale
+    eight_bit = np.clip(rng.normal(100, 4, (1, 3, 16, 16)), 0, 255).astype(np.uint8)
+    assert np.allclose(pixel_noise(eight_bit), pixel_noise(eight_bit.astype(np.float32) / 255), rtol=1e-6)
+    assert np.all(pixel_noise(np.zeros((1, 1, 8, 8), np.float32)) == 0)
+
+
+def test_images_in_another_flux_scale_are_flagged_band_by_band():
+    from types import SimpleNamespace
+
+    from astro_cnn.chunks import noise_problems
+
+    model = SimpleNamespace(name="m", bands=("g", "r"), training_pixel_noise=np.array([0.02, 0.04]))
+    noise = np.array([[0.02, 0.04], [0.005, 0.009], [0.003, 0.04], [0.02, 0.3], [20.0, 40.0], [0.0, 0.04],
+                      [np.nan, np.nan]])
+    found = noise_problems(noise, model)
+    assert list(found[:2]) == ["", ""] and found[6] == ""  # within 0.2-5 times; nothing measured
+    assert found[2].startswith("extrapolation: the pixel noise in band g is 0.15 times that of the images "
+                               "model 'm' was trained on (0.2 to 5 expected)")
+    assert "band r is 7.5 times" in found[3] and "band g is 1e+03 times" in found[4]
+    assert "band g is 0 times" in found[5]
+    assert list(noise_problems(noise, SimpleNamespace(name="jpeg", bands=("g", "r"), training_pixel_noise=None))) \
+        == [""] * len(noise)

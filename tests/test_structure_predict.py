@@ -6,6 +6,7 @@ from pathlib import Path
 import astropy.units as u
 import numpy as np
 import pytest
+from astropy.table import Table
 
 import astro_cnn
 from astro_cnn import read_table
@@ -75,3 +76,21 @@ def test_the_bundled_model_says_it_was_trained_on_injected_galaxies():
     model = astro_cnn.resolve_predictor(MODEL.name)
     assert model.info["training_data"]["held_out_field"] == "003918-3-0213"
     assert model.info["calibration"]["kind"] == "gaussian" and len(model.info["calibration"]["outputs"]) == 3
+
+
+def test_a_stack_in_another_flux_scale_is_flagged_not_trusted(demo, tmp_path):
+    """The same galaxy in counts instead of nanomaggies, or 1,000 times too faint, has the same S/N, so only its
+    noise tells; the model would otherwise give a confident, very different answer."""
+    from astropy.io import fits
+
+    stack = fits.getdata(DEMO.parent / demo["image"][0], ext=1)
+    names = []
+    for scale in (1.0, 1e-3, 10.0, 150.0):
+        names.append(str(tmp_path / f"scaled_{scale:g}.fits"))
+        fits.writeto(names[-1], (stack * scale).astype(np.float32))
+    out = astro_cnn.predict(Table({"image": names}), quantity="structure", image_column="image")
+    assert list(out["status"][:1]) == ["ok"]
+    for status in out["status"][1:]:
+        assert status.startswith("extrapolation: the pixel noise in band ")
+        assert "are the fluxes in the units and scale of its training images?" in status
+    assert np.all(out["flag"][1:]) and np.all(np.isfinite(out["r_e"]))  # values kept, flagged

@@ -11,7 +11,7 @@ from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from ..resampling import PixelScaleMismatchError
 from ..streaming import PredictionSummary, predict_to_file
-from .options import non_negative_int, positive_int, survey_options
+from .options import finite_number, non_negative_int, positive_int, survey_options
 
 __all__ = ["add_parser", "run"]
 
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                          "cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=non_negative_int, help="processes reading images ahead of the model "
                                                                  "(default: none on a CPU; on a GPU, all CPUs but one)")
-    parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
+    parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
     parser.add_argument("--resample", action="store_true",
@@ -105,10 +105,11 @@ def report(summary: PredictionSummary, source: Path) -> int:
 
 def _survey_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--survey-option`` values checked against the survey images come from (--survey, else the model's)."""
+    if args.image_column is not None and (args.survey_option or args.survey is not None):
+        flag = "--survey-option" if args.survey_option else "--survey"
+        raise AstroCNNError(f"{flag} does not apply with --image-column: the images come from the files")
     if not args.survey_option:
         return {}
-    if args.image_column is not None:
-        raise AstroCNNError("--survey-option does not apply with --image-column: the images come from the files")
     if args.survey is not None:
         return survey_options(args.survey_option, args.survey)
     from ..models import resolve_predictor

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
-from .options import non_negative_int, positive_int
+from .options import finite_number, non_negative_int, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -66,7 +66,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                          "rank's own), cpu, cuda or cuda:N (default auto)")
     parser.add_argument("--workers", type=non_negative_int, help="processes reading batches ahead of the step "
                                                                  "(default: none on a CPU, 4 with a GPU)")
-    parser.add_argument("--min-centre-snr", type=float, default=MIN_CENTRE_SNR,
+    parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
                         help="leave out (and count) training images that prediction would flag as showing no "
                              "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
                              f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image that has finite pixels "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import operator
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -273,6 +274,25 @@ class NetworkPredictor(Predictor):
         norm["extras_mean"], norm["extras_std"] = scalar_statistics(extras, self.extras)
         self.normalisation_ = norm
 
+    @property
+    def tta(self) -> bool | tuple[int, ...]:
+        """Test-time augmentation: True (all 8 dihedral transforms), False (none) or the indices (0-7) of the
+        transforms averaged over."""
+        return self._tta
+
+    @tta.setter
+    def tta(self, value: bool | Sequence[int]) -> None:
+        self._tta = _checked_tta(value)
+
+    @property
+    def training_pixel_noise(self) -> np.ndarray | None:
+        """For flux images, the per-band noise scale of the input stretch (1.4826 × MAD of the pixels of a
+        sample of the training images, see :func:`~astro_cnn.engine.normalisation.image_statistics`); None for
+        8-bit colour images, whose scale is fixed, and before training."""
+        if self.normalisation_.get("stretch") != "asinh":
+            return None
+        return np.asarray(self.normalisation_["scale"], dtype=float)
+
     def normaliser(self) -> ImageNormaliser:
         """The learned input normalisation as a module (raw pixels → network input, on any device)."""
         return ImageNormaliser(self.normalisation_)
@@ -453,7 +473,7 @@ class NetworkPredictor(Predictor):
             return ALL_TRANSFORMS
         if self.tta is False:
             return (0,)
-        return tuple(int(k) for k in self.tta)
+        return self.tta
 
     # --- persistence ----------------------------------------------------------------------------------
     def metadata(self) -> dict[str, Any]:
@@ -629,3 +649,19 @@ def _warn_if_diverging(histories: list[list[dict[str, Any]]], log, can_be_negati
 
 def _device_name(device: torch.device) -> str:
     return torch.cuda.get_device_name(device) if device.type == "cuda" else str(device)
+
+
+def _checked_tta(value: Any) -> bool | tuple[int, ...]:
+    """``tta`` as True, False or a tuple of distinct dihedral transform indices; refuses anything else."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    indices = None
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes):
+        try:
+            indices = tuple(operator.index(k) for k in value)
+        except TypeError:
+            indices = None
+    if not indices or len(set(indices)) != len(indices) or not set(indices) <= set(ALL_TRANSFORMS):
+        raise AstroCNNError(f"tta must be True, False or a sequence of distinct dihedral transform indices "
+                            f"{ALL_TRANSFORMS[0]}-{ALL_TRANSFORMS[-1]}, not {value!r}")
+    return indices
