@@ -37,6 +37,8 @@ def read_image(path: str | Path) -> np.ndarray:
         The file is missing, not a readable image or a corrupt JPEG; the message names it.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"image file {str(path)!r} is a directory, not an image file")
     if not path.is_file():
         raise FileNotFoundError(f"image file {str(path)!r} does not exist")
     suffix = "".join(path.suffixes[-2:]).lower() if path.suffix.lower() in {".gz", ".bz2"} else path.suffix.lower()
@@ -119,7 +121,9 @@ def _decode(source: bytes | Path) -> np.ndarray:
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ValueError(f"image too large to decode safely ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise ValueError(f"not a decodable image ({exc})") from None
+        # Pillow names the in-memory buffer it was given ("<_io.BytesIO object at 0x...>"): say what it found
+        reason = "not an image format Pillow knows" if isinstance(exc, UnidentifiedImageError) else exc
+        raise ValueError(f"not a decodable image ({reason})") from None
 
 
 def _unit_pixels(image) -> np.ndarray:
@@ -155,7 +159,9 @@ def _read_fits(path: Path) -> np.ndarray:
     try:
         with fits.open(path) as hdul:
             data = next((h.data for h in hdul if h.data is not None and h.is_image), None)
-            data = None if data is None else np.array(data, dtype=np.float32)
+            if data is not None:
+                with np.errstate(over="ignore"):  # values beyond float32 become inf, flagged as non-finite
+                    data = np.array(data, dtype=np.float32)
     except (OSError, EOFError, ValueError) as exc:
         raise ValueError(f"image file {str(path)!r} is not a readable FITS file ({exc})") from None
     except TypeError as exc:  # numpy's "buffer is too small" when the data are cut short

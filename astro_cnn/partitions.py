@@ -100,7 +100,8 @@ def partitions(source: Table | str | Path, rows: int) -> Partitions:
                 hdu = next(h for h in hdul if isinstance(h, fits.BinTableHDU))
                 n = int(hdu.header["NAXIS2"])
         except (OSError, StopIteration, ValueError) as exc:
-            raise AstroCNNError(f"cannot read table file {str(path)!r}: {exc or 'no table HDU'}") from None
+            reason = "it has no binary table extension (is it an image?)" if isinstance(exc, StopIteration) else exc
+            raise AstroCNNError(f"cannot read table file {str(path)!r}: {reason}") from None
         return Partitions(n, {**identity, "rows": n}, ("fits", path), rows)
     if name.endswith(".parquet"):
         import pyarrow.parquet as pq

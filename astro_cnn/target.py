@@ -171,12 +171,17 @@ class TargetList(Sequence[Target]):
                     status[i] = f"no image file in column {image_column!r}"
         # positions are optional with image files (and then never flag a row), or for an id-only table when asked
         optional = image_column is not None or (positions_optional and id_name is not None)
+        position_status = [""] * n if image_column is not None else status
         try:
-            ra_deg, dec_deg = _positions(table, ra, dec, coord, [""] * n if image_column is not None else status)
+            ra_deg, dec_deg = _positions(table, ra, dec, coord, position_status)
         except _NoCoordinatesError:
             if not optional or ra is not None or dec is not None or coord is not None or _coordinate_like(table):
                 raise
             ra_deg = dec_deg = np.full(n, np.nan)
+        if image_column is not None:  # a missing position is fine with an image file; one off the sky is an error
+            for i in np.flatnonzero(np.isfinite(ra_deg) & np.isfinite(dec_deg)):
+                if position_status[i] and not status[i]:
+                    status[i] = position_status[i]
         if id_name is not None:
             _require(table, id_name, "id column")
             ids = np.asarray(table[id_name])
@@ -213,7 +218,7 @@ class TargetList(Sequence[Target]):
         if i < 0:
             i += len(self)
         coord = None
-        if np.isfinite(self.ra[i]) and np.isfinite(self.dec[i]):
+        if np.isfinite(self.ra[i]) and -90.0 <= self.dec[i] <= 90.0:
             coord = SkyCoord(self.ra[i] * u.deg, self.dec[i] * u.deg, frame="icrs")
         return Target(
             row=i,

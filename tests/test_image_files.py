@@ -45,6 +45,22 @@ def test_unreadable_files_name_the_file(tmp_path):
         read_image(tmp_path / "x.txt")
 
 
+def test_unreadable_files_say_what_is_wrong_in_words(tmp_path):
+    """A directory was "does not exist", a garbage JPEG's message held "<_io.BytesIO object at 0x...>", and
+    values beyond float32 printed numpy's overflow warning."""
+    (tmp_path / "adir.fits").mkdir()
+    with pytest.raises(ValueError, match=r"adir\.fits' is a directory, not an image file"):
+        read_image(tmp_path / "adir.fits")
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match=r"not a decodable image \(not an image format Pillow knows\)") as info:
+        read_image(tmp_path / "bad.jpg")
+    assert "BytesIO" not in str(info.value)
+    fits.writeto(tmp_path / "huge.fits", np.full((1, 4, 4), 1e300))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(read_image(tmp_path / "huge.fits")).all()
+
+
 def test_survey_flags_missing_and_misshapen_files_and_keeps_rows(tmp_path):
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(tmp_path / "small.png")
     paths = [str(_real_jpeg()), "missing.jpg", "small.png", ""]

@@ -55,3 +55,14 @@ def test_partitions_keep_units_and_descriptions(tmp_path, suffix):
         assert part["ra"].unit == u.hourangle and part["log_m"].unit == u.dex(u.Msun)
         assert part["ra"].info.description == "right ascension"
         np.testing.assert_allclose(part["ra"].to_value(u.deg), 15.0 * np.arange(start, start + len(part)))
+
+
+def test_a_fits_image_given_as_the_table_says_so(tmp_path):
+    """The message ended in an empty reason: a StopIteration has no text, yet counts as true."""
+    from astropy.io import fits
+
+    image = tmp_path / "stack.fits"
+    fits.writeto(image, np.zeros((5, 8, 8), np.float32))
+    with pytest.raises(AstroCNNError, match=r"cannot read table file .*stack\.fits': it has no binary table "
+                                            r"extension \(is it an image\?\)$"):
+        partitions(image, 100)

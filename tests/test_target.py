@@ -91,6 +91,17 @@ def test_image_column_makes_positions_optional():
     assert np.isnan(targets.ra).all()
 
 
+def test_with_image_files_a_position_off_the_sky_flags_its_row_and_a_missing_one_does_not():
+    """Before, ra = 400 came back "ok" and carried into the output, and dec = 100 flagged its row with astropy's
+    message, which named no column or row."""
+    t = Table({"path": ["a.fits", "b.fits", "c.fits", "d.fits"], "ra": [400.0, 10.0, np.nan, 20.0],
+               "dec": [1.0, 100.0, np.nan, -5.0]})
+    targets = TargetList.from_table(t, image_column="path")
+    assert list(targets.status) == ["ra = 400 deg is outside 0..360 in row 0",
+                                    "dec = 100 deg is outside -90..90 in row 1", "", ""]
+    assert [target.coord is None for target in targets] == [False, True, True, False]
+
+
 def test_from_skycoord_and_subset_keep_order():
     c = SkyCoord([1, 2, 3] * u.deg, [4, 5, 6] * u.deg)
     targets = TargetList.from_skycoord(c, ids=["x", "y", "z"])
