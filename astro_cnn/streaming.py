@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
-import io
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -33,7 +32,7 @@ from .partitions import partitions
 from .predictor import Predictor
 from .progress import RowProgress
 from .survey import Survey
-from .table_io import check_output_format, read_table, write_table
+from .table_io import check_output_format, ecsv_text, read_table, write_table
 
 __all__ = ["predict_to_file", "partial_paths", "PredictionSummary"]
 
@@ -153,6 +152,9 @@ def predict_to_file(
     if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
         raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
     output_format = check_output_format(output)
+    if isinstance(table, (str, os.PathLike)) and Path(table).resolve() == output.resolve():
+        raise AstroCNNError(f"output {str(output)!r} is the input table: write the predictions to another file "
+                            f"(the input would be lost)")
     if output.exists() and not overwrite:
         raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
     setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
@@ -201,7 +203,13 @@ def predict_to_file(
 def _run_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``OUTPUT.lock`` for the run, so that two runs never write one output."""
     path = output.with_name(output.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.parent.exists() and not path.parent.is_dir():
+        raise AstroCNNError(f"cannot write output {str(output)!r}: {str(path.parent)!r} is a file, not a directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise AstroCNNError(f"cannot write output {str(output)!r}: its directory {str(path.parent)!r} cannot be "
+                            f"made ({exc.strerror or exc})") from None
     while True:
         handle = open(path, "a+")
         try:
@@ -278,27 +286,14 @@ def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, s
 
 
 def _append(partial: Path, chunk: QTable, header: bool) -> None:
-    buffer = io.StringIO()
-    chunk.write(buffer, format="ascii.ecsv")
-    text = buffer.getvalue()
     # lines end at "\n" only: splitlines() would also break at "\r", form feeds or U+2028 inside a value
-    lines = [line + "\n" for line in text.removesuffix("\n").split("\n")]
+    lines = [line + "\n" for line in ecsv_text(chunk).removesuffix("\n").split("\n")]
     names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
-    data = [_quoted_first_field(line) for line in lines[names + 1:]]
-    lines = lines[:names + 1] + data if header else data
+    lines = lines if header else lines[names + 1:]
     with open(partial, "a" if not header else "w", encoding="utf-8") as handle:
         handle.writelines(lines)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _quoted_first_field(line: str) -> str:
-    """Quote a data line's first field when it starts with '#', which ECSV readers take for a comment."""
-    if not line.startswith("#"):
-        return line
-    body = line.rstrip("\n")
-    first, sep, rest = body.partition(" ")
-    return f'"{first}"{sep}{rest}' + line[len(body):]
 
 
 def _finish(partial: Path, state_path: Path, output: Path, overwrite: bool) -> None:

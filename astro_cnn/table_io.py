@@ -5,6 +5,11 @@ What survives each format
 ECSV, HDF5 and Parquet carry astropy's own YAML header: units, column descriptions, ``meta['ucd']`` and
 the table metadata (``meta["astro_cnn"]``, with the PDF bin edges) come back exactly.
 
+CSV is written as ECSV with commas: the same header, as ``#`` comment lines, before plain comma-separated
+rows, so that a CSV reader told to skip comments (``pandas.read_csv(path, comment="#")``, TOPCAT's CSV
+with its header lines removed, a spreadsheet) sees an ordinary CSV and :func:`read_table` gets back every
+unit and ``meta["astro_cnn"]``.
+
 FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
 :func:`read_table` restores from them what astropy alone would not:
 
@@ -24,7 +29,9 @@ FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) unde
 
 from __future__ import annotations
 
+import gzip
 import importlib
+import io
 import json
 import re
 import warnings
@@ -35,11 +42,12 @@ import astropy.units as u
 import numpy as np
 from astropy.io.fits.verify import VerifyWarning
 from astropy.table import Column, MaskedColumn, QTable, Table
+from astropy.utils.data import get_readable_fileobj
 
 from ._atomic import atomic_path
 from .exceptions import AstroCNNError
 
-__all__ = ["read_table", "write_table", "check_output_format"]
+__all__ = ["ecsv_text", "read_table", "write_table", "check_output_format"]
 
 _FORMAT_BY_SUFFIX = {
     ".ecsv": "ascii.ecsv",
@@ -160,8 +168,12 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
             table = _read_votable(path)
         elif fmt in _TEXT_FORMATS and path.suffix.lower() != ".gz":
             # utf-8-sig: a byte-order mark must not become part of the first column's name
-            return QTable.read(path.read_text(encoding="utf-8-sig"), format=fmt)
+            text = path.read_text(encoding="utf-8-sig")
+            return QTable.read(text, format="ascii.ecsv" if fmt == "ascii.csv" and _is_ecsv(text) else fmt)
         else:
+            if fmt == "ascii.csv":
+                with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:
+                    fmt = "ascii.ecsv" if _is_ecsv(handle.readline()) else fmt
             return QTable.read(path, format=fmt)
     except Exception as exc:  # astropy raises many types for unreadable files; its first line says what
         first_line = (str(exc).strip().splitlines() or [""])[0]
@@ -207,11 +219,44 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
             elif fmt == "votable":
                 _write_votable(table, tmp)
             else:
-                kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
-                table.write(tmp, format=fmt, **kwargs)
+                if fmt in ("ascii.ecsv", "ascii.csv"):  # CSV: see the module's notes
+                    text = ecsv_text(table, "," if fmt == "ascii.csv" else " ")
+                    with (gzip.open(tmp, "wt", encoding="utf-8") if path.name.lower().endswith(".gz")
+                          else open(tmp, "w", encoding="utf-8")) as handle:
+                        handle.write(text)
+                else:
+                    kwargs = {"serialize_meta": True, "path": "data"} if fmt == "hdf5" else {}
+                    table.write(tmp, format=fmt, **kwargs)
         except Exception as exc:
             raise AstroCNNError(f"cannot write table file {str(path)!r}: {type(exc).__name__}: {exc}") from None
     return path
+
+
+def ecsv_text(table: Table, delimiter: str = " ") -> str:
+    """The table as ECSV text, each data line's first field quoted when it starts with ``#``.
+
+    astropy writes such a value bare (``#c 2``), and every ECSV reader, astropy's included, then takes
+    the line for a comment and loses the row.
+    """
+    buffer = io.StringIO()
+    table.write(buffer, format="ascii.ecsv", delimiter=delimiter)
+    # lines end at "\n" only: splitlines() would also break at "\r", form feeds or U+2028 inside a value
+    lines = buffer.getvalue().removesuffix("\n").split("\n")
+    names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
+    data = [_quoted_first_field(line, delimiter) for line in lines[names + 1:]]
+    return "\n".join(lines[:names + 1] + data) + "\n"
+
+
+def _quoted_first_field(line: str, delimiter: str) -> str:
+    if not line.startswith("#"):
+        return line
+    first, sep, rest = line.partition(delimiter)
+    return '"' + first.replace('"', '""') + '"' + sep + rest
+
+
+def _is_ecsv(text: str) -> bool:
+    """Whether a text table (or its first line) starts with the ECSV header."""
+    return text.lstrip().startswith("# %ECSV")
 
 
 def _file_unit(unit: u.UnitBase, standard: str) -> str:

@@ -86,6 +86,31 @@ def test_existing_output_is_never_replaced(tmp_path, example_model):
     assert out.read_text() == "precious"
 
 
+def test_the_input_table_is_never_the_output_even_with_overwrite(tmp_path, example_model, capsys):
+    from astro_cnn.cli import main
+
+    source = write_table(_many(5), tmp_path / "in.ecsv")
+    before = source.read_bytes()
+    with pytest.raises(AstroCNNError, match="is the input table: write the predictions to another file"):
+        astro_cnn.predict_to_file(source, tmp_path / "." / "in.ecsv", model=example_model, overwrite=True,
+                                  progress=False)
+    assert main(["predict", str(source), "--model", str(example_model), "-o", str(source), "--overwrite",
+                 "--no-progress"]) == 2
+    assert "is the input table" in capsys.readouterr().err
+    assert source.read_bytes() == before
+
+
+def test_an_output_whose_directory_cannot_be_made_is_named(tmp_path, example_model):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(AstroCNNError, match=r"cannot write output '.*afile/out\.ecsv': '.*afile' is a file, not a "
+                                            r"directory"):
+        astro_cnn.predict_to_file(_many(5), tmp_path / "afile" / "out.ecsv", model=example_model, progress=False)
+    with pytest.raises(AstroCNNError, match=r"cannot write output '/proc/astro_cnn_none/out\.ecsv': its directory "
+                                            r"'/proc/astro_cnn_none' cannot be made"):
+        astro_cnn.predict_to_file(_many(5), "/proc/astro_cnn_none/out.ecsv", model=example_model, progress=False)
+    assert (tmp_path / "afile").read_text() == "x"
+
+
 def test_killed_cli_run_resumes_to_an_identical_result(tmp_path, example_model, example_plugin):
     if not example_installed():
         pytest.skip("the CLI subprocess finds the example survey only when the plugin is installed (tox)")
@@ -106,6 +131,10 @@ def test_killed_cli_run_resumes_to_an_identical_result(tmp_path, example_model, 
     assert not out.exists() and partial.exists()
     run = subprocess.run(command + ["-o", str(out)], capture_output=True, text=True)
     assert run.returncode == 2 and "--resume" in run.stderr
+    other = [sys.executable, "-m", "astro_cnn", "predict", str(source), "--model", str(example_model),
+             "--batch-size", "12", "--survey-option", "delay=0.05", "-o", str(out), "--resume"]
+    run = subprocess.run(other, capture_output=True, text=True)
+    assert run.returncode == 2 and "different --batch-size" in run.stderr and "batch_size" not in run.stderr
     subprocess.run(command + ["-o", str(out), "--resume"], check=True, capture_output=True)
     _same(read_table(out), read_table(tmp_path / "reference.ecsv"))
 

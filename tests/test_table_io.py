@@ -226,3 +226,29 @@ def test_fits_output_spells_non_ascii_descriptions_in_ascii(tmp_path):
     assert back["sersic_n"].info.description == "Sersic index n (r_e in arcsec)"
     assert back["log_mass"].info.description == "log M*/Msun +/- 0.1"
     assert back.meta["NOTE"] == "Deltar >= 1sigma, ?2 < 2"  # a symbol with no spelling becomes '?'
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.csv.gz"])
+def test_csv_keeps_units_and_metadata_and_stays_a_csv_after_its_comment_lines(tmp_path, name):
+    """Plain CSV lost every unit and meta["astro_cnn"]; a .gz name was not even compressed."""
+    import csv
+    import gzip
+
+    table = QTable({"id": [1, 2], "r_e": [1.5, 2.5] * u.arcsec, "note": ["a, b", "c"]})
+    table.meta["astro_cnn"] = {"model": "m"}
+    path = write_table(table, tmp_path / name)
+    back = read_table(path)
+    assert back["r_e"].unit == u.arcsec and back.meta["astro_cnn"] == {"model": "m"}
+    assert list(back["note"]) == ["a, b", "c"]
+    opener = gzip.open if name.endswith(".gz") else open
+    with opener(path, "rt") as handle:
+        rows = list(csv.reader(line for line in handle if not line.startswith("#")))
+    assert rows == [["id", "r_e", "note"], ["1", "1.5", "a, b"], ["2", "2.5", "c"]]
+
+
+@pytest.mark.parametrize("name", ["out.ecsv", "out.csv", "out.ecsv.gz"])
+def test_values_starting_with_a_hash_are_not_taken_for_comments(tmp_path, name):
+    """astropy writes '#c' bare, and reading then dropped the row as a comment."""
+    table = QTable({"name": ["#c", '#q"x', "x", "#a b"], "v": [1, 2, 3, 4]})
+    back = read_table(write_table(table, tmp_path / name))
+    assert [str(v) for v in back["name"]] == ["#c", '#q"x', "x", "#a b"] and list(back["v"]) == [1, 2, 3, 4]
