@@ -320,7 +320,7 @@ def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
 
     An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`, shape (N, C)) in any band is
     below or above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
-    (:attr:`Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
+    (:attr:`astro_cnn.Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
     shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
     do not know their training images' noise (8-bit colour images) are not checked.
     """
