@@ -197,13 +197,15 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     return survey_for_model(survey, predictor.name, predictor.pixel_scale, predictor.image_size, resample)
 
 
-def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_snr: float | None) -> ImageBatch:
+def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_snr: float | None,
+                    measure_noise: bool = True) -> ImageBatch:
     """The survey's images for ``targets``, with rows whose image cannot be measured flagged in ``status``.
 
     Runs where the images are read (a worker process, a Dask worker), not in the loop that feeds
     the model; see :mod:`astro_cnn.image_checks`.  ``min_centre_snr`` None skips the presence check.
-    Each read image's centre S/N and pixel noise per band go into ``batch.meta`` (``CHECKS``), for
-    :func:`predict_batch` to compare with the model's training images.
+    Each read image's centre S/N and (with ``measure_noise``, for a model that knows its training
+    images' noise) pixel noise per band go into ``batch.meta`` (``CHECKS``; NaN where not measured),
+    for :func:`predict_batch` to compare with the model's training images.
     """
     batch = survey.cutouts(targets, size=size)
     status = np.asarray(batch.status, dtype=object).copy()
@@ -214,7 +216,8 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
         images = batch.images if read.all() else batch.images[read]
         problems, snr[read] = check_images(images, batch.pixel_scale,
                                            -np.inf if min_centre_snr is None else min_centre_snr)
-        noise[read] = pixel_noise(images)
+        if measure_noise:
+            noise[read] = pixel_noise(images)
         status[read] = problems
     batch.status = status
     batch.meta["centre_snr"], batch.meta["pixel_noise"] = snr, noise
@@ -473,6 +476,7 @@ class _ChunkImages:
         self.targets, self.survey, self.starts = targets, setup.survey, starts
         self.size, self.batch_size, self.min_centre_snr = setup.predictor.image_size, setup.batch_size, \
             setup.min_centre_snr
+        self.measure_noise = setup.predictor.training_pixel_noise is not None
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -481,7 +485,8 @@ class _ChunkImages:
         first = self.starts[i]
         rows = np.arange(first, min(first + self.batch_size, len(self.targets)))
         try:
-            batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr)
+            batch = checked_cutouts(self.survey, self.targets.subset(rows), self.size, self.min_centre_snr,
+                                    self.measure_noise)
         except Exception as exc:  # handed back as the item, so the caller sees the survey's own error
             return _Failure(exc, traceback.format_exc())
         import torch
@@ -579,7 +584,8 @@ def _worker_chunk(chunk: TargetList, predictor: Predictor, survey: Survey, rows:
     # Dask serialises ndarray subclasses as plain arrays: send units separately
     if hasattr(predictor, "device"):
         predictor.device = worker_device(predictor.device)
-    batch = checked_cutouts(survey, chunk, predictor.image_size, min_centre_snr)
+    batch = checked_cutouts(survey, chunk, predictor.image_size, min_centre_snr,
+                            predictor.training_pixel_noise is not None)
     values, status = predict_batch(chunk, batch, predictor)
     plain = {name: (np.asarray(getattr(v, "value", v)), getattr(v, "unit", None)) for name, v in values.items()}
     return rows, plain, status

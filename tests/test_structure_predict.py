@@ -78,7 +78,8 @@ def test_the_bundled_model_says_it_was_trained_on_injected_galaxies():
     assert model.info["calibration"]["kind"] == "gaussian" and len(model.info["calibration"]["outputs"]) == 3
 
 
-def test_a_stack_in_another_flux_scale_is_flagged_not_trusted(demo, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_stack_in_another_flux_scale_is_flagged_not_trusted(demo, tmp_path, workers):
     """The same galaxy in counts instead of nanomaggies, or 1,000 times too faint, has the same S/N, so only its
     noise tells; the model would otherwise give a confident, very different answer."""
     from astropy.io import fits
@@ -88,7 +89,7 @@ def test_a_stack_in_another_flux_scale_is_flagged_not_trusted(demo, tmp_path):
     for scale in (1.0, 1e-3, 10.0, 150.0):
         names.append(str(tmp_path / f"scaled_{scale:g}.fits"))
         fits.writeto(names[-1], (stack * scale).astype(np.float32))
-    out = astro_cnn.predict(Table({"image": names}), quantity="structure", image_column="image")
+    out = astro_cnn.predict(Table({"image": names}), quantity="structure", image_column="image", workers=workers)
     assert list(out["status"][:1]) == ["ok"]
     for status in out["status"][1:]:
         assert status.startswith("extrapolation: the pixel noise in band ")
