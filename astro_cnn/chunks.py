@@ -11,8 +11,9 @@ Before and after the model, every row is checked: an image that is blank, consta
 non-finite pixels or shows no source at its centre (:mod:`astro_cnn.image_checks`, run where the
 images are read), and a prediction that is not finite or lies outside the quantity's valid range,
 flags the row with the reason instead of returning a number marked "ok"; a prediction outside
-the range of the labels the model was trained on keeps its value but is flagged as an
-extrapolation.
+the range of the labels the model was trained on, an image fainter or brighter than any it
+trained on (:func:`brightness_problems`) and one whose pixel noise says it is in another flux
+scale (:func:`noise_problems`) keep their values but are flagged as extrapolations.
 """
 
 from __future__ import annotations
@@ -184,9 +185,9 @@ def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_colu
     it (:func:`astro_cnn.resampling.survey_for_model`).
     """
     if image_column is not None:
-        if survey is not None or options:
-            raise AstroCNNError(f"survey and survey_options do not apply with image_column={image_column!r}: the "
-                                f"images come from the files; leave them unset")
+        if survey is not None or options or resample:
+            raise AstroCNNError(f"survey, survey_options and resample do not apply with image_column="
+                                f"{image_column!r}: the images come from the files; leave them unset")
         return ImageFileSurvey(predictor.bands, predictor.pixel_scale, predictor.image_size, base_dir=image_dir)
     survey = survey_factory.make_survey(survey or predictor.survey, **dict(options or {}))
     if tuple(survey.bands) != predictor.bands:
@@ -216,9 +217,10 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
         images = batch.images if read.all() else batch.images[read]
         problems, snr[read] = check_images(images, batch.pixel_scale,
                                            -np.inf if min_centre_snr is None else min_centre_snr)
-        if measure_noise:
-            noise[read] = pixel_noise(images)
         status[read] = problems
+        measured = np.flatnonzero(read)[np.asarray(problems) == ""]  # not the non-finite or blank ones
+        if measure_noise and len(measured):
+            noise[measured] = pixel_noise(batch.images[measured])
     batch.status = status
     batch.meta["centre_snr"], batch.meta["pixel_noise"] = snr, noise
     return batch
@@ -320,6 +322,13 @@ def brightness_problems(snr: np.ndarray, predictor: Predictor) -> np.ndarray:
 
 def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
     """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
+
+    Parameters
+    ----------
+    noise : ndarray, shape (N, C)
+        Each image's pixel noise per band (NaN: not measured, not checked).
+    predictor : Predictor
+        The model, with its bands, name and :attr:`~astro_cnn.Predictor.training_pixel_noise`.
 
     An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`, shape (N, C)) in any band is
     below or above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's

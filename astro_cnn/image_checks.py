@@ -240,24 +240,32 @@ def pixel_noise(images: np.ndarray) -> np.ndarray:
     Smooth light (a galaxy's wings, a sky gradient) cancels in the second differences, so even a galaxy
     that fills the image leaves the noise of the sky.  8-bit values are scaled to 0-1 first, as the networks see them.
 
+    Parameters
+    ----------
+    images : ndarray, shape (N, C, H, W)
+        Finite images (check them first: a non-finite pixel makes its band's noise meaningless).
+
     Returns
     -------
     ndarray, shape (N, C)
-        The noise, in the images' units (0 where most of the border is flat).
+        The noise, in the images' units; NaN where it cannot be measured: a border that is mostly flat (a
+        survey's zero fill outside its footprint) or an image under three pixels wide.
     """
     array = np.asarray(images)
     values = array.astype(np.float32) / np.float32(255.0) if array.dtype == np.uint8 else array
     n, c, height, width = values.shape
+    if n == 0 or width < 3:  # no images, or too narrow for second differences
+        return np.full((n, c), np.nan)
     edge = max(1, min(height, width) // 8)
     # every other row of the border (enough for the median, half the work); the side strips with the two
     # columns their differences need
     strips = (values[:, :, :edge:2], values[:, :, -edge::2], values[:, :, edge:-edge:2, :edge + 2],
               values[:, :, edge:-edge:2, -edge - 2:])
     border = np.concatenate([np.diff(strip, n=2, axis=3).reshape(n, c, -1) for strip in strips], axis=2)
-    if border.shape[2] == 0:  # an image under three pixels wide has no second differences
-        return np.full((n, c), np.nan)
     deviation = np.abs(border - np.median(border, axis=2, keepdims=True))
-    return 1.4826 / np.sqrt(6.0) * np.median(deviation, axis=2).astype(np.float64)
+    noise = 1.4826 / np.sqrt(6.0) * np.median(deviation, axis=2).astype(np.float64)
+    noise[noise == 0] = np.nan
+    return noise
 
 
 def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:

@@ -144,7 +144,8 @@ def predict_to_file(
     AstroCNNError
         Another run is writing ``output``; ``resume`` was asked for a run made with other
         settings; a left-over interrupted run exists and neither ``resume`` nor ``overwrite``
-        was given; the output format cannot be written.
+        was given; the output format cannot be written; ``output`` is the input table, or its
+        directory cannot be made.
     """
     output = Path(output)
     if resume and overwrite:
@@ -152,7 +153,7 @@ def predict_to_file(
     if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
         raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
     output_format = check_output_format(output)
-    if isinstance(table, (str, os.PathLike)) and Path(table).resolve() == output.resolve():
+    if isinstance(table, (str, os.PathLike)) and _same_file(Path(table), output):
         raise AstroCNNError(f"output {str(output)!r} is the input table: write the predictions to another file "
                             f"(the input would be lost)")
     if output.exists() and not overwrite:
@@ -199,6 +200,13 @@ def predict_to_file(
 
 
 # --- private helpers ---------------------------------------------------------------------------
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether two paths name one file (through links, and on a case-insensitive file system)."""
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()
+
+
 @contextlib.contextmanager
 def _run_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``OUTPUT.lock`` for the run, so that two runs never write one output."""

@@ -5,10 +5,10 @@ What survives each format
 ECSV, HDF5 and Parquet carry astropy's own YAML header: units, column descriptions, ``meta['ucd']`` and
 the table metadata (``meta["astro_cnn"]``, with the PDF bin edges) come back exactly.
 
-CSV is written as ECSV with commas: the same header, as ``#`` comment lines, before plain comma-separated
-rows, so that a CSV reader told to skip comments (``pandas.read_csv(path, comment="#")``, TOPCAT's CSV
-with its header lines removed, a spreadsheet) sees an ordinary CSV and :func:`read_table` gets back every
-unit and ``meta["astro_cnn"]``.
+CSV is written as ECSV with commas: the same header, as ``#`` lines at the top of the file, before plain
+comma-separated rows (a value starting with ``#`` quoted).  :func:`read_table` gets back every unit and
+``meta["astro_cnn"]``; another CSV reader sees an ordinary CSV once it skips the header lines (with
+pandas: ``skiprows=`` their count; ``comment="#"`` would also cut a value that holds a ``#``).
 
 FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
 :func:`read_table` restores from them what astropy alone would not:
@@ -237,6 +237,17 @@ def ecsv_text(table: Table, delimiter: str = " ") -> str:
 
     astropy writes such a value bare (``#c 2``), and every ECSV reader, astropy's included, then takes
     the line for a comment and loses the row.
+
+    Parameters
+    ----------
+    table : Table or QTable
+    delimiter : str
+        " " (ECSV's default) or "," (this module's CSV).
+
+    Returns
+    -------
+    str
+        The whole file's text, ending in a newline.
     """
     buffer = io.StringIO()
     table.write(buffer, format="ascii.ecsv", delimiter=delimiter)

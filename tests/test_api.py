@@ -89,11 +89,11 @@ def test_image_files_instead_of_positions(example_model, example_plugin, tmp_pat
     assert list(out["name"]) == ["g0", "g1", "g2"] and list(out["image_path"]) == ["g0.fits", "g1.fits", "g2.fits"]
     assert out["flag"][2] and "g2.fits' does not exist" in out["status"][2]
     assert "ra" not in out.colnames
-    for survey, options in (("bogus", None), (None, {"zzz": 1})):  # were silently ignored
-        with pytest.raises(astro_cnn.AstroCNNError, match="survey and survey_options do not apply with "
-                                                          "image_column='file'"):
+    for survey, options, resample in (("bogus", None, False), (None, {"zzz": 1}, False), (None, None, True)):
+        with pytest.raises(astro_cnn.AstroCNNError, match="survey, survey_options and resample do not apply with "
+                                                          "image_column='file'"):  # were silently ignored
             astro_cnn.predict(table, model=example_model, image_column="file", image_dir=tmp_path, survey=survey,
-                              survey_options=options)
+                              survey_options=options, resample=resample)
 
 
 def test_kept_input_columns_are_copied_row_for_row(example_model, galaxies, tmp_path):

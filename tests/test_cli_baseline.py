@@ -1,5 +1,7 @@
 """``astro-cnn baseline``: a random forest on aperture photometry of the same images, beside a CNN's predictions."""
 
+from pathlib import Path
+
 import astropy.units as u
 import numpy as np
 import pytest
@@ -98,3 +100,14 @@ def test_bad_input_is_reported_by_its_flag(tmp_path, metallicity_split, capsys, 
             "-o", str(tmp_path / "b.ecsv"), *extra]
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_the_output_is_never_the_test_or_training_table(tmp_path, metallicity_split, capsys):
+    """`-o test.ecsv --overwrite` replaced the test table with the predictions."""
+    train, test = metallicity_split
+    before = Path(test).read_bytes()
+    for target, role in ((test, "test"), (train, "training")):
+        assert main(["baseline", train, test, "-q", "metallicity", "--image-column", "image", "--pixel-scale",
+                     "0.296", "-o", str(target), "--overwrite"]) == 2
+        assert f"is the {role} table: write the predictions to another file" in capsys.readouterr().err
+    assert Path(test).read_bytes() == before

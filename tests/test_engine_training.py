@@ -485,7 +485,7 @@ def test_extra_inputs_of_left_out_images_do_not_shape_the_normalisation():
     assert model.normalisation_["label_mean"] == pytest.approx(model.quantity.encode(labels[~empty]).mean())
 
 
-@pytest.mark.parametrize("tta", [[], "yes", "01", 1, 0, None, 2.5, [8], [-1], [1, 1], [1.0]])
+@pytest.mark.parametrize("tta", [[], "yes", "01", 1, 0, None, 2.5, [8], [-1], [1, 1], [1.0], [True]])
 def test_a_tta_that_is_not_a_set_of_transforms_is_refused_when_set(tta):
     """Before, [] failed deep in numpy, 1 and None with "not iterable", and [8], [-1] and "01" ran as if valid."""
     from astro_cnn import AstroCNNError
@@ -502,3 +502,15 @@ def test_a_tta_that_is_not_a_set_of_transforms_is_refused_when_set(tta):
 def test_a_tta_is_kept_as_true_false_or_a_tuple_of_transforms():
     assert _predictor(tta=np.True_).tta is True and _predictor(tta=False).tta is False
     assert _predictor(tta=[3, 0]).tta == (3, 0) and _predictor(tta=np.array([5])).tta == (5,)
+
+
+def test_a_recipe_tta_override_is_checked_before_training_and_kept_as_given():
+    """fit(tta=[0, 1, 2, 3]) became all 8 transforms through bool(), and tta="no" became True."""
+    from astro_cnn import AstroCNNError
+
+    images, labels = _data(16)
+    with pytest.raises(AstroCNNError, match="tta must be"):
+        _predictor().fit(images, labels, epochs=1, batch_size=8, progress=False, log=lambda *a: None, tta="no")
+    model = _predictor().fit(images, labels, epochs=1, batch_size=8, progress=False, log=lambda *a: None,
+                             tta=[0, 1, 2, 3])
+    assert model.tta == (0, 1, 2, 3)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from .options import finite_number
 
@@ -68,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     from ..target import ID_NAMES
 
     check_output_format(args.output)
+    for table_file, role in ((args.train, "training"), (args.test, "test")):
+        if args.output.exists() and table_file.exists() and os.path.samefile(args.output, table_file) \
+                or args.output.resolve() == table_file.resolve():
+            raise AstroCNNError(f"--output {str(args.output)!r} is the {role} table: write the predictions to "
+                                f"another file (the table would be lost)")
     if args.output.exists() and not args.overwrite:
         raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
     quantity = registry.get("quantity", args.quantity)

@@ -105,8 +105,8 @@ def report(summary: PredictionSummary, source: Path) -> int:
 
 def _survey_options(args: argparse.Namespace) -> dict[str, Any]:
     """``--survey-option`` values checked against the survey images come from (--survey, else the model's)."""
-    if args.image_column is not None and (args.survey_option or args.survey is not None):
-        flag = "--survey-option" if args.survey_option else "--survey"
+    if args.image_column is not None and (args.survey_option or args.survey is not None or args.resample):
+        flag = "--survey-option" if args.survey_option else "--survey" if args.survey is not None else "--resample"
         raise AstroCNNError(f"{flag} does not apply with --image-column: the images come from the files")
     if not args.survey_option:
         return {}

@@ -156,6 +156,7 @@ class NetworkPredictor(Predictor):
             raise AstroCNNError(f"pretrained weights file {weights!r} does not exist")
         recipe_name = recipe or default_recipe(self.quantity.default_recipe, len(labels), overrides, log)
         settings = {**registry.get("recipe", recipe_name).settings, **overrides}
+        recipe_tta = _checked_tta(settings.get("tta", True))  # before training: a bad override fails at once
         self._check_shape(images.shape)
         device = resolve_device(self.device)
         init_model = self.architecture.get("init_model")
@@ -183,7 +184,7 @@ class NetworkPredictor(Predictor):
             histories.append(history)
         self.members_ = members
         self.calibration_ = {}
-        self.tta = bool(settings.get("tta", True)) if self.tta is True else self.tta  # calibrated as it will predict
+        self.tta = recipe_tta if self.tta is True else self.tta  # calibrated as it will predict
         _warn_if_diverging(histories, log, can_be_negative=network.predicts_variance)
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
@@ -658,8 +659,10 @@ def _checked_tta(value: Any) -> bool | tuple[int, ...]:
     indices = None
     if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes):
         try:
-            indices = tuple(operator.index(k) for k in value)
+            indices = tuple(operator.index(k) for k in value if not isinstance(k, (bool, np.bool_)))
         except TypeError:
+            indices = None
+        if indices is not None and len(indices) != len(value):  # [True] is not transform 1
             indices = None
     if not indices or len(set(indices)) != len(indices) or not set(indices) <= set(ALL_TRANSFORMS):
         raise AstroCNNError(f"tta must be True, False or a sequence of distinct dihedral transform indices "
