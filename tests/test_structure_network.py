@@ -63,3 +63,24 @@ def test_a_variance_head_gives_a_log_variance_after_each_mean():
     quantity = registry.get("quantity", "structure")
     head = build_multi_output_head(64, quantity, variance=True)
     assert head.predicts_variance and head(torch.zeros(3, 64, 4, 4)).shape == (3, 2 * quantity.n_outputs)
+
+
+def test_a_separate_variance_branch_does_not_train_the_backbone():
+    """With the shared head the log-variances' likelihood also trained the backbone, which cost the means
+    precision; a separate branch sees the features detached."""
+    quantity = registry.get("quantity", "structure")
+    for separate, reaches in ((False, True), (True, False)):
+        head = build_multi_output_head(8, quantity, variance=True, separate_variance=separate)
+        features = torch.randn(4, 8, 4, 4, requires_grad=True)
+        out = head(features)
+        assert out.shape == (4, 6) and head.predicts_variance
+        out[:, 3:].sum().backward()  # the log-variances alone
+        assert bool(features.grad.abs().sum() > 0) is reaches
+    with pytest.raises(ValueError, match="separate_variance=True needs variance=True"):
+        build_multi_output_head(8, quantity, separate_variance=True)
+
+
+def test_the_shared_variance_head_keeps_the_layout_models_were_saved_with():
+    shared = build_multi_output_head(128, registry.get("quantity", "structure"), variance=True)
+    assert shared.variance_layers is None and shared.layers[-1].out_features == 6
+    assert set(shared.state_dict()) == {"layers.0.weight", "layers.0.bias", "layers.3.weight", "layers.3.bias"}
