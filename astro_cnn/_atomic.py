@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "same_file"]
 
 
 @contextlib.contextmanager
@@ -56,3 +56,12 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def same_file(first: str | Path, second: str | Path) -> bool:
+    """Whether two paths name one file (through links, and on a case-insensitive file system), so that an
+    output that is an input can be refused before the input is lost."""
+    first, second = Path(first), Path(second)
+    if first.exists() and second.exists():
+        return os.path.samefile(first, second)
+    return first.resolve() == second.resolve()

@@ -218,9 +218,9 @@ def checked_cutouts(survey: Survey, targets: TargetList, size: int, min_centre_s
         problems, snr[read] = check_images(images, batch.pixel_scale,
                                            -np.inf if min_centre_snr is None else min_centre_snr)
         status[read] = problems
-        measured = np.flatnonzero(read)[np.asarray(problems) == ""]  # not the non-finite or blank ones
-        if measure_noise and len(measured):
-            noise[measured] = pixel_noise(batch.images[measured])
+        good = np.asarray(problems) == ""  # not the non-finite, blank or empty ones
+        if measure_noise and good.any():
+            noise[np.flatnonzero(read)[good]] = pixel_noise(images if good.all() else images[good])
     batch.status = status
     batch.meta["centre_snr"], batch.meta["pixel_noise"] = snr, noise
     return batch
@@ -323,18 +323,18 @@ def brightness_problems(snr: np.ndarray, predictor: Predictor) -> np.ndarray:
 def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
     """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
 
+    An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) in any band is below or
+    above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
+    (:attr:`astro_cnn.Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
+    shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
+    do not know their training images' noise (8-bit colour images) are not checked.
+
     Parameters
     ----------
     noise : ndarray, shape (N, C)
         Each image's pixel noise per band (NaN: not measured, not checked).
     predictor : Predictor
-        The model, with its bands, name and :attr:`~astro_cnn.Predictor.training_pixel_noise`.
-
-    An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`, shape (N, C)) in any band is
-    below or above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
-    (:attr:`astro_cnn.Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
-    shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
-    do not know their training images' noise (8-bit colour images) are not checked.
+        The model, with its bands, name and training pixel noise.
     """
     trained = predictor.training_pixel_noise
     found = np.full(len(noise), "", dtype=object)

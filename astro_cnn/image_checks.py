@@ -36,7 +36,7 @@ from .exceptions import AstroCNNError
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
            "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
-           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise"]
+           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -256,7 +256,7 @@ def pixel_noise(images: np.ndarray) -> np.ndarray:
     n, c, height, width = values.shape
     if n == 0 or width < 3:  # no images, or too narrow for second differences
         return np.full((n, c), np.nan)
-    edge = max(1, min(height, width) // 8)
+    edge = sky_border_width(height, width)
     # every other row of the border (enough for the median, half the work); the side strips with the two
     # columns their differences need
     strips = (values[:, :, :edge:2], values[:, :, -edge::2], values[:, :, edge:-edge:2, :edge + 2],
@@ -276,7 +276,7 @@ def centre_signal_to_noise(image: np.ndarray, pixel_scale: u.Quantity) -> float:
 def _centre_snr(total: np.ndarray, pixel_scale: u.Quantity) -> np.ndarray:
     """:func:`centre_signal_to_noise` of each image of a stack, from its bands' sum ``(N, H, W)`` (float64)."""
     n, height, width = total.shape
-    edge = max(1, min(height, width) // 8)
+    edge = sky_border_width(height, width)
     border = np.concatenate([total[:, :edge].reshape(n, -1), total[:, -edge:].reshape(n, -1),
                              total[:, edge:-edge, :edge].reshape(n, -1), total[:, edge:-edge, -edge:].reshape(n, -1)],
                             axis=1)
@@ -294,6 +294,12 @@ def _centre_snr(total: np.ndarray, pixel_scale: u.Quantity) -> np.ndarray:
     still_flat = noise == 0
     snr[still_flat] = np.where(signal[still_flat] > 0, np.inf, 0.0)
     return snr
+
+
+def sky_border_width(height: int, width: int) -> int:
+    """Width in pixels of the border where an image's sky is measured (by the presence and noise checks and
+    the aperture-photometry baseline): its outer eighth on each side, at least one pixel."""
+    return max(1, min(height, width) // 8)
 
 
 def aperture_weights(height: int, width: int, pixel_scale: u.Quantity) -> tuple[np.ndarray, float]:

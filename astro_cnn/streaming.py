@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from astropy.table import QTable, Table
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, same_file
 from ._version import __version__
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
@@ -153,7 +153,7 @@ def predict_to_file(
     if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
         raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
     output_format = check_output_format(output)
-    if isinstance(table, (str, os.PathLike)) and _same_file(Path(table), output):
+    if isinstance(table, (str, os.PathLike)) and same_file(table, output):
         raise AstroCNNError(f"output {str(output)!r} is the input table: write the predictions to another file "
                             f"(the input would be lost)")
     if output.exists() and not overwrite:
@@ -200,13 +200,6 @@ def predict_to_file(
 
 
 # --- private helpers ---------------------------------------------------------------------------
-def _same_file(first: Path, second: Path) -> bool:
-    """Whether two paths name one file (through links, and on a case-insensitive file system)."""
-    if first.exists() and second.exists():
-        return os.path.samefile(first, second)
-    return first.resolve() == second.resolve()
-
-
 @contextlib.contextmanager
 def _run_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``OUTPUT.lock`` for the run, so that two runs never write one output."""
@@ -294,12 +287,8 @@ def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, s
 
 
 def _append(partial: Path, chunk: QTable, header: bool) -> None:
-    # lines end at "\n" only: splitlines() would also break at "\r", form feeds or U+2028 inside a value
-    lines = [line + "\n" for line in ecsv_text(chunk).removesuffix("\n").split("\n")]
-    names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
-    lines = lines if header else lines[names + 1:]
     with open(partial, "a" if not header else "w", encoding="utf-8") as handle:
-        handle.writelines(lines)
+        handle.write(ecsv_text(chunk, header=header))
         handle.flush()
         os.fsync(handle.fileno())
 

@@ -232,7 +232,7 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     return path
 
 
-def ecsv_text(table: Table, delimiter: str = " ") -> str:
+def ecsv_text(table: Table, delimiter: str = " ", header: bool = True) -> str:
     """The table as ECSV text, each data line's first field quoted when it starts with ``#``.
 
     astropy writes such a value bare (``#c 2``), and every ECSV reader, astropy's included, then takes
@@ -243,11 +243,14 @@ def ecsv_text(table: Table, delimiter: str = " ") -> str:
     table : Table or QTable
     delimiter : str
         " " (ECSV's default) or "," (this module's CSV).
+    header : bool
+        Begin with the header and the column names; without them, the data lines alone (to append to a
+        file that has them).
 
     Returns
     -------
     str
-        The whole file's text, ending in a newline.
+        The text, ending in a newline (empty for no data lines without the header).
     """
     buffer = io.StringIO()
     table.write(buffer, format="ascii.ecsv", delimiter=delimiter)
@@ -255,7 +258,8 @@ def ecsv_text(table: Table, delimiter: str = " ") -> str:
     lines = buffer.getvalue().removesuffix("\n").split("\n")
     names = next(i for i, line in enumerate(lines) if not line.startswith("#"))  # '#' header, then column names
     data = [_quoted_first_field(line, delimiter) for line in lines[names + 1:]]
-    return "\n".join(lines[:names + 1] + data) + "\n"
+    lines = lines[:names + 1] + data if header else data
+    return "".join(line + "\n" for line in lines)
 
 
 def _quoted_first_field(line: str, delimiter: str) -> str:

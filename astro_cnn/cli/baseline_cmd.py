@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from .._atomic import same_file
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from .options import finite_number
@@ -71,8 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_format(args.output)
     for table_file, role in ((args.train, "training"), (args.test, "test")):
-        if args.output.exists() and table_file.exists() and os.path.samefile(args.output, table_file) \
-                or args.output.resolve() == table_file.resolve():
+        if same_file(args.output, table_file):
             raise AstroCNNError(f"--output {str(args.output)!r} is the {role} table: write the predictions to "
                                 f"another file (the table would be lost)")
     if args.output.exists() and not args.overwrite:

@@ -13,6 +13,8 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 
+from ..image_checks import sky_border_width
+
 __all__ = ["APERTURE_RADII", "mean_predictor", "mean_colours", "mean_colour_forest", "photometry_forest",
            "aperture_photometry_features", "aperture_forest", "FOREST_SETTINGS", "forest_regressor"]
 
@@ -95,7 +97,7 @@ def aperture_photometry_features(images: np.ndarray, pixel_scale: u.Quantity | f
     if not len(radii) or not np.all(radii > 0) or np.any(np.diff(radii) <= 0):
         raise ValueError(f"radii_arcsec must be positive and increasing, got {tuple(radii_arcsec)!r}")
     height, width = images.shape[2:]
-    edge = max(1, min(height, width) // 8)
+    edge = sky_border_width(height, width)
     if radii[-1] > min(height, width) / 2 - edge:
         raise ValueError(f"radii_arcsec: the largest aperture ({radii_arcsec[-1]:g} arcsec = {radii[-1]:.1f} pixels at "
                          f"{scale:g} arcsec per pixel) reaches the outer {edge} pixels of the {width}x{height}-pixel "
