@@ -8,7 +8,10 @@ the table metadata (``meta["astro_cnn"]``, with the PDF bin edges) come back exa
 CSV is written as ECSV with commas: the same header, as ``#`` lines at the top of the file, before plain
 comma-separated rows (a value starting with ``#`` quoted).  :func:`read_table` gets back every unit and
 ``meta["astro_cnn"]``; another CSV reader sees an ordinary CSV once it skips the header lines (with
-pandas: ``skiprows=`` their count; ``comment="#"`` would also cut a value that holds a ``#``).
+pandas: ``skiprows=`` their count; ``comment="#"`` would also cut a value that holds a ``#``).  Plain text
+(``.txt``, ``.dat``, astropy's ``ascii``) is written as ECSV itself, for the same reasons: a
+whitespace-separated table after ``#`` header lines, which any reader of plain text tables that skips
+comment lines reads as before, and from which :func:`read_table` restores the units and metadata.
 
 FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
 :func:`read_table` restores from them what astropy alone would not:
@@ -133,6 +136,8 @@ def check_output_format(path: str | Path, format: str | None = None) -> str:
     return fmt
 
 
+#: Text formats written as ECSV (see the module's notes), with the delimiter of their data lines.
+_WRITTEN_AS_ECSV = {"ascii.ecsv": " ", "ascii.csv": ",", "ascii": " "}
 #: Formats read from text (so a UTF-8 byte-order mark can be dropped first).
 _TEXT_FORMATS = {"ascii.ecsv", "ascii.csv", "ascii.commented_header", "ascii.tab", "ascii"}
 
@@ -169,9 +174,9 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
         elif fmt in _TEXT_FORMATS and path.suffix.lower() != ".gz":
             # utf-8-sig: a byte-order mark must not become part of the first column's name
             text = path.read_text(encoding="utf-8-sig")
-            return QTable.read(text, format="ascii.ecsv" if fmt == "ascii.csv" and _is_ecsv(text) else fmt)
+            return QTable.read(text, format="ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt)
         else:
-            if fmt == "ascii.csv":
+            if fmt in _WRITTEN_AS_ECSV:
                 with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:
                     fmt = "ascii.ecsv" if _is_ecsv(handle.readline()) else fmt
             return QTable.read(path, format=fmt)
@@ -219,8 +224,8 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
             elif fmt == "votable":
                 _write_votable(table, tmp)
             else:
-                if fmt in ("ascii.ecsv", "ascii.csv"):  # CSV: see the module's notes
-                    text = ecsv_text(table, "," if fmt == "ascii.csv" else " ")
+                if fmt in _WRITTEN_AS_ECSV:  # CSV and plain text: see the module's notes
+                    text = ecsv_text(table, _WRITTEN_AS_ECSV[fmt])
                     with (gzip.open(tmp, "wt", encoding="utf-8") if path.name.lower().endswith(".gz")
                           else open(tmp, "w", encoding="utf-8")) as handle:
                         handle.write(text)

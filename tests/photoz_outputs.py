@@ -7,7 +7,7 @@ from astro_cnn import read_table
 from astro_cnn.models import default_model
 
 #: Suffix of every output format the tool writes.
-FORMATS = (".ecsv", ".csv", ".fits", ".vot", ".hdf5", ".parquet")
+FORMATS = (".ecsv", ".csv", ".txt", ".fits", ".vot", ".hdf5", ".parquet")
 MODEL = "photoz-sdss-injected-v1"
 
 

@@ -12,7 +12,7 @@ from astro_cnn import read_table
 # Ids ('#' first, inner spaces, unicode, duplicates); readers strip outer spaces and FITS text is ASCII only.
 ID_TEXT = st.text(alphabet=st.sampled_from(list("ab #é–_-.0λ")), min_size=1, max_size=8).filter(
     lambda s: s and s == s.strip())
-FORMATS = [".ecsv", ".fits", ".vot", ".csv", ".parquet", ".hdf5"]
+FORMATS = [".ecsv", ".fits", ".vot", ".csv", ".txt", ".parquet", ".hdf5"]
 
 
 @st.composite

@@ -7,7 +7,7 @@ import warnings
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import QTable
+from astropy.table import QTable, Table
 
 from astro_cnn import AstroCNNError, read_table, registry, write_table
 from astro_cnn.table_io import check_output_format
@@ -246,7 +246,18 @@ def test_csv_keeps_units_and_metadata_and_stays_a_csv_after_its_comment_lines(tm
     assert rows == [["id", "r_e", "note"], ["1", "1.5", "a, b"], ["2", "2.5", "c"]]
 
 
-@pytest.mark.parametrize("name", ["out.ecsv", "out.csv", "out.ecsv.gz"])
+@pytest.mark.parametrize("name", ["out.txt", "out.dat"])
+def test_plain_text_keeps_units_and_metadata_and_stays_a_plain_table(tmp_path, name):
+    """A .txt or .dat output lost every unit and meta["astro_cnn"] (astropy's basic format keeps neither)."""
+    table = QTable({"id": [1, 2], "r_e": [1.5, 2.5] * u.arcsec, "note": ["a b", "c"]})
+    table.meta["astro_cnn"] = {"model": "m"}
+    back = read_table(write_table(table, tmp_path / name))
+    assert back["r_e"].unit == u.arcsec and back.meta["astro_cnn"] == {"model": "m"}
+    plain = Table.read(tmp_path / name, format="ascii.basic")  # a reader that skips the '#' lines
+    assert plain.colnames == ["id", "r_e", "note"] and list(plain["note"]) == ["a b", "c"]
+
+
+@pytest.mark.parametrize("name", ["out.ecsv", "out.csv", "out.ecsv.gz", "out.txt", "out.dat"])
 def test_values_starting_with_a_hash_are_not_taken_for_comments(tmp_path, name):
     """astropy writes '#c' bare, and reading then dropped the row as a comment."""
     table = QTable({"name": ["#c", '#q"x', "x", "#a b"], "v": [1, 2, 3, 4]})
