@@ -29,7 +29,7 @@ from scipy.special import ndtr
 
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
-from .image_checks import MIN_CENTRE_SNR, screen_training_images, snr_range
+from .image_checks import MIN_CENTRE_SNR, pixel_noise, screen_training_images, snr_range
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -69,6 +69,8 @@ class ForestPredictor(Predictor):
         self.trees_: dict[str, np.ndarray] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: raw spread / one-bin kernel).
         self.calibration_: dict[str, Any] = {}
+        #: Median pixel noise of each band over the training images (see :attr:`training_pixel_noise`).
+        self.pixel_noise_: list[float] | None = None
 
     # --- training -------------------------------------------------------------------------------------
     def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None, *,
@@ -117,6 +119,7 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
+        self.pixel_noise_ = _median_noise(images[usable])
         self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
                           "forest_settings": forest.get_params(),
                           "training_data": {"rows": int(usable.sum()), "left_out": screened.left_out,
@@ -124,6 +127,13 @@ class ForestPredictor(Predictor):
                           "label_range": [float(labels[usable].min()), float(labels[usable].max())],
                           "centre_snr_range": snr_range(screened.snr[usable])})
         return self
+
+    @property
+    def training_pixel_noise(self) -> np.ndarray | None:
+        """For flux images, each band's median pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) over the
+        images the forest trained on: aperture photometry in another flux scale would be read as other galaxies.
+        None for 8-bit colour images, whose scale is fixed, and for forests saved before it was recorded."""
+        return None if self.pixel_noise_ is None else np.asarray(self.pixel_noise_, dtype=float)
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """The aperture photometry the forest reads, one row per image."""
@@ -194,7 +204,8 @@ class ForestPredictor(Predictor):
     def metadata(self) -> dict[str, Any]:
         """Base metadata plus the aperture radii and the calibration."""
         meta = super().metadata()
-        meta.update({"radii_arcsec": list(self.radii_arcsec), "calibration": self.calibration_})
+        meta.update({"radii_arcsec": list(self.radii_arcsec), "calibration": self.calibration_,
+                     "training_pixel_noise": self.pixel_noise_})
         return meta
 
     def _state_bytes(self) -> bytes:
@@ -209,9 +220,21 @@ class ForestPredictor(Predictor):
                         metadata["pixel_scale_arcsec"] * u.arcsec, metadata["extras"], metadata["name"],
                         radii_arcsec=metadata["radii_arcsec"])
         predictor.calibration_ = dict(metadata.get("calibration") or {})
+        predictor.pixel_noise_ = metadata.get("training_pixel_noise")
         with np.load(io.BytesIO(state), allow_pickle=False) as stored:
             predictor.trees_ = _checked_trees({k: stored[k] for k in stored.files})
         return predictor
+
+
+def _median_noise(images: np.ndarray) -> list[float] | None:
+    """Each band's median pixel noise over ``images`` (None for 8-bit images, or where no image's can be measured)."""
+    if np.asarray(images).dtype == np.uint8:
+        return None
+    noise = pixel_noise(images)
+    if not np.isfinite(noise).any(axis=0).all():
+        return None
+    with np.errstate(all="ignore"):
+        return [float(v) for v in np.nanmedian(noise, axis=0)]
 
 
 def _flatten(forest) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@ calibrated uncertainties and PDFs, and the Table contract through astro_cnn.pred
 
 import io
 import json
+import re
 import zipfile
 
 import astropy.units as u
@@ -173,3 +174,32 @@ def test_the_forest_leaves_out_the_images_prediction_would_flag():
                                                       r"source at the centre"):
         ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
             images[::6], label[::6], log=lambda line: None)
+
+
+def test_images_in_another_flux_scale_are_flagged_as_extrapolations(tmp_path):
+    """Aperture photometry of images ×1000 (counts, say) gave confident values for other galaxies, marked "ok"."""
+    model, _, _ = _forest("photo_z")
+    np.testing.assert_allclose(model.training_pixel_noise, 0.5, rtol=0.2)  # the images' noise, in every band
+    saved = model.save(tmp_path / "forest.acnn")
+    assert list(astro_cnn.load_predictor(saved).training_pixel_noise) == list(model.training_pixel_noise)
+    held_out, _ = _images(4, seed=5)
+    names = []
+    for i, (image, scale) in enumerate(zip(held_out, (1.0, 1000.0, 1.0, 1e-3))):
+        fits.writeto(tmp_path / f"g{i}.fits", image * np.float32(scale))
+        names.append(f"g{i}.fits")
+    out = astro_cnn.predict(Table({"file": names}), model=str(saved), image_column="file", image_dir=tmp_path,
+                            min_centre_snr=None)
+    assert list(out["flag"]) == [False, True, False, True] and np.isfinite(out["z_phot"].value).all()
+    assert all(out["status"][k].startswith("extrapolation: the pixel noise in band ") for k in (1, 3))
+    assert re.search(r"is [\d.]+e\+03 times", out["status"][1])  # ~1000 (a 16-pixel image's border is small)
+
+
+def test_forests_on_8_bit_images_and_older_saved_forests_are_not_checked(tmp_path):
+    images, label = _images(60)
+    colour = np.clip(images[:, :3] * 10, 0, 255).astype(np.uint8)
+    model = ForestPredictor("photo_z", "sdss-jpeg", "gri", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
+        colour, label, seed=3, n_estimators=5, min_centre_snr=None)
+    assert model.training_pixel_noise is None
+    flux, _, _ = _forest("photo_z")
+    flux.pixel_noise_ = None  # as read from a forest saved before the noise was recorded
+    assert astro_cnn.load_predictor(flux.save(tmp_path / "old.acnn")).training_pixel_noise is None
