@@ -203,3 +203,22 @@ def test_forests_on_8_bit_images_and_older_saved_forests_are_not_checked(tmp_pat
     flux, _, _ = _forest("photo_z")
     flux.pixel_noise_ = None  # as read from a forest saved before the noise was recorded
     assert astro_cnn.load_predictor(flux.save(tmp_path / "old.acnn")).training_pixel_noise is None
+
+
+@pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])
+def test_the_bundled_forests_flag_a_demo_stack_in_another_flux_scale(tmp_path, quantity):
+    from pathlib import Path
+
+    from astro_cnn.models import default_model
+
+    spec = default_model(quantity)
+    model = astro_cnn.load_predictor(spec.path)
+    assert isinstance(model, ForestPredictor) and model.training_pixel_noise.shape == (5,)
+    demo_dir = Path(spec.demo_table).parent
+    demo = Table.read(spec.demo_table)[:2]
+    stack = fits.getdata(demo_dir / demo["image"][1], 1)
+    fits.writeto(tmp_path / "counts.fits", stack * np.float32(200.0))  # ~ counts per nanomaggy in SDSS r
+    files = [str(demo_dir / demo["image"][0]), str(tmp_path / "counts.fits")]
+    out = astro_cnn.predict(Table({"image": files}), quantity=quantity, image_column="image")
+    assert list(out["flag"]) == [False, True]
+    assert out["status"][1].startswith("extrapolation: the pixel noise in band ")
