@@ -10,8 +10,10 @@ comma-separated rows (a value starting with ``#`` quoted).  :func:`read_table` g
 ``meta["astro_cnn"]``; another CSV reader sees an ordinary CSV once it skips the header lines (with
 pandas: ``skiprows=`` their count; ``comment="#"`` would also cut a value that holds a ``#``).  Plain text
 (``.txt``, ``.dat``, astropy's ``ascii``) is written as ECSV itself, for the same reasons: a
-whitespace-separated table after ``#`` header lines, which any reader of plain text tables that skips
-comment lines reads as before, and from which :func:`read_table` restores the units and metadata.
+whitespace-separated table after ``#`` header lines, from which :func:`read_table` restores the units
+and metadata; another reader must skip those lines (astropy's ``ascii.basic`` does; with pandas:
+``sep=r"\s+"`` and ``skiprows=`` their count, as for CSV).  Reading a plain text table that is not ECSV
+works as before.
 
 FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
 :func:`read_table` restores from them what astropy alone would not:
@@ -67,7 +69,9 @@ _FORMAT_BY_SUFFIX = {
     ".hdf5": "hdf5",
     ".h5": "hdf5",
     ".txt": "ascii",
+    ".txt.gz": "ascii",
     ".dat": "ascii",
+    ".dat.gz": "ascii",
 }
 
 #: Packages a format needs besides astropy, with the name of the format.

@@ -246,7 +246,7 @@ def test_csv_keeps_units_and_metadata_and_stays_a_csv_after_its_comment_lines(tm
     assert rows == [["id", "r_e", "note"], ["1", "1.5", "a, b"], ["2", "2.5", "c"]]
 
 
-@pytest.mark.parametrize("name", ["out.txt", "out.dat"])
+@pytest.mark.parametrize("name", ["out.txt", "out.dat", "out.txt.gz"])
 def test_plain_text_keeps_units_and_metadata_and_stays_a_plain_table(tmp_path, name):
     """A .txt or .dat output lost every unit and meta["astro_cnn"] (astropy's basic format keeps neither)."""
     table = QTable({"id": [1, 2], "r_e": [1.5, 2.5] * u.arcsec, "note": ["a b", "c"]})
@@ -255,6 +255,15 @@ def test_plain_text_keeps_units_and_metadata_and_stays_a_plain_table(tmp_path, n
     assert back["r_e"].unit == u.arcsec and back.meta["astro_cnn"] == {"model": "m"}
     plain = Table.read(tmp_path / name, format="ascii.basic")  # a reader that skips the '#' lines
     assert plain.colnames == ["id", "r_e", "note"] and list(plain["note"]) == ["a b", "c"]
+
+
+@pytest.mark.parametrize("text", ["id r\n1 16.5\n2 17.0\n", "# a comment\nid r\n1 16.5\n2 17.0\n",
+                                  "# id r\n1 16.5\n2 17.0\n", "id\tr\n1\t16.5\n2\t17.0\n"])
+def test_a_plain_text_table_that_is_not_ecsv_reads_as_before(tmp_path, text):
+    path = tmp_path / "targets.txt"
+    path.write_text(text)
+    table = read_table(path)
+    assert table.colnames == ["id", "r"] and list(table["r"]) == [16.5, 17.0]
 
 
 @pytest.mark.parametrize("name", ["out.ecsv", "out.csv", "out.ecsv.gz", "out.txt", "out.dat"])
