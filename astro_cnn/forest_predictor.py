@@ -69,8 +69,9 @@ class ForestPredictor(Predictor):
         self.trees_: dict[str, np.ndarray] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: raw spread / one-bin kernel).
         self.calibration_: dict[str, Any] = {}
-        #: Median pixel noise of each band over the training images (see :attr:`training_pixel_noise`).
-        self.pixel_noise_: list[float] | None = None
+        #: Median pixel noise of each band over the training images, None for a band measured in none (see
+        #: :attr:`training_pixel_noise`).
+        self.pixel_noise_: list[float | None] | None = None
 
     # --- training -------------------------------------------------------------------------------------
     def fit(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None, *,
@@ -119,7 +120,11 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
-        self.pixel_noise_ = _median_noise(images[usable])
+        if np.asarray(images).dtype != np.uint8:  # 8-bit colour images have a fixed scale
+            with np.errstate(invalid="ignore"):  # images with infinite pixels (not usable) give NaN
+                self.pixel_noise_ = _median_noise(pixel_noise(images)[usable])
+        else:
+            self.pixel_noise_ = None
         self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
                           "forest_settings": forest.get_params(),
                           "training_data": {"rows": int(usable.sum()), "left_out": screened.left_out,
@@ -131,8 +136,9 @@ class ForestPredictor(Predictor):
     @property
     def training_pixel_noise(self) -> np.ndarray | None:
         """For flux images, each band's median pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) over the
-        images the forest trained on: aperture photometry in another flux scale would be read as other galaxies.
-        None for 8-bit colour images, whose scale is fixed, and for forests saved before it was recorded."""
+        images the forest trained on (NaN for a band it could not be measured in, which is not checked): aperture
+        photometry in another flux scale would be read as other galaxies.  None for 8-bit colour images, whose
+        scale is fixed, and for forests saved before it was recorded."""
         return None if self.pixel_noise_ is None else np.asarray(self.pixel_noise_, dtype=float)
 
     def features(self, images: np.ndarray) -> np.ndarray:
@@ -220,21 +226,29 @@ class ForestPredictor(Predictor):
                         metadata["pixel_scale_arcsec"] * u.arcsec, metadata["extras"], metadata["name"],
                         radii_arcsec=metadata["radii_arcsec"])
         predictor.calibration_ = dict(metadata.get("calibration") or {})
-        predictor.pixel_noise_ = metadata.get("training_pixel_noise")
+        predictor.pixel_noise_ = _checked_noise(metadata.get("training_pixel_noise"), len(predictor.bands))
         with np.load(io.BytesIO(state), allow_pickle=False) as stored:
             predictor.trees_ = _checked_trees({k: stored[k] for k in stored.files})
         return predictor
 
 
-def _median_noise(images: np.ndarray) -> list[float] | None:
-    """Each band's median pixel noise over ``images`` (None for 8-bit images, or where no image's can be measured)."""
-    if np.asarray(images).dtype == np.uint8:
+def _median_noise(noise: np.ndarray) -> list[float | None] | None:
+    """Each band's median of the pixel noise ``(N, C)`` over the images it was measured in (None for a band measured
+    in none); None when no band was measured."""
+    medians = [float(np.median(band[np.isfinite(band)])) if np.isfinite(band).any() else None for band in noise.T]
+    return None if all(m is None for m in medians) else medians
+
+
+def _checked_noise(noise: Any, bands: int) -> list[float | None] | None:
+    """The stored training pixel noise, refusing one that is not a positive number (or null) per band."""
+    if noise is None:
         return None
-    noise = pixel_noise(images)
-    if not np.isfinite(noise).any(axis=0).all():
-        return None
-    with np.errstate(all="ignore"):
-        return [float(v) for v in np.nanmedian(noise, axis=0)]
+    if not isinstance(noise, list) or len(noise) != bands or not all(
+            v is None or (isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v > 0)
+            for v in noise):
+        raise AstroCNNError(f"training_pixel_noise must be a positive number (or null) for each of the {bands} "
+                            f"bands, not {noise!r}")
+    return [None if v is None else float(v) for v in noise]
 
 
 def _flatten(forest) -> dict[str, np.ndarray]:

@@ -201,8 +201,41 @@ def test_forests_on_8_bit_images_and_older_saved_forests_are_not_checked(tmp_pat
         colour, label, seed=3, n_estimators=5, min_centre_snr=None)
     assert model.training_pixel_noise is None
     flux, _, _ = _forest("photo_z")
-    flux.pixel_noise_ = None  # as read from a forest saved before the noise was recorded
-    assert astro_cnn.load_predictor(flux.save(tmp_path / "old.acnn")).training_pixel_noise is None
+    assert astro_cnn.load_predictor(_saved_with_noise(flux, tmp_path, None)).training_pixel_noise is None
+
+
+def _saved_with_noise(model, tmp_path, noise, remove=True):
+    """Save ``model`` with its metadata's training_pixel_noise replaced by ``noise`` (or removed, as in a forest
+    saved before it was recorded)."""
+    path = model.save(tmp_path / "saved.acnn", overwrite=True)
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    metadata = json.loads(members["metadata.json"])
+    if remove and noise is None:
+        del metadata["training_pixel_noise"]
+    else:
+        metadata["training_pixel_noise"] = noise
+    members["metadata.json"] = json.dumps(metadata).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_band_whose_noise_was_never_measured_is_not_checked_and_the_others_are(tmp_path):
+    model, images, label = _forest("photo_z")
+    images[:, 2] = 1.0  # a flat band: its noise cannot be measured in any image
+    model.fit(images, label, seed=3, n_estimators=5, min_centre_snr=None)
+    noise = model.training_pixel_noise
+    assert np.isnan(noise[2]) and np.isfinite(np.delete(noise, 2)).all()
+    assert np.isnan(astro_cnn.load_predictor(model.save(tmp_path / "f.acnn")).training_pixel_noise[2])
+
+
+@pytest.mark.parametrize("noise", [[0.5] * 4, [0.5, 0.5, -1.0, 0.5, 0.5], [0.5, "x", 0.5, 0.5, 0.5], 0.5])
+def test_a_saved_noise_that_is_not_one_positive_number_per_band_is_refused(tmp_path, noise):
+    model, _, _ = _forest("photo_z")
+    with pytest.raises(astro_cnn.AstroCNNError, match="training_pixel_noise must be a positive number"):
+        astro_cnn.load_predictor(_saved_with_noise(model, tmp_path, noise))
 
 
 @pytest.mark.parametrize("quantity", ["photo_z", "stellar_mass"])
