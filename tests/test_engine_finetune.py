@@ -36,6 +36,25 @@ def test_new_bands_start_from_the_mean_filter_and_known_bands_keep_theirs():
     assert "(new bands ['u', 'z', 'y'] from the mean filter); head kept" in lines[0]
 
 
+def test_a_backbone_that_folds_pixels_into_channels_maps_each_band_s_channels_together():
+    """With space_to_depth=2 each band is 4 input channels; fine-tuning failed with a size mismatch."""
+    images, labels = _data(n=32, bands=3)
+    options = {"width": 8, "space_to_depth": 2}
+    source = NetworkPredictor("metallicity", "sdss-jpeg", "irg", 32, 0.296 * u.arcsec, backbone="small_cnn",
+                              backbone_options=options).fit(images, labels, recipe="quick", epochs=1,
+                                                            progress=False, log=lambda line: None)
+    target = NetworkPredictor("metallicity", "other", "griz", 32, 0.3 * u.arcsec, backbone="small_cnn",
+                              backbone_options=options)
+    target.start_from(source, None, lambda line: None)
+    first = next(k for k, v in source.members_[0].items() if k.startswith("backbone.") and v.ndim == 4)
+    trained, state = source.members_[0][first], target.new_network().state_dict()[first]
+    assert state.shape[1] == 16
+    for index, band in enumerate("griz"):
+        expected = trained[:, 4 * "irg".index(band):4 * "irg".index(band) + 4] if band in "irg" else \
+            trained.reshape(8, 3, 4, 3, 3).mean(dim=1)
+        assert torch.equal(state[:, 4 * index:4 * index + 4], expected), band
+
+
 def test_a_band_map_and_a_new_quantity(tmp_path):
     source = _trained("irg")
     target = NetworkPredictor("stellar_mass", "other", "gri", 32, 0.3 * u.arcsec, backbone="small_cnn")

@@ -86,7 +86,14 @@ def _head_fits(source: Any, target: Any) -> bool:
 
 
 def _first_layer(weight: torch.Tensor, source_bands: Sequence[str], wanted: Sequence[str]) -> torch.Tensor:
-    """First-layer filters for the ``wanted`` source bands, known ones copied, unknown ones the mean filter."""
-    mean = weight.mean(dim=1)
-    columns = [weight[:, list(source_bands).index(b)] if b in source_bands else mean for b in wanted]
-    return torch.stack(columns, dim=1).clone()
+    """First-layer filters for the ``wanted`` source bands, known ones copied, unknown ones the mean filter.
+
+    A backbone that folds pixels into channels first (``small_cnn``'s ``space_to_depth``) gives each band a
+    run of adjacent input channels, which move together.
+    """
+    out, channels = weight.shape[:2]
+    per_band = channels // len(source_bands)
+    grouped = weight.reshape(out, len(source_bands), per_band, *weight.shape[2:])
+    mean = grouped.mean(dim=1)
+    columns = [grouped[:, list(source_bands).index(b)] if b in source_bands else mean for b in wanted]
+    return torch.stack(columns, dim=1).reshape(out, len(wanted) * per_band, *weight.shape[2:]).clone()
