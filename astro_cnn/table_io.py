@@ -12,7 +12,7 @@ pandas: ``skiprows=`` their count; ``comment="#"`` would also cut a value that h
 (``.txt``, ``.dat``, astropy's ``ascii``) is written as ECSV itself, for the same reasons: a
 whitespace-separated table after ``#`` header lines, from which :func:`read_table` restores the units
 and metadata; another reader must skip those lines (astropy's ``ascii.basic`` does; with pandas:
-``sep=r"\s+"`` and ``skiprows=`` their count, as for CSV).  Reading a plain text table that is not ECSV
+``sep=r"\\s+"`` and ``skiprows=`` their count, as for CSV).  Reading a plain text table that is not ECSV
 works as before.
 
 FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) understands them, and
