@@ -17,16 +17,27 @@ def test_head_gives_one_value_per_output(outputs):
     assert head(torch.zeros(3, 64, 4, 4), torch.zeros(3, 2)).shape == ((3, outputs) if outputs > 1 else (3,))
 
 
-def test_the_default_backbone_is_small_cnn_at_16_channels_and_feeds_the_head():
+@pytest.mark.parametrize("name, options, side", [("structure_cnn_folded", {"width": 32, "space_to_depth": 2}, 2),
+                                                 ("structure_cnn", {"width": 16}, 4)])
+def test_the_structure_backbones_are_small_cnns_and_feed_the_head(name, options, side):
     quantity = registry.get("quantity", "structure")
-    backbone = registry.get("backbone", quantity.default_backbone).build(5, 64)
-    reference = registry.get("backbone", "small_cnn").build(5, 64, width=16)
+    backbone = registry.get("backbone", name).build(5, 64)
+    reference = registry.get("backbone", "small_cnn").build(5, 64, **options)
     assert {k: v.shape for k, v in backbone.state_dict().items()} == \
         {k: v.shape for k, v in reference.state_dict().items()}  # models saved under either name load
-    assert sum(p.numel() for p in backbone.parameters()) < 400_000
     features = backbone(torch.zeros(2, 5, 64, 64))
-    assert features.shape == (2, backbone.out_features, 4, 4)
+    assert features.shape == (2, backbone.out_features, side, side)
     assert isinstance(build_multi_output_head(backbone.out_features, quantity), MultiOutputHead)
+
+
+def test_the_default_backbone_is_the_bundled_model_s_network():
+    from astro_cnn.models import default_model
+
+    quantity = registry.get("quantity", "structure")
+    bundled = astro_cnn.load_predictor(default_model("structure").path)
+    default = registry.get("backbone", quantity.default_backbone).build(5, 64)
+    assert {k: v.shape for k, v in default.state_dict().items()} == \
+        {k.removeprefix("backbone."): v.shape for k, v in bundled.members_[0].items() if k.startswith("backbone.")}
 
 
 def test_a_single_output_comes_as_one_value_per_galaxy(clean_registry):
@@ -55,7 +66,8 @@ def test_a_single_output_comes_as_one_value_per_galaxy(clean_registry):
 
 
 def test_the_plugin_registers_its_parts():
-    assert "structure_cnn" in registry.names("backbone") and "multi_output" in registry.names("head")
+    assert {"structure_cnn", "structure_cnn_folded"} <= set(registry.names("backbone"))
+    assert "multi_output" in registry.names("head")
     assert "structure" in registry.names("recipe") and "structure" in registry.names("quantity")
 
 

@@ -103,3 +103,35 @@ def test_field_and_brightness_lines_tell_a_field_that_errs_from_one_that_does_no
     assert "sersic_n +0.100 / 0.000 r_e +0.100 / 0.000" in lines[1]
     counts = [int(re.search(r"\((\d+) galaxies\)", line).group(1)) for line in lines[2:]]
     assert sum(counts) == n and all(line.startswith("test r ") for line in lines[2:])
+
+
+def test_calibration_uses_the_stacked_galaxies_with_a_source_at_their_centre():
+    """The calibration injection's rows that failed to stack, or that prediction would flag for showing no source,
+    do not calibrate the uncertainties; the others do, with their truth."""
+    import astropy.units as u
+
+    n = 6
+    plan = Table({"sersic_n": np.linspace(1, 4, n), "half_light_radius": np.linspace(1, 3, n),
+                  "axis_ratio": np.full(n, 0.8), "status": ["", "", "no frame", "", "", ""]})
+    yy, xx = np.mgrid[:32, :32] - 15.5
+    galaxy = 50 * np.exp(-(xx**2 + yy**2) / 8.0)
+    noise = np.random.default_rng(0).normal(0, 1, (n, 5, 32, 32))
+    images = (noise + galaxy).astype(np.float32)
+    images[3] = noise[3]  # no source at the centre
+    calls = []
+
+    class _Calibrated:
+        pixel_scale = 0.396 * u.arcsec
+
+        def calibrate(self, images, labels):
+            calls.append((images, labels))
+            return {"outputs": [{"column": c, "coverage_before": 0.5, "coverage_after": 0.7}
+                                for c in ("sersic_n", "r_e", "q")]}
+
+    lines = []
+    structure_model.calibrate(_Calibrated(), plan, images, log=lines.append)
+    (used, labels), = calls
+    expected = [0, 1, 4, 5]
+    np.testing.assert_array_equal(used, images[expected])
+    np.testing.assert_array_equal(labels, truth_from_plan(plan[expected]))
+    assert lines[0].startswith("uncertainties calibrated on 4 galaxies of a further injection (seed 20")

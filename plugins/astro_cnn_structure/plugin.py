@@ -15,7 +15,7 @@ STRUCTURE = astro_cnn.Quantity(
                 "and axis ratio, as a PSF-convolved Sersic fit (GALFIT, astropy Sersic2D) defines them",
     kind="regression",
     default_survey="sdss-stack",
-    default_backbone="structure_cnn",
+    default_backbone="structure_cnn_folded",
     default_head="multi_output",
     default_recipe="structure",
     outputs=(
@@ -50,6 +50,11 @@ def _structure_cnn(in_channels, image_size, weights=None, width=16, **options):
     return registry.get("backbone", "small_cnn").build(in_channels, image_size, weights=weights, width=width, **options)
 
 
+def _structure_cnn_folded(in_channels, image_size, weights=None, width=32, space_to_depth=2, **options):
+    return registry.get("backbone", "small_cnn").build(in_channels, image_size, weights=weights, width=width,
+                                                       space_to_depth=space_to_depth, **options)
+
+
 def _multi_output(in_features, quantity, n_extras=0, **options):
     from .network import build_multi_output_head
 
@@ -64,9 +69,14 @@ def astro_cnn_quantities():
 
 @astro_cnn.hookimpl
 def astro_cnn_backbones():
-    """The structure quantity's default network: ``small_cnn`` at 16 channels (models saved under this name load)."""
-    return [astro_cnn.BackboneSpec("structure_cnn", _structure_cnn, "small_cnn from 16 channels (~0.3 M parameters), "
-                                                                    "the structure quantity's default")]
+    """The structure quantity's default network, ``small_cnn`` at 32 channels after folding each 2×2 pixels into
+    channels (the bundled model's), and its previous default, ``small_cnn`` at 16 channels on the full image
+    (models saved under either name load)."""
+    return [astro_cnn.BackboneSpec("structure_cnn_folded", _structure_cnn_folded,
+                                   "small_cnn from 32 channels after a 2x2 space-to-depth fold (~1.2 M parameters), "
+                                   "the structure quantity's default"),
+            astro_cnn.BackboneSpec("structure_cnn", _structure_cnn, "small_cnn from 16 channels (~0.3 M parameters), "
+                                                                    "the structure quantity's previous default")]
 
 
 @astro_cnn.hookimpl
