@@ -71,8 +71,8 @@ TTA = False
 MORE_TRAINING = ((17, 0.0), (18, 3.0), (19, 0.0))
 #: (seed, largest dimming) of one more injection of the catalogue whose galaxies placed in the training fields (none
 #: of them held out, none of these stacks trained on) calibrate the uncertainties after training, in place of the
-#: recipe's validation split: dimmed like the faintest training stacks, so that the calibration sees the errors of
-#: faint galaxies as often as those of bright ones.
+#: recipe's validation split: dimmed like the seed-18 training stacks (0-3 mag), so that the calibration sees the
+#: errors of faint galaxies as often as those of bright ones.
 CALIBRATION = (20, 3.0)
 #: Held-out stacks shipped as the plugin's demo input.
 DEMO_ROWS = 6
@@ -391,8 +391,8 @@ fields of sky. Real galaxies (bulge + disc, spiral arms, bars, mergers, non-Gaus
 on real `sdss-stack` images are indicative only; outside n 0.5–6 the model extrapolates (such rows are flagged).
 It trained on galaxies as bright as SDSS spectroscopic targets (r < 17.8) and on the same galaxies dimmed by up to 3
 mag: on galaxies 2 or 3 magnitudes fainter than catalogued its scatter grows, as the fit's does, and its ±1σ holds
-62-85 % of the true values (least, 62 %, for q 2 magnitudes fainter), against
-70-84 % on bright galaxies
+64-78 % of the true values (least, 64 %, for n 2 magnitudes fainter and r_e 3 magnitudes fainter), against
+89-93 % on bright galaxies
 (`benchmarks/bench_structure.py --fainter 2`, `docs/structure.rst`). Fainter than that it has not been trained or
 scored. The faintest stack it
 trained on has a centre S/N of {predictor.info['centre_snr_range'][0]:.1f} (in a 1″ aperture, all bands): fainter

@@ -28,7 +28,8 @@ STRUCTURE = astro_cnn.Quantity(
     ),
 )
 
-#: How the bundled model was trained (its card has the details): the ``structure`` recipe's settings.
+#: The ``structure`` recipe's settings, which trained the bundled model (its card has the details; its uncertainties
+#: were then recalibrated on a further injection, see ``training/structure_model.py``).
 RECIPE = {"optimizer": "adamw", "lr": 2e-3, "lr_ratios": (1.0, 1.0, 1.0), "weight_decay": 1e-4, "batch_size": 64,
           "head_epochs": 0, "cycles": (96,), "schedule": "cosine_restarts", "augment": True, "tta": True,
           "val_fraction": 0.1}
