@@ -26,7 +26,7 @@ def build_small_cnn(in_channels: int, image_size: int, weights=None, width: int 
         Channels of the first block.
     space_to_depth : int
         Fold each ``space_to_depth`` × ``space_to_depth`` square of pixels into channels before the first block
-        (:class:`torch.nn.PixelUnshuffle`, which keeps every pixel value): at 2, the blocks run at half the
+        (``torch.nn.PixelUnshuffle``, which keeps every pixel value): at 2, the blocks run at half the
         resolution, so twice the width costs about the same as before.  1 (the default) folds nothing.
     """
     if weights is not None:
