@@ -400,6 +400,14 @@ images are flagged as extrapolations, and below S/N 5 as showing no source.
 """
 
 
+def _more_injection(args: argparse.Namespace, seed: int, dimming: float, plan: Table) -> tuple[Table, np.ndarray]:
+    """:func:`plan_more_training` with ``seed`` and ``dimming`` (none of ``plan``'s held-out galaxies) and its
+    stacks, kept in a cache beside ``args.cache``."""
+    more = plan_more_training(args.catalog, args.frames_dir, seed, dimming, plan[plan["split"] == "test"])
+    return more, stack_structure_set(more, args.frames_dir, seed=seed,
+                                     cache=args.cache.with_name(f"{args.cache.stem}_more{seed}.npz"))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Build the injected set, train, score and (with ``--write``) save the bundled structure model."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -427,19 +435,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     plans, stacks = [plan], [images]
     for seed, dimming in MORE_TRAINING:
-        more = plan_more_training(args.catalog, args.frames_dir, seed, dimming, plan[plan["split"] == "test"])
-        stacks.append(stack_structure_set(more, args.frames_dir, seed=seed,
-                                          cache=args.cache.with_name(f"{args.cache.stem}_more{seed}.npz")))
+        more, more_stacks = _more_injection(args, seed, dimming, plan)
         plans.append(more)
+        stacks.append(more_stacks)
         print(f"{len(more)} more training galaxies injected with seed {seed}, dimmed by 0-{dimming:g} mag")
     training_plan = vstack(plans, metadata_conflicts="silent")
     start = time.perf_counter()
     predictor = train(training_plan, np.concatenate(stacks), epochs=args.epochs)
     minutes = (time.perf_counter() - start) / 60
-    seed, dimming = CALIBRATION
-    calibration_plan = plan_more_training(args.catalog, args.frames_dir, seed, dimming, plan[plan["split"] == "test"])
-    calibrate(predictor, calibration_plan, stack_structure_set(
-        calibration_plan, args.frames_dir, seed=seed, cache=args.cache.with_name(f"{args.cache.stem}_more{seed}.npz")))
+    calibrate(predictor, *_more_injection(args, *CALIBRATION, plan))
     scored, scored_tta = score(predictor, plan, images), score(predictor, plan, images, tta=True)
     print("\n".join(metric_lines(scored["metrics"])))
     predictor.info["held_out_metrics"] = scored["metrics"]
