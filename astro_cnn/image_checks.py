@@ -43,10 +43,10 @@ MIN_CENTRE_SNR = 5.0
 #: Radius of the central aperture.
 APERTURE_RADIUS = 1.0 * u.arcsec
 #: Lowest and highest ratio of an image's :func:`pixel_noise` to the typical noise of a model's training images
-#: (:attr:`astro_cnn.Predictor.training_pixel_noise`) in any band before its row is flagged.  Over the 12,048
+#: (:attr:`astro_cnn.Predictor.training_pixel_noise`) in any band before its row is flagged.  Over the 17,083
 #: injected ``sdss-stack`` stacks the bundled structure model was trained and scored on, the ratio to its noise
-#: scale runs from 0.39 to 1.36 (all five bands); the same images in another flux unit or scale land outside (a
-#: scale of 10: 5.6 to 8.2 in the median image's bands).
+#: scale runs from 0.42 to 1.39 (all five bands); the same images in another flux unit or scale land outside (a
+#: scale of 10: 5.9 to 8.1 in the median image's bands).
 NOISE_RATIO_LIMITS = (0.2, 5.0)
 
 
