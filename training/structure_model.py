@@ -68,8 +68,8 @@ TTA = False
 #: More training galaxies: (seed, largest dimming in magnitudes) of further injections of the whole catalogue, of
 #: which the galaxies placed in the training fields are kept; each is dimmed by a random amount, uniform from 0 to
 #: the largest dimming, in every band alike.  Three of the five are dimmed, so that nearly half of the training stacks
-#: are: with one (a quarter of them), the network had been 11-30 % less precise in n and r_e 1-3 mag fainter than
-#: catalogued, and as precise on bright galaxies (``docs/structure.rst``).
+#: are: against one (a quarter of them), that lowered the scatter of n and r_e 1-3 mag fainter than catalogued by
+#: 11-30 % and left it as it was on bright galaxies (``docs/structure.rst``).
 MORE_TRAINING = ((17, 0.0), (18, 3.0), (19, 0.0), (21, 3.0), (22, 3.0))
 #: (seed, largest dimming) of one more injection of the catalogue whose galaxies placed in the training fields (none
 #: of them held out, none of these stacks trained on) calibrate the uncertainties after training, in place of the
