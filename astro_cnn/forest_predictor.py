@@ -145,22 +145,45 @@ class ForestPredictor(Predictor):
         """The aperture photometry the forest reads, one row per image."""
         return aperture_photometry_features(images, self.pixel_scale, self.radii_arcsec)
 
-    def calibrate(self, images: np.ndarray, labels: np.ndarray,
-                  extras: Mapping[str, np.ndarray] | None = None) -> dict[str, Any]:
+    def calibrate(self, images: np.ndarray, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
+                  min_centre_snr: float | None = MIN_CENTRE_SNR, log=print) -> dict[str, Any]:
         """Calibrate the uncertainties on galaxies the forest did not train on.
 
         Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (with a power of the spread
         where the residuals ask for one, :func:`~astro_cnn.engine.calibration.fit_error_model`); PDF:
-        the width of the Gaussian kernel that smooths the trees' predictions.
+        the width of the Gaussian kernel that smooths the trees' predictions.  Images that prediction
+        would flag (:meth:`~astro_cnn.Predictor.calibration_images`) are left out, as training leaves
+        them out, and ``log`` says which.
+
+        Parameters
+        ----------
+        images : ndarray, shape (N, C, H, W)
+        labels : ndarray, shape (N,)
+        extras : mapping of str to ndarray, optional
+            Not used (the forest reads the images' photometry only).
+        min_centre_snr : float or None
+            Lowest centre S/N that counts as a source (prediction's threshold; None: no presence check).
+        log : callable
+            Receives the line saying which images were left out, if any.
 
         Returns
         -------
         dict
-            The calibration; also kept in :attr:`calibration_` and ``info["calibration"]``.
+            The calibration, with ``left_out`` (the images left out, counted by reason); also kept in
+            :attr:`calibration_` and ``info["calibration"]``.
+
+        Raises
+        ------
+        AstroCNNError
+            ``images`` and ``labels`` differ in length, or prediction would flag every image.
         """
         from .engine.calibration import fit_error_model
 
         labels = np.asarray(labels, dtype=float)
+        screened = self.calibration_images(images, labels, min_centre_snr)
+        if screened.left_out:
+            log(screened.summary("calibration images"))
+        images, labels = np.asarray(images)[screened.rows], labels[screened.rows]
         trees = self.tree_predictions(images)
         keep = np.isfinite(labels) & np.isfinite(trees).all(axis=0)
         if self.quantity.kind == "pdf":
@@ -169,6 +192,7 @@ class ForestPredictor(Predictor):
                            "rows": int(keep.sum())}
         else:
             calibration = fit_error_model(labels[keep], trees[:, keep].mean(axis=0), trees[:, keep].std(axis=0))
+        calibration["left_out"] = screened.left_out
         self.calibration_ = calibration
         self.info["calibration"] = calibration
         return calibration

@@ -157,13 +157,13 @@ class TrainingImages:
         """Why rows were left out, with their counts (e.g. "3 with non-finite pixels; 2 with no source ...")."""
         return "; ".join(f"{count} with {reason}" for reason, count in self.left_out.items())
 
-    def summary(self) -> str:
-        """One line saying what was left out and why (empty when nothing was)."""
+    def summary(self, what: str = "training images") -> str:
+        """One line saying how many of the ``what`` were left out and why (empty when none was)."""
         if not self.left_out:
             return ""
         left_out, first = int(np.sum(~self.usable)), self.first_left_out
         more = ", ..." if left_out > len(first) else ""
-        return (f"left out {left_out} of {self.total} training images, as prediction would flag them: "
+        return (f"left out {left_out} of {self.total} {what}, as prediction would flag them: "
                 f"{self.reasons()} (rows {', '.join(map(str, first))}{more})")
 
 

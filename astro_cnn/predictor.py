@@ -17,6 +17,7 @@ from . import registry
 from ._atomic import atomic_path
 from ._version import __version__
 from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
+from .image_checks import TrainingImages, screen_training_images
 from .quantity import Prediction, Quantity
 from .survey import ImageBatch
 
@@ -92,6 +93,39 @@ class Predictor(abc.ABC):
         """Rebuild a predictor from its metadata and :meth:`_state_bytes` output."""
 
     # --- shared behaviour ------------------------------------------------------------------------
+    def calibration_images(self, images: Any, labels: np.ndarray, min_centre_snr: float | None) -> TrainingImages:
+        """Screen the images a calibration is asked to learn from as prediction checks its inputs.
+
+        Prediction gives no value for a non-finite or blank image, or one with no source at its centre
+        (:mod:`astro_cnn.image_checks`), so such rows must not calibrate the uncertainties either, just as
+        training leaves them out.
+
+        Parameters
+        ----------
+        images : array-like, shape (N, C, H, W)
+        labels : ndarray
+            One per image.
+        min_centre_snr : float or None
+            Lowest centre S/N that counts as a source (None: no presence check).
+
+        Returns
+        -------
+        TrainingImages
+            Which rows calibrate (``rows``), and those left out, counted by reason.
+
+        Raises
+        ------
+        AstroCNNError
+            ``images`` and ``labels`` differ in length, or no image can be used.
+        """
+        if len(images) != len(labels):
+            raise AstroCNNError(f"{len(images)} images but {len(labels)} labels to calibrate on")
+        screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
+        if not len(screened.rows):
+            raise AstroCNNError(f"none of the {screened.total} calibration images can be used "
+                                f"({screened.reasons()}): prediction would flag every one of them")
+        return screened
+
     def predict(self, batch: ImageBatch | np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
         """Predict for an :class:`ImageBatch` (checked against the model) or a plain array.
 

@@ -132,6 +132,36 @@ def test_fit_calibrates_the_model_as_it_will_predict():
     assert model.tta is False  # the quick recipe predicts without test-time augmentation
     fitted = dict(model.info["calibration"])
     rows = np.sort(model.training_data(images, labels, None, 0.25, 0).val_rows)
-    again = model.calibrate(images[rows], labels[rows])
+    again = model.calibrate(images[rows], labels[rows], min_centre_snr=None)  # as it trained: no presence check
     for key in ("floor", "scale", "coverage_before", "coverage_after"):
         assert again[key] == pytest.approx(fitted[key], rel=1e-6), key
+
+
+def test_images_prediction_would_flag_do_not_calibrate_the_uncertainties():
+    """A blank image and one of empty sky get no value from prediction, so calibrating on them would fit the error
+    model to predictions never given; they are left out, counted by reason, and the calibration is the one the
+    usable rows give."""
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=60)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    held_out, truth = _data(n=40, seed=7)
+    flagged = held_out.copy()
+    flagged[3] = 0.0  # blank
+    flagged[10] = np.random.default_rng(1).normal(0, 0.02, flagged[10].shape)  # no source at the centre
+    truth_flagged = truth.copy()
+    truth_flagged[[3, 10]] = [12.0, 5.0]  # labels far from anything: they would widen the error model
+    lines = []
+    calibration = model.calibrate(flagged, truth_flagged, log=lines.append)
+    assert calibration["left_out"] == {"a blank image": 1, "no source at the centre (S/N below 5)": 1}
+    assert calibration["rows"] == 38
+    assert lines == [line for line in lines if line.startswith("left out 2 of 40 calibration images")] and lines
+    usable = np.setdiff1d(np.arange(40), [3, 10])
+    expected = model.calibrate(held_out[usable], truth[usable])
+    assert expected["left_out"] == {}
+    for key in ("floor", "scale", "coverage_before", "coverage_after"):
+        assert calibration[key] == pytest.approx(expected[key], rel=1e-6), key
+    with pytest.raises(astro_cnn.AstroCNNError, match="none of the 2 calibration images can be used"):
+        model.calibrate(flagged[[3, 10]], truth[[3, 10]])
+    with pytest.raises(astro_cnn.AstroCNNError, match="40 images but 39 labels"):
+        model.calibrate(held_out, truth[:39])

@@ -97,6 +97,24 @@ def test_calibration_fits_the_pdf_kernel_and_the_error_model():
                                np.hypot(calibration["floor"], calibration["scale"] * spread))
 
 
+def test_images_prediction_would_flag_do_not_calibrate_the_forest():
+    """As for a network (``tests/test_engine_calibration.py``): empty sky gets no value from prediction, so it does
+    not calibrate the error model either."""
+    mass, _, _ = _forest("stellar_mass")
+    held_out, truth = _images(60, seed=4)
+    sky = held_out.copy()
+    sky[[5, 20]] = np.random.default_rng(9).normal(0, 0.5, sky[[5, 20]].shape)  # no source at the centre
+    labels = 9 + 5 * truth
+    lines = []
+    calibration = mass.calibrate(sky, labels, log=lines.append)
+    assert calibration["left_out"] == {"no source at the centre (S/N below 5)": 2}
+    assert lines and lines[0].startswith("left out 2 of 60 calibration images")
+    usable = np.setdiff1d(np.arange(60), [5, 20])
+    expected = mass.calibrate(held_out[usable], labels[usable])
+    for key in ("floor", "scale", "coverage_after"):
+        assert calibration[key] == pytest.approx(expected[key]), key
+
+
 def test_a_state_that_would_unpickle_code_is_refused_without_running_it(tmp_path):
     model, images, _ = _forest("stellar_mass")
     path = model.save(tmp_path / "forest.acnn")

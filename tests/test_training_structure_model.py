@@ -106,32 +106,30 @@ def test_field_and_brightness_lines_tell_a_field_that_errs_from_one_that_does_no
 
 
 def test_calibration_uses_the_stacked_galaxies_with_a_source_at_their_centre():
-    """The calibration injection's rows that failed to stack, or that prediction would flag for showing no source,
-    do not calibrate the uncertainties; the others do, with their truth."""
+    """The calibration injection's rows that failed to stack do not calibrate the uncertainties, nor (left out by
+    the model's calibration) those that prediction would flag for showing no source; the others do."""
     import astropy.units as u
 
-    n = 6
+    from astro_cnn.engine.predictor import NetworkPredictor
+
+    n = 10
     plan = Table({"sersic_n": np.linspace(1, 4, n), "half_light_radius": np.linspace(1, 3, n),
-                  "axis_ratio": np.full(n, 0.8), "status": ["", "", "no frame", "", "", ""]})
+                  "axis_ratio": np.linspace(0.5, 0.9, n), "status": [""] * 2 + ["no frame"] + [""] * 7})
     yy, xx = np.mgrid[:32, :32] - 15.5
     galaxy = 50 * np.exp(-(xx**2 + yy**2) / 8.0)
     noise = np.random.default_rng(0).normal(0, 1, (n, 5, 32, 32))
     images = (noise + galaxy).astype(np.float32)
     images[3] = noise[3]  # no source at the centre
-    calls = []
-
-    class _Calibrated:
-        pixel_scale = 0.396 * u.arcsec
-
-        def calibrate(self, images, labels):
-            calls.append((images, labels))
-            return {"outputs": [{"column": c, "coverage_before": 0.5, "coverage_after": 0.7}
-                                for c in ("sersic_n", "r_e", "q")]}
-
+    model = NetworkPredictor("structure", "sdss-stack", "ugriz", 32, 0.396 * u.arcsec, backbone="small_cnn",
+                             backbone_options={"width": 4})
+    model.fit(images, truth_from_plan(plan), recipe="quick", epochs=1, progress=False, log=lambda line: None,
+              min_centre_snr=None)
     lines = []
-    structure_model.calibrate(_Calibrated(), plan, images, log=lines.append)
-    (used, labels), = calls
-    expected = [0, 1, 4, 5]
-    np.testing.assert_array_equal(used, images[expected])
-    np.testing.assert_array_equal(labels, truth_from_plan(plan[expected]))
-    assert lines[0].startswith("uncertainties calibrated on 4 galaxies of a further injection (seed 20")
+    calibration = structure_model.calibrate(model, plan, images, log=lines.append)
+    assert calibration["rows"] == 8 and calibration["left_out"] == {"no source at the centre (S/N below 5)": 1}
+    assert lines[0] == ("left out 1 of 9 calibration images, as prediction would flag them: 1 with no source at the "
+                        "centre (S/N below 5) (rows 2)")
+    assert lines[1].startswith("uncertainties calibrated on 8 galaxies of a further injection (seed 20")
+    usable = [0, 1, 4, 5, 6, 7, 8, 9]
+    expected = model.calibrate(images[usable], truth_from_plan(plan[usable]))
+    assert [m["floor"] for m in calibration["outputs"]] == [m["floor"] for m in expected["outputs"]]

@@ -34,7 +34,6 @@ from astropy.table import QTable, Table, vstack
 
 from astro_cnn.engine.calibration import describe_error_model
 from astro_cnn.engine.predictor import NetworkPredictor
-from astro_cnn.image_checks import MIN_CENTRE_SNR, screen_training_images
 from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
 from astro_cnn_injection.survey import SDSSInjectedSurvey
@@ -173,13 +172,13 @@ def train(plan: Table, images: np.ndarray, *, epochs: int = EPOCHS, seed: int = 
 
 
 def calibrate(predictor: NetworkPredictor, plan: Table, images: np.ndarray, log=print) -> dict:
-    """Calibrate ``predictor``'s uncertainties on the stacked galaxies of ``plan`` (:data:`CALIBRATION`'s injection)
-    that prediction would not flag for lacking a source at the centre."""
+    """Calibrate ``predictor``'s uncertainties on the stacked galaxies of ``plan`` (:data:`CALIBRATION`'s injection);
+    :meth:`NetworkPredictor.calibrate` leaves out those that prediction would flag for lacking a source at the
+    centre."""
     rows = np.flatnonzero(plan["status"] == "")
-    screened = screen_training_images(images[rows], predictor.pixel_scale, MIN_CENTRE_SNR)
-    rows = rows[screened.usable]
-    calibration = predictor.calibrate(images[rows], truth_from_plan(plan[rows]))
-    log(f"uncertainties calibrated on {len(rows)} galaxies of a further injection (seed {CALIBRATION[0]}, dimmed by "
+    calibration = predictor.calibrate(images[rows], truth_from_plan(plan[rows]), log=log)
+    used = len(rows) - sum(calibration.get("left_out", {}).values())
+    log(f"uncertainties calibrated on {used} galaxies of a further injection (seed {CALIBRATION[0]}, dimmed by "
         f"0-{CALIBRATION[1]:g} mag): coverage of ±1σ "
         + ", ".join(f"{m['column']} {m['coverage_before']:.0%} before, {m['coverage_after']:.0%} after"
                     for m in calibration["outputs"]))

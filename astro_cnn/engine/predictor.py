@@ -188,8 +188,8 @@ class NetworkPredictor(Predictor):
         _warn_if_diverging(histories, log, can_be_negative=network.predicts_variance)
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
-            held_out = self.calibrate(_Rows(images, rows), labels[rows],
-                                      subset_extras(extras, rows))
+            held_out = self.calibrate(_Rows(images, rows), labels[rows], subset_extras(extras, rows),
+                                      min_centre_snr=min_centre_snr, log=log)
             log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
                 f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
         self.info.update({
@@ -373,22 +373,46 @@ class NetworkPredictor(Predictor):
         return encoded.mean(axis=0), np.sqrt(variance)
 
     def calibrate(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None = None,
-                  batch_size: int = 128) -> dict[str, Any]:
+                  batch_size: int = 128, min_centre_snr: float | None = MIN_CENTRE_SNR,
+                  log=print) -> dict[str, Any]:
         """Calibrate the uncertainties on held-out galaxies (see :mod:`astro_cnn.engine.calibration`).
 
         Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)``, with a power of the spread
         where the residuals ask for one (:func:`~astro_cnn.engine.calibration.fit_error_model`; for
         each output, on its learned scale); PDF: a temperature. Use
         galaxies the model did not train on; :meth:`fit` does this itself on the recipe's
-        validation split.
+        validation split.  Images that prediction would flag (:meth:`calibration_images`) are left
+        out, as training leaves them out, and ``log`` says which.
+
+        Parameters
+        ----------
+        images : ndarray or StoreImages, shape (N, C, H, W)
+        labels : ndarray, shape (N,) or (N, K)
+        extras : mapping of str to ndarray, optional
+        batch_size : int
+        min_centre_snr : float or None
+            Lowest centre S/N that counts as a source (prediction's threshold; None: no presence check).
+        log : callable
+            Receives the line saying which images were left out, if any.
 
         Returns
         -------
         dict
-            The calibration, with the ±1σ (68 %) coverage before and after; also kept in
-            :attr:`calibration_` and ``info["calibration"]``.
+            The calibration, with the ±1σ (68 %) coverage before and after and ``left_out`` (the
+            images left out, counted by reason); also kept in :attr:`calibration_` and
+            ``info["calibration"]``.
+
+        Raises
+        ------
+        AstroCNNError
+            ``images`` and ``labels`` differ in length, or prediction would flag every image.
         """
         labels = np.asarray(labels, dtype=float)
+        screened = self.calibration_images(images, labels, min_centre_snr)
+        if screened.left_out:
+            log(screened.summary("calibration images"))
+            rows = screened.rows
+            images, labels, extras = _Rows(images, rows), labels[rows], subset_extras(extras, rows)
         if self.quantity.kind == "pdf":
             raw = self._predict(images, extras, batch_size, calibrated=False)
             temperature = fit_temperature(raw.pdf, self.encode_labels(labels).numpy())
@@ -400,6 +424,7 @@ class NetworkPredictor(Predictor):
             _check_label_shape(labels, self.quantity)
             mean, spread = self._encoded_spread(*self._stacked_outputs(images, extras, batch_size))
             calibration = fit_error_models(self.quantity, labels, mean, spread)
+        calibration["left_out"] = screened.left_out
         self.calibration_ = calibration
         self.info["calibration"] = calibration
         return calibration
