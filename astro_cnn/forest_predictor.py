@@ -29,7 +29,7 @@ from scipy.special import ndtr
 
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
-from .image_checks import MIN_CENTRE_SNR, pixel_noise, screen_training_images, snr_range
+from .image_checks import MIN_CENTRE_SNR, colour_values, pixel_noise, screen_training_images, snr_range
 from .predictor import Predictor
 from .quantity import Prediction, Quantity
 
@@ -120,7 +120,7 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
-        if np.asarray(images).dtype != np.uint8:  # 8-bit colour images have a fixed scale
+        if not colour_values(images):  # 8-bit colour images have a fixed scale
             with np.errstate(invalid="ignore"):  # images with infinite pixels (not usable) give NaN
                 self.pixel_noise_ = _median_noise(pixel_noise(images)[usable])
         else:

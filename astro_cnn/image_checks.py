@@ -36,7 +36,7 @@ from .exceptions import AstroCNNError
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
            "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
-           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width"]
+           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width", "colour_values"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -48,6 +48,36 @@ APERTURE_RADIUS = 1.0 * u.arcsec
 #: scale runs from 0.42 to 1.39 (all five bands); the same images in another flux unit or scale land outside (a
 #: scale of 10: 5.9 to 8.1 in the median image's bands).
 NOISE_RATIO_LIMITS = (0.2, 5.0)
+
+
+def colour_values(images: np.ndarray, block: int = 256) -> bool:
+    """Whether ``images`` hold 8-bit colour values (a JPEG's or PNG's), not fluxes.
+
+    The one rule by which a network chooses its input stretch (:mod:`astro_cnn.engine.normalisation`),
+    a model whether it knows its training images' pixel noise, and a training store how to keep the
+    images: uint8 values, or floats in [0, 1] that are whole multiples of 1/255 (to 1e-3 of one, as
+    decoding to float32 gives them).  Anything else (sky-subtracted fluxes with their negative pixels,
+    counts, a colour image resampled off the 1/255 grid) is a flux image.
+
+    Parameters
+    ----------
+    images : ndarray
+        One image or many, of any shape.
+    block : int
+        Rows (along the first axis) checked at a time, so that memory does not grow with their number.
+    """
+    array = np.atleast_1d(np.asarray(images))
+    if array.dtype == np.uint8:
+        return True
+    if not np.issubdtype(array.dtype, np.floating) or array.size == 0:
+        return False
+    for start in range(0, len(array), block):
+        part = array[start:start + block]
+        with np.errstate(invalid="ignore"):
+            scaled = part * np.float32(255.0)
+            if not (part.min() >= 0 and part.max() <= 1 and np.abs(scaled - np.rint(scaled)).max() < 1e-3):
+                return False
+    return True
 
 
 def image_problem(image: np.ndarray, pixel_scale: u.Quantity, min_snr: float = MIN_CENTRE_SNR) -> str:

@@ -5,7 +5,14 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from astro_cnn.image_checks import MIN_CENTRE_SNR, centre_signal_to_noise, check_image, check_images, image_problem
+from astro_cnn.image_checks import (
+    MIN_CENTRE_SNR,
+    centre_signal_to_noise,
+    check_image,
+    check_images,
+    colour_values,
+    image_problem,
+)
 from astro_cnn.image_files import read_image
 
 from .conftest import DATA
@@ -203,3 +210,33 @@ def test_images_in_another_flux_scale_are_flagged_band_by_band():
     assert "band r is 7.5 times" in found[3] and "band g is 1e+03 times" in found[4]
     assert list(noise_problems(noise, SimpleNamespace(name="jpeg", bands=("g", "r"), training_pixel_noise=None))) \
         == [""] * len(noise)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=300), st.sampled_from([np.float32, np.float64]))
+def test_decoded_8_bit_values_are_colour_in_any_form(values, dtype):
+    """A JPEG's or PNG's values are colour as uint8 and as decoded to floats in [0, 1]."""
+    pixels = np.array(values, dtype=np.uint8).reshape(1, 1, 1, -1)
+    assert colour_values(pixels)
+    assert colour_values((pixels.astype(np.float32) / np.float32(255.0)).astype(dtype))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-50, 5000, allow_nan=False, width=32), min_size=1, max_size=300))
+def test_flux_images_are_not_colour(values):
+    """Fluxes, with or without negative pixels, are flux images unless every value happens to be an 8-bit level in
+    [0, 1]: a sky-subtracted stack, counts with the sky left in, a colour image resampled off the 1/255 grid."""
+    pixels = np.array(values, dtype=np.float32).reshape(1, 1, 1, -1)
+    on_grid = np.all((pixels >= 0) & (pixels <= 1)) and np.allclose(pixels * 255, np.rint(pixels * 255), rtol=0,
+                                                                     atol=1e-3)
+    assert colour_values(pixels) == bool(on_grid)
+
+
+def test_the_colour_rule_reads_every_block_and_rejects_what_is_not_a_float():
+    colour = np.full((600, 3, 4, 4), 128 / 255, dtype=np.float32)
+    assert colour_values(colour, block=256)
+    colour[-1, 0, 0, 0] = 0.5  # off the grid, in the last block only
+    assert not colour_values(colour, block=256)
+    assert not colour_values(np.ones((2, 3, 4, 4), dtype=np.int16))  # integers other than 8-bit: counts
+    assert not colour_values(np.full((1, 1, 2, 2), np.nan, dtype=np.float32))
+    assert not colour_values(np.zeros((0, 3, 4, 4), dtype=np.float32))

@@ -33,6 +33,7 @@ from astropy.table import Table
 
 from .._version import __version__
 from ..exceptions import AstroCNNError
+from ..image_checks import colour_values
 
 __all__ = ["TrainingStore", "StoreImages", "write_store", "is_store", "compact_image"]
 
@@ -226,20 +227,15 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
 
 
 def _storage_dtype(image: np.ndarray) -> np.dtype:
-    """uint8 for 8-bit colour values (uint8, or in [0, 1] exactly), float32 otherwise."""
-    return np.dtype(np.uint8) if image.dtype == np.uint8 or _is_colour(image) else np.dtype(np.float32)
-
-
-def _is_colour(image: np.ndarray) -> bool:
-    scaled = image * np.float32(255.0)  # decoded as v / 255 in float32, so within 1e-4 of an integer
-    return bool(image.min() >= 0 and image.max() <= 1 and np.abs(scaled - np.rint(scaled)).max() < 1e-3)
+    """uint8 for 8-bit colour values (:func:`~astro_cnn.image_checks.colour_values`), float32 otherwise."""
+    return np.dtype(np.uint8) if colour_values(image) else np.dtype(np.float32)
 
 
 def compact_image(image: np.ndarray) -> np.ndarray:
     """An image as the store keeps it: 8-bit colour values in [0, 1] as uint8 0-255 (exact, a quarter of the
     bytes to hand from a reading process to the writer), anything else as float32."""
     image = np.asarray(image, dtype=np.float32)
-    return np.rint(image * np.float32(255.0)).astype(np.uint8) if _is_colour(image) else image
+    return np.rint(image * np.float32(255.0)).astype(np.uint8) if colour_values(image) else image
 
 
 def _encode(image: np.ndarray, dtype: np.dtype, source: str, first: str) -> np.ndarray:
@@ -249,7 +245,7 @@ def _encode(image: np.ndarray, dtype: np.dtype, source: str, first: str) -> np.n
                                 f"a training set cannot mix colour and flux images")
         return image
     if dtype == np.uint8:
-        if not _is_colour(image):
+        if not colour_values(image):
             raise AstroCNNError(f"image {source!r} is not an 8-bit colour image like the first, {first!r}: "
                                 f"a training set cannot mix colour and flux images")
         return np.rint(image * np.float32(255.0)).astype(np.uint8)
