@@ -152,7 +152,7 @@ class ForestPredictor(Predictor):
         Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (with a power of the spread
         where the residuals ask for one, :func:`~astro_cnn.engine.calibration.fit_error_model`); PDF:
         the width of the Gaussian kernel that smooths the trees' predictions.  Images that prediction
-        would flag (:meth:`~astro_cnn.Predictor.calibration_images`) are left out, as training leaves
+        would flag (``Predictor.calibration_images``) are left out, as training leaves
         them out, and ``log`` says which.
 
         Parameters
