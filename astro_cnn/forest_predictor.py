@@ -120,7 +120,7 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
-        if not colour_values(images):  # 8-bit colour images have a fixed scale
+        if not colour_values(np.asarray(images)[usable]):  # 8-bit colour images have a fixed scale
             with np.errstate(invalid="ignore"):  # images with infinite pixels (not usable) give NaN
                 self.pixel_noise_ = _median_noise(pixel_noise(images)[usable])
         else:
@@ -179,11 +179,11 @@ class ForestPredictor(Predictor):
         """
         from .engine.calibration import fit_error_model
 
-        labels = np.asarray(labels, dtype=float)
+        images, labels = np.asarray(images), np.asarray(labels, dtype=float)
         screened = self.calibration_images(images, labels, min_centre_snr)
         if screened.left_out:
             log(screened.summary("calibration images"))
-        images, labels = np.asarray(images)[screened.rows], labels[screened.rows]
+        images, labels = images[screened.rows], labels[screened.rows]
         trees = self.tree_predictions(images)
         keep = np.isfinite(labels) & np.isfinite(trees).all(axis=0)
         if self.quantity.kind == "pdf":

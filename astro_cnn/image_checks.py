@@ -53,11 +53,12 @@ NOISE_RATIO_LIMITS = (0.2, 5.0)
 def colour_values(images: np.ndarray, block: int = 256) -> bool:
     """Whether ``images`` hold 8-bit colour values (a JPEG's or PNG's), not fluxes.
 
-    The one rule by which a network chooses its input stretch (:mod:`astro_cnn.engine.normalisation`),
-    a model whether it knows its training images' pixel noise, and a training store how to keep the
-    images: uint8 values, or floats in [0, 1] that are whole multiples of 1/255 (to 1e-3 of one, as
-    decoding to float32 gives them).  Anything else (sky-subtracted fluxes with their negative pixels,
-    counts, a colour image resampled off the 1/255 grid) is a flux image.
+    The rule by which a training store decides how to keep the images (8-bit values as uint8) and a
+    forest whether its training images have a flux scale whose pixel noise prediction checks: uint8
+    values, or floats in [0, 1] that are whole multiples of 1/255 (to 1e-3 of one, as decoding to
+    float32 gives them).  Anything else (sky-subtracted fluxes, counts, a 16-bit greyscale image, a
+    colour image resampled off the 1/255 grid) is not.  A network's input stretch asks another
+    question, whether the sky was subtracted (:func:`astro_cnn.engine.normalisation.image_statistics`).
 
     Parameters
     ----------
@@ -65,6 +66,11 @@ def colour_values(images: np.ndarray, block: int = 256) -> bool:
         One image or many, of any shape.
     block : int
         Rows (along the first axis) checked at a time, so that memory does not grow with their number.
+
+    Returns
+    -------
+    bool
+        True for 8-bit colour values; False for anything else, and for no pixels at all.
     """
     array = np.atleast_1d(np.asarray(images))
     if array.dtype == np.uint8:

@@ -221,6 +221,10 @@ def test_forests_on_8_bit_images_and_older_saved_forests_are_not_checked(tmp_pat
     decoded = ForestPredictor("photo_z", "sdss-jpeg", "gri", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
         colour.astype(np.float32) / np.float32(255.0), label, seed=3, n_estimators=5, min_centre_snr=None)
     assert decoded.training_pixel_noise is None  # the same colour values decoded to floats, as a network reads them
+    broken = colour.astype(np.float32) / np.float32(255.0)
+    broken[0, 0, 0, 0] = np.nan  # a row left out of training does not make the others flux images
+    assert ForestPredictor("photo_z", "sdss-jpeg", "gri", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
+        broken, label, seed=3, n_estimators=5, min_centre_snr=None, log=lambda line: None).training_pixel_noise is None
     flux, _, _ = _forest("photo_z")
     assert astro_cnn.load_predictor(_saved_with_noise(flux, tmp_path, None)).training_pixel_noise is None
 

@@ -222,14 +222,19 @@ def test_decoded_8_bit_values_are_colour_in_any_form(values, dtype):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.floats(-50, 5000, allow_nan=False, width=32), min_size=1, max_size=300))
-def test_flux_images_are_not_colour(values):
-    """Fluxes, with or without negative pixels, are flux images unless every value happens to be an 8-bit level in
-    [0, 1]: a sky-subtracted stack, counts with the sky left in, a colour image resampled off the 1/255 grid."""
-    pixels = np.array(values, dtype=np.float32).reshape(1, 1, 1, -1)
-    on_grid = np.all((pixels >= 0) & (pixels <= 1)) and np.allclose(pixels * 255, np.rint(pixels * 255), rtol=0,
-                                                                     atol=1e-3)
-    assert colour_values(pixels) == bool(on_grid)
+@given(st.lists(st.integers(0, 255), min_size=1, max_size=300), st.data())
+def test_fluxes_are_not_colour_however_close_to_8_bit_values(levels, data):
+    """One pixel off the 1/255 grid (a resampled colour image, a flux that happens to lie in [0, 1]) or outside
+    [0, 1] (a sky-subtracted flux's negative pixel, counts) makes an image not colour."""
+    pixels = np.array(levels, dtype=np.float32).reshape(1, 1, 1, -1) / np.float32(255.0)
+    k = data.draw(st.integers(0, len(levels) - 1))
+    off_grid = pixels.copy()
+    off_grid[0, 0, 0, k] += data.draw(st.sampled_from([-0.4, -0.01, 0.01, 0.4])) / 255.0
+    off_grid = np.clip(off_grid, 0, 1)
+    assert colour_values(off_grid) == bool(np.allclose(off_grid, pixels))  # clipping may put it back on the grid
+    outside = pixels.copy()
+    outside[0, 0, 0, k] = data.draw(st.sampled_from([-0.02, -3.0, 1.02, 250.0]))
+    assert not colour_values(outside)
 
 
 def test_the_colour_rule_reads_every_block_and_rejects_what_is_not_a_float():

@@ -1,4 +1,4 @@
-"""``training/structure_model.py``: scoring a model, and the breakdown of its errors by quarter of the true r_e and n.
+"""``training/structure_model.py``: scoring a model, and the breakdown of its errors by quarter of the true r_e, n, q.
 
 The script is part of the repository, not an installed module: it is loaded by path.
 """
@@ -46,9 +46,10 @@ def test_breakdown_scores_each_quarter_on_its_own_galaxies():
     # exact except for the largest quarter of the held-out galaxies, which scatter by up to ±20 %
     factor = np.where(largest & test, rng.uniform(0.8, 1.2, n), 1.0)
     lines = structure_model.breakdown(structure_model.score(_Scaled(plan, factor), plan, images))
-    assert len(lines) == 8 and all(line.startswith("test true ") for line in lines)
+    assert len(lines) == 12 and all(line.startswith("test true ") for line in lines)
+    assert [line.split()[2] for line in lines] == ["r_e"] * 4 + ["n"] * 4 + ["q"] * 4
     counts = [int(re.search(r"\((\d+) galaxies\)", line).group(1)) for line in lines]
-    assert counts[:4] == [15, 15, 15, 15] and sum(counts[4:]) == 60
+    assert counts[:4] == [15, 15, 15, 15] and sum(counts[4:8]) == sum(counts[8:]) == 60
     scatter_r_e = [float(re.search(r"r_e (\d\.\d+)$", line.split(" q ")[0]).group(1)) for line in lines[:4]]
     assert scatter_r_e[:3] == [0.0, 0.0, 0.0] and scatter_r_e[3] > 0.05
     coverage_r_e = [int(re.search(r"coverage sersic_n \d+% r_e (\d+)%", line).group(1)) for line in lines[:4]]

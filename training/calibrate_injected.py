@@ -28,19 +28,23 @@ from injected_training_set import build_training_set
 import astro_cnn
 from astro_cnn.engine.predictor import interval_coverage
 from astro_cnn.evaluation.photoz import photoz_metrics
+from astro_cnn.image_checks import MIN_CENTRE_SNR
 
 __all__ = ["calibrate_and_check", "main"]
 
 
 def calibrate_and_check(model, images: np.ndarray, labels: np.ndarray) -> QTable:
-    """Calibrate ``model`` on the even rows and return the coverage on the odd rows, before and after."""
+    """Calibrate ``model`` on the even rows and return the coverage on the odd rows, before and after; images that
+    prediction would flag (and give no value) neither calibrate nor check it."""
     fit, check = np.arange(0, len(labels), 2), np.arange(1, len(labels), 2)
+    check = check[model.calibration_images(images[check], labels[check], MIN_CENTRE_SNR).rows]
     raw = _uncalibrated(model, images[check])
     calibration = model.calibrate(images[fit], labels[fit])
     calibrated = model.predict_images(images[check])
     parameters = ", ".join(f"{k} {v:.4g}" for k, v in calibration.items()
                            if k in ("floor", "scale", "temperature", "bandwidth"))
-    row = {"model": model.name, "calibrated on": len(fit), "checked on": len(check),
+    calibrated_on = len(fit) - sum(calibration["left_out"].values())
+    row = {"model": model.name, "calibrated on": calibrated_on, "checked on": len(check),
            "68 % coverage before": round(interval_coverage(labels[check], raw), 3),
            "68 % coverage after": round(interval_coverage(labels[check], calibrated), 3), "calibration": parameters}
     if raw.pdf is not None:  # a temperature moves the PDF's mean, so z_phot is scored again

@@ -173,8 +173,8 @@ def train(plan: Table, images: np.ndarray, *, epochs: int = EPOCHS, seed: int = 
 
 def calibrate(predictor: NetworkPredictor, plan: Table, images: np.ndarray, log=print) -> dict:
     """Calibrate ``predictor``'s uncertainties on the stacked galaxies of ``plan`` (:data:`CALIBRATION`'s injection);
-    :meth:`NetworkPredictor.calibrate` leaves out those that prediction would flag for lacking a source at the
-    centre."""
+    :meth:`NetworkPredictor.calibrate` leaves out those that prediction would flag (non-finite or blank, or no
+    source at the centre), and the rows its log names count the stacked galaxies only."""
     rows = np.flatnonzero(plan["status"] == "")
     calibration = predictor.calibrate(images[rows], truth_from_plan(plan[rows]), log=log)
     used = len(rows) - sum(calibration.get("left_out", {}).values())
@@ -227,10 +227,10 @@ def metric_lines(metrics: dict) -> list[str]:
 
 def breakdown(scored: dict) -> list[str]:
     """The scatter of each output's fractional error, and how often its ±1σ holds the true value, in each quarter
-    of the true r_e and of the true n of the galaxies :func:`score` scored, one line per quarter."""
+    of the true r_e, of the true n and of the true q of the galaxies :func:`score` scored, one line per quarter."""
     truth, predicted, covered = scored["truth"], scored["predicted"], scored["covered"]
     lines = []
-    for column, label, unit in ((1, "r_e", "″"), (0, "n", "")):
+    for column, label, unit in ((1, "r_e", "″"), (0, "n", ""), (2, "q", "")):
         edges = np.quantile(truth[:, column], [0, 0.25, 0.5, 0.75, 1])
         quarter = np.clip(np.searchsorted(edges, truth[:, column], side="right") - 1, 0, 3)
         for k in range(4):
@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="save the model, its card and the demo galaxies")
     parser.add_argument("--score", type=Path, metavar="MODEL",
                         help="train nothing: score this saved model (e.g. the bundled one) on the same galaxies, "
-                             "overall and by quarter of the true r_e and n (scatter and ±1σ coverage), by field and "
+                             "overall and by quarter of the true r_e, n and q (scatter and ±1σ coverage), by field and "
                              "by quarter of the r magnitude (median and scatter), on the held-out and the training "
                              "fields")
     args = parser.parse_args(argv)

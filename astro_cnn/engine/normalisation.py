@@ -15,8 +15,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..image_checks import colour_values
-
 __all__ = ["SAMPLE_IMAGES", "sample_rows", "image_statistics", "ImageNormaliser"]
 
 #: Most images read to learn the per-band statistics.
@@ -41,17 +39,20 @@ def as_float_images(images: np.ndarray | torch.Tensor) -> np.ndarray:
 def image_statistics(sample: np.ndarray) -> dict[str, Any]:
     """Per-band statistics of a sample of images ``(N, C, H, W)``.
 
-    Colour images (8-bit values, :func:`~astro_cnn.image_checks.colour_values`) are scaled to [0, 1]
-    and standardised per band; flux images first get an asinh stretch with a per-band noise scale
-    (1.4826 × MAD), as sky-subtracted fluxes have heavy tails.
+    Images with a negative pixel are sky-subtracted fluxes, which have heavy tails: they first get
+    an asinh stretch with a per-band noise scale (1.4826 × MAD).  Others (8-bit colour values
+    scaled to [0, 1], 16-bit greyscale, counts with the sky left in, which an asinh would squeeze
+    into its logarithmic part) are standardised per band as they are.  This asks whether the sky
+    was subtracted, not whether the image is colour (:func:`~astro_cnn.image_checks.colour_values`,
+    which decides how a training store keeps the images and whether a forest knows their noise).
 
     Returns
     -------
     dict
         ``stretch`` ("linear" or "asinh"), and per band ``scale``, ``mean`` and ``std``.
     """
-    stretch = "linear" if colour_values(sample) else "asinh"
     images = as_float_images(sample)
+    stretch = "asinh" if images.min() < 0 else "linear"
     per_band = images.transpose(1, 0, 2, 3).reshape(images.shape[1], -1)
     scale = np.ones(images.shape[1], np.float32)
     if stretch == "asinh":
