@@ -13,7 +13,7 @@ images are read), and a prediction that is not finite or lies outside the quanti
 flags the row with the reason instead of returning a number marked "ok"; a prediction outside
 the range of the labels the model was trained on, an image fainter or brighter than any it
 trained on (:func:`brightness_problems`) and one whose pixel noise says it is in another flux
-scale (:func:`noise_problems`) keep their values but are flagged as extrapolations.
+scale (:func:`~astro_cnn.image_checks.noise_problems`) keep their values but are flagged as extrapolations.
 """
 
 from __future__ import annotations
@@ -40,10 +40,10 @@ from ._version import __version__
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_checks import (
     MIN_CENTRE_SNR,
-    NOISE_RATIO_LIMITS,
     aperture_weights,
     check_images,
     checked_threshold,
+    noise_problems,
     pixel_noise,
 )
 from .image_files import ImageFileSurvey
@@ -55,7 +55,7 @@ from .survey import ImageBatch, Survey
 from .target import TargetList
 
 __all__ = ["PredictionSetup", "prediction_setup", "kept_columns", "make_targets", "make_survey", "predict_chunks",
-           "dask_chunks", "checked_cutouts", "predict_batch", "brightness_problems", "noise_problems",
+           "dask_chunks", "checked_cutouts", "predict_batch", "brightness_problems",
            "empty_columns", "output_table"]
 
 
@@ -317,39 +317,6 @@ def brightness_problems(snr: np.ndarray, predictor: Predictor) -> np.ndarray:
         side = "fainter" if snr[k] < low else "brighter"
         found[k] = (f"extrapolation: the image is {side} than any model {predictor.name!r} was trained on (centre S/N "
                     f"{snr[k]:.3g}, trained on {low:.3g}..{high:.3g})")
-    return found
-
-
-def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
-    """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
-
-    An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) in any band is below or
-    above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
-    (:attr:`astro_cnn.Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
-    shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
-    do not know their training images' noise (8-bit colour images) are not checked.
-
-    Parameters
-    ----------
-    noise : ndarray, shape (N, C)
-        Each image's pixel noise per band (NaN: not measured, not checked).
-    predictor : Predictor
-        The model, with its bands, name and training pixel noise.
-    """
-    trained = predictor.training_pixel_noise
-    found = np.full(len(noise), "", dtype=object)
-    if trained is None or not len(noise):
-        return found
-    low, high = NOISE_RATIO_LIMITS
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.asarray(noise, dtype=float) / np.asarray(trained, dtype=float)
-    outside = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
-    for k in np.flatnonzero(outside.any(axis=1)):
-        with np.errstate(divide="ignore"):
-            worst = int(np.argmax(np.where(outside[k], np.abs(np.log(ratio[k])), -np.inf)))
-        found[k] = (f"extrapolation: the pixel noise in band {predictor.bands[worst]} is {ratio[k, worst]:.3g} times "
-                    f"that of the images model {predictor.name!r} was trained on ({low:g} to {high:g} expected); "
-                    f"are the fluxes in the units and scale of its training images?")
     return found
 
 

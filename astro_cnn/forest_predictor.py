@@ -152,7 +152,7 @@ class ForestPredictor(Predictor):
         Regression: ``*_err`` becomes ``sqrt(floor² + (scale·spread)²)`` (with a power of the spread
         where the residuals ask for one, :func:`~astro_cnn.engine.calibration.fit_error_model`); PDF:
         the width of the Gaussian kernel that smooths the trees' predictions.  Images that prediction
-        would flag (``Predictor.calibration_images``) are left out, as training leaves
+        would flag (``Predictor.calibration_set``) are left out, as training leaves
         them out, and ``log`` says which.
 
         Parameters
@@ -179,13 +179,12 @@ class ForestPredictor(Predictor):
         """
         from .engine.calibration import fit_error_model
 
-        images, labels = np.asarray(images), np.asarray(labels, dtype=float)
-        screened = self.calibration_images(images, labels, min_centre_snr)
+        images, labels, screened = self.calibration_set(np.asarray(images), labels, min_centre_snr)
         if screened.left_out:
             log(screened.summary("calibration images"))
         images, labels = images[screened.rows], labels[screened.rows]
         trees = self.tree_predictions(images)
-        keep = np.isfinite(labels) & np.isfinite(trees).all(axis=0)
+        keep = np.isfinite(trees).all(axis=0)
         if self.quantity.kind == "pdf":
             calibration = {"kind": "kernel", "bandwidth": _fit_bandwidth(trees[:, keep], labels[keep],
                                                                          self.quantity.bin_edges),

@@ -19,7 +19,7 @@ A model also expects the flux scale of its training images: the same galaxy in o
 for nanomaggies, a flux scaled by 1,000, 8-bit values) passes the checks above, since the S/N does
 not change with the scale, and gets a confident wrong value.  :func:`pixel_noise` measures each
 band's pixel noise, which prediction compares with the typical noise of the model's training
-images (:func:`astro_cnn.chunks.noise_problems`).
+images (:func:`noise_problems`).
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from .exceptions import AstroCNNError
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
            "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
-           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width", "colour_values"]
+           "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width", "colour_values",
+           "noise_problems"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -361,3 +362,40 @@ def _aperture_weights(height: int, width: int, radius: float) -> tuple[np.ndarra
     weights = aperture.to_mask(method="exact").to_image((height, width))
     weights.setflags(write=False)
     return weights, float(aperture.area)
+
+
+def noise_problems(noise: np.ndarray, predictor) -> np.ndarray:
+    """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
+
+    An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) in any band is below or
+    above :data:`~astro_cnn.image_checks.NOISE_RATIO_LIMITS` times the model's
+    (:attr:`astro_cnn.Predictor.training_pixel_noise`) is in other units or another scale, or far deeper or
+    shallower than any the model saw: its value is kept and flagged as an extrapolation.  Models that
+    do not know their training images' noise (8-bit colour images) are not checked.
+
+    Parameters
+    ----------
+    noise : ndarray, shape (N, C)
+        Each image's pixel noise per band (NaN: not measured, not checked).
+    predictor : Predictor
+        The model, with its bands, name and training pixel noise.
+
+    Returns
+    -------
+    ndarray of str (object)
+    """
+    trained = predictor.training_pixel_noise
+    found = np.full(len(noise), "", dtype=object)
+    if trained is None or not len(noise):
+        return found
+    low, high = NOISE_RATIO_LIMITS
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.asarray(noise, dtype=float) / np.asarray(trained, dtype=float)
+    outside = np.isfinite(ratio) & ((ratio < low) | (ratio > high))
+    for k in np.flatnonzero(outside.any(axis=1)):
+        with np.errstate(divide="ignore"):
+            worst = int(np.argmax(np.where(outside[k], np.abs(np.log(ratio[k])), -np.inf)))
+        found[k] = (f"extrapolation: the pixel noise in band {predictor.bands[worst]} is {ratio[k, worst]:.3g} times "
+                    f"that of the images model {predictor.name!r} was trained on ({low:g} to {high:g} expected); "
+                    f"are the fluxes in the units and scale of its training images?")
+    return found

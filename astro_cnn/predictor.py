@@ -17,11 +17,11 @@ from . import registry
 from ._atomic import atomic_path
 from ._version import __version__
 from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
-from .image_checks import TrainingImages, screen_training_images
+from .image_checks import NOISE_RATIO_LIMITS, TrainingImages, noise_problems, pixel_noise, screen_training_images
 from .quantity import Prediction, Quantity
 from .survey import ImageBatch
 
-__all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX"]
+__all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX", "check_label_shape", "checked_labels"]
 
 #: File suffix of saved models (a zip archive of ``metadata.json`` and ``state.bin``).
 MODEL_SUFFIX = ".acnn"
@@ -93,38 +93,66 @@ class Predictor(abc.ABC):
         """Rebuild a predictor from its metadata and :meth:`_state_bytes` output."""
 
     # --- shared behaviour ------------------------------------------------------------------------
-    def calibration_images(self, images: Any, labels: np.ndarray, min_centre_snr: float | None) -> TrainingImages:
-        """Screen the images a calibration is asked to learn from as prediction checks its inputs.
+    def calibration_set(self, images: Any, labels: Any,
+                        min_centre_snr: float | None) -> tuple[Any, np.ndarray, TrainingImages]:
+        """Check the images and labels a calibration is asked to learn from, and screen the images as prediction
+        checks its inputs.
 
         Prediction gives no value for a non-finite or blank image, or one with no source at its centre
-        (:mod:`astro_cnn.image_checks`), so such rows must not calibrate the uncertainties either, just as
-        training leaves them out.
+        (:mod:`astro_cnn.image_checks`), and flags one whose pixel noise says it is in another flux unit or
+        scale (:func:`~astro_cnn.image_checks.noise_problems`), so such rows must not calibrate the
+        uncertainties either, just as training leaves out the first kind.
 
         Parameters
         ----------
         images : array-like, shape (N, C, H, W)
-        labels : ndarray
-            One per image.
+            An array, a list of images, or a training store's images.
+        labels : array-like, shape (N,) or (N, K)
+            The true values, one column per output of the quantity.
         min_centre_snr : float or None
             Lowest centre S/N that counts as a source (None: no presence check).
 
         Returns
         -------
-        TrainingImages
+        images : array-like
+            ``images``, as an array if a list was given.
+        labels : ndarray of float
+        screened : TrainingImages
             Which rows calibrate (``rows``), and those left out, counted by reason.
 
         Raises
         ------
         AstroCNNError
-            ``images`` and ``labels`` differ in length, or no image can be used.
+            ``images`` and ``labels`` differ in length or shape from what the model takes, a label is missing, not
+            finite or outside its output's valid range (the rows are named), or no image can be used.
         """
-        if len(images) != len(labels):
-            raise AstroCNNError(f"{len(images)} images but {len(labels)} labels to calibrate on")
-        screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
+        if isinstance(images, (list, tuple)):
+            images = np.asarray(images, dtype=np.float32)
+        labels = checked_labels(labels, self.quantity, len(images))
+        self._check_shape(tuple(images.shape))
+        screened = self._left_out_for_noise(images, screen_training_images(images, self.pixel_scale, min_centre_snr))
         if not len(screened.rows):
             raise AstroCNNError(f"none of the {screened.total} calibration images can be used "
                                 f"({screened.reasons()}): prediction would flag every one of them")
-        return screened
+        return images, labels, screened
+
+    def _left_out_for_noise(self, images: Any, screened: TrainingImages, block: int = 256) -> TrainingImages:
+        """``screened`` less the usable rows whose pixel noise prediction would flag (another flux unit or scale)."""
+        if self.training_pixel_noise is None:
+            return screened
+        usable = screened.usable.copy()
+        for start in range(0, len(usable), block):
+            rows = np.arange(start, min(start + block, len(usable)))
+            rows = rows[usable[rows]]
+            if len(rows):
+                noise = pixel_noise(np.asarray(images[rows], dtype=np.float32))
+                usable[rows[noise_problems(noise, self) != ""]] = False
+        count = int(screened.usable.sum() - usable.sum())
+        if not count:
+            return screened
+        low, high = NOISE_RATIO_LIMITS
+        reason = f"a pixel noise outside {low:g} to {high:g} times the training images' (another flux unit or scale)"
+        return TrainingImages(usable, {**screened.left_out, reason: count}, screened.snr)
 
     def predict(self, batch: ImageBatch | np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
         """Predict for an :class:`ImageBatch` (checked against the model) or a plain array.
@@ -151,7 +179,7 @@ class Predictor(abc.ABC):
         the model does not know it.
 
         Prediction compares it with each image's (:func:`astro_cnn.image_checks.pixel_noise`) and flags
-        images whose flux scale differs from the training images' (:func:`astro_cnn.chunks.noise_problems`).
+        images whose flux scale differs from the training images' (:func:`astro_cnn.image_checks.noise_problems`).
         """
         return None
 
@@ -271,6 +299,46 @@ def load_predictor(path: str | Path) -> Predictor:
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)
     return predictor
+
+
+def check_label_shape(labels: np.ndarray, quantity: Quantity) -> None:
+    """Refuse labels whose columns are not the quantity's outputs (one column per output, 1-d for one)."""
+    expected = (len(labels),) if quantity.n_outputs == 1 else (len(labels), quantity.n_outputs)
+    if labels.shape != expected:
+        columns = ", ".join(o.column for o in quantity.outputs)
+        raise AstroCNNError(f"labels have shape {labels.shape} but quantity {quantity.name!r} predicts "
+                            f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
+
+
+def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray:
+    """True values as float, one per image and one column per output of ``quantity``, each finite and inside its
+    output's valid range.
+
+    Raises
+    ------
+    AstroCNNError
+        The labels are not numbers, are not ``n_images`` long, have the wrong shape, or some are masked, not
+        finite or outside the valid range (the output and the first rows are named).
+    """
+    masked = np.ma.getmaskarray(labels) if np.ma.isMaskedArray(labels) else None
+    try:
+        values = np.asarray(np.ma.getdata(labels), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise AstroCNNError(f"labels must be numbers ({exc})") from None
+    if len(values) != n_images:
+        raise AstroCNNError(f"{n_images} images but {len(values)} labels")
+    check_label_shape(values, quantity)
+    columns = values.reshape(len(values), -1)
+    missing = np.zeros(columns.shape, bool) if masked is None else masked.reshape(columns.shape)
+    for k, output in enumerate(quantity.outputs):
+        lo, hi = output.valid_range
+        for problem, bad in (("missing or not finite", missing[:, k] | ~np.isfinite(columns[:, k])),
+                             (f"outside the valid range {lo:g}..{hi:g}", (columns[:, k] < lo) | (columns[:, k] > hi))):
+            rows = np.flatnonzero(bad)
+            if len(rows):
+                raise AstroCNNError(f"labels of {output.column!r} are {problem} in rows {rows[:10].tolist()}"
+                                    f"{' and more' if len(rows) > 10 else ''}")
+    return values
 
 
 def _checked_geometry(bands: Sequence[str], image_size: int,

@@ -150,7 +150,7 @@ def test_images_prediction_would_flag_do_not_calibrate_the_uncertainties():
     flagged[3] = 0.0  # blank
     flagged[10] = np.random.default_rng(1).normal(0, 0.02, flagged[10].shape)  # no source at the centre
     truth_flagged = truth.copy()
-    truth_flagged[[3, 10]] = [12.0, 5.0]  # labels far from anything: they would widen the error model
+    truth_flagged[[3, 10]] = [9.9, 7.1]  # labels far from the rest: they would widen the error model
     lines = []
     calibration = model.calibrate(flagged, truth_flagged, log=lines.append)
     assert calibration["left_out"] == {"a blank image": 1, "no source at the centre (S/N below 5)": 1}
@@ -165,3 +165,52 @@ def test_images_prediction_would_flag_do_not_calibrate_the_uncertainties():
         model.calibrate(flagged[[3, 10]], truth[[3, 10]])
     with pytest.raises(astro_cnn.AstroCNNError, match="40 images but 39 labels"):
         model.calibrate(held_out, truth[:39])
+
+
+def test_images_in_another_flux_scale_do_not_calibrate_the_uncertainties():
+    """Prediction flags an image whose pixel noise is far from the training images' (fluxes in other units or
+    another scale); calibrated on such images, the error model would describe a model fed the wrong input."""
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=60)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    assert model.training_pixel_noise is not None
+    held_out, truth = _data(n=40, seed=7)
+    scaled = held_out.copy()
+    scaled[:6] *= 1000  # counts for nanomaggies, say
+    lines = []
+    calibration = model.calibrate(scaled, truth, log=lines.append)
+    reason = "a pixel noise outside 0.2 to 5 times the training images' (another flux unit or scale)"
+    assert calibration["left_out"] == {reason: 6} and calibration["rows"] == 34
+    assert lines[0].startswith("left out 6 of 40 calibration images") and "(rows 0, 1, 2, 3, 4, 5)" in lines[0]
+    expected = model.calibrate(held_out[6:], truth[6:])
+    assert calibration["floor"] == pytest.approx(expected["floor"], rel=1e-6)
+
+
+def test_labels_a_calibration_cannot_use_are_refused_naming_the_rows():
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=60)
+    model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    held_out, truth = _data(n=20, seed=7)
+    before = dict(model.calibration_)
+    bad = truth.copy()
+    bad[4] = np.nan
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"labels of 'log_oh' are missing or not finite in rows \[4\]"):
+        model.calibrate(held_out, bad)
+    masked = np.ma.masked_array(truth, mask=np.arange(20) == 7)
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"missing or not finite in rows \[7\]"):
+        model.calibrate(held_out, masked)
+    bad = truth.copy()
+    bad[[2, 9]] = [-5.0, 15.0]
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"outside the valid range 7..10 in rows \[2, 9\]"):
+        model.calibrate(held_out, bad)
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"labels have shape \(20, 1\)"):
+        model.calibrate(held_out, truth[:, None])
+    with pytest.raises(astro_cnn.AstroCNNError, match="labels must be numbers"):
+        model.calibrate(held_out, ["high"] * 20)
+    with pytest.raises(astro_cnn.IncompatibleImagesError):
+        model.calibrate(held_out[:, :2], truth)  # two bands where the model takes three
+    assert model.calibration_ == before  # a refused calibration leaves the model's as it was
+    listed = model.calibrate(list(held_out), truth)
+    assert listed["floor"] == pytest.approx(model.calibrate(held_out, truth)["floor"])

@@ -113,6 +113,10 @@ def test_images_prediction_would_flag_do_not_calibrate_the_forest():
     expected = mass.calibrate(held_out[usable], labels[usable])
     for key in ("floor", "scale", "coverage_after"):
         assert calibration[key] == pytest.approx(expected[key]), key
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"labels have shape \(60, 1\)"):
+        mass.calibrate(held_out, labels[:, None])
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"labels of 'log_mstar' are missing or not finite in rows \[3\]"):
+        mass.calibrate(held_out, np.where(np.arange(60) == 3, np.nan, labels))
 
 
 def test_a_state_that_would_unpickle_code_is_refused_without_running_it(tmp_path):

@@ -198,7 +198,7 @@ def test_pixel_noise_measures_the_sky_even_under_a_galaxy_that_fills_the_image()
 def test_images_in_another_flux_scale_are_flagged_band_by_band():
     from types import SimpleNamespace
 
-    from astro_cnn.chunks import noise_problems
+    from astro_cnn.image_checks import noise_problems
 
     model = SimpleNamespace(name="m", bands=("g", "r"), training_pixel_noise=np.array([0.02, 0.04]))
     noise = np.array([[0.02, 0.04], [0.005, 0.009], [0.003, 0.04], [0.02, 0.3], [20.0, 40.0], [np.nan, 0.04],

@@ -37,7 +37,7 @@ def calibrate_and_check(model, images: np.ndarray, labels: np.ndarray) -> QTable
     """Calibrate ``model`` on the even rows and return the coverage on the odd rows, before and after; images that
     prediction would flag (and give no value) neither calibrate nor check it."""
     fit, check = np.arange(0, len(labels), 2), np.arange(1, len(labels), 2)
-    check = check[model.calibration_images(images[check], labels[check], MIN_CENTRE_SNR).rows]
+    check = check[model.calibration_set(images[check], labels[check], MIN_CENTRE_SNR)[2].rows]
     raw = _uncalibrated(model, images[check])
     calibration = model.calibrate(images[fit], labels[fit])
     calibrated = model.predict_images(images[check])

@@ -16,7 +16,7 @@ import torch
 from .. import registry
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, screen_training_images
-from ..predictor import Predictor
+from ..predictor import Predictor, check_label_shape
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -148,7 +148,7 @@ class NetworkPredictor(Predictor):
         labels = np.asarray(labels, dtype=float)
         if len(images) != len(labels):
             raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
-        _check_label_shape(labels, self.quantity)
+        check_label_shape(labels, self.quantity)
         _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
                       workers=workers, lr=overrides.get("lr"))
         weights = self.architecture.get("weights")
@@ -381,7 +381,7 @@ class NetworkPredictor(Predictor):
         where the residuals ask for one (:func:`~astro_cnn.engine.calibration.fit_error_model`; for
         each output, on its learned scale); PDF: a temperature. Use
         galaxies the model did not train on; :meth:`fit` does this itself on the recipe's
-        validation split.  Images that prediction would flag (:meth:`calibration_images`) are left
+        validation split.  Images that prediction would flag (:meth:`calibration_set`) are left
         out, as training leaves them out, and ``log`` says which.
 
         Parameters
@@ -407,8 +407,7 @@ class NetworkPredictor(Predictor):
         AstroCNNError
             ``images`` and ``labels`` differ in length, or prediction would flag every image.
         """
-        labels = np.asarray(labels, dtype=float)
-        screened = self.calibration_images(images, labels, min_centre_snr)
+        images, labels, screened = self.calibration_set(images, labels, min_centre_snr)
         if screened.left_out:
             log(screened.summary("calibration images"))
             rows = screened.rows
@@ -421,7 +420,6 @@ class NetworkPredictor(Predictor):
                            "coverage_before": interval_coverage(labels, raw),
                            "coverage_after": interval_coverage(labels, after)}
         else:
-            _check_label_shape(labels, self.quantity)
             mean, spread = self._encoded_spread(*self._stacked_outputs(images, extras, batch_size))
             calibration = fit_error_models(self.quantity, labels, mean, spread)
         calibration["left_out"] = screened.left_out
@@ -551,15 +549,6 @@ def _label_range(labels: np.ndarray) -> list:
     return [[float(lo), float(hi)] for lo, hi in zip(labels.min(axis=0), labels.max(axis=0))]
 
 
-def _check_label_shape(labels: np.ndarray, quantity: Quantity) -> None:
-    """Refuse labels whose columns are not the quantity's outputs (one column per output, 1-d for one)."""
-    expected = (len(labels),) if quantity.n_outputs == 1 else (len(labels), quantity.n_outputs)
-    if labels.shape != expected:
-        columns = ", ".join(o.column for o in quantity.outputs)
-        raise AstroCNNError(f"labels have shape {labels.shape} but quantity {quantity.name!r} predicts "
-                            f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
-
-
 def fit_error_models(quantity: Quantity, labels: np.ndarray, mean: np.ndarray, spread: np.ndarray) -> dict[str, Any]:
     """Calibrate each output's uncertainty (:func:`~astro_cnn.engine.calibration.fit_error_model`) on its learned scale.
 
@@ -596,6 +585,11 @@ class _Rows:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(rows, C, H, W)``."""
+        return (len(self.rows),) + tuple(self.images.shape[1:])
 
     def __getitem__(self, index: np.ndarray) -> np.ndarray:
         return np.asarray(self.images[self.rows[index]])
