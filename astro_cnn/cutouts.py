@@ -165,7 +165,8 @@ def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bo
 
 
 def _file_name(identifier: Any, row: int, used: set[str]) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(identifier)).strip(".") or f"row{row}"
+    text = "" if identifier is np.ma.masked else str(identifier)
+    name = re.sub(r"[^A-Za-z0-9_.+-]", "_", text).strip(".") or f"row{row}"
     if name in used:
         name = f"{name}_row{row}"
     used.add(name)

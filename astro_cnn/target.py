@@ -101,7 +101,7 @@ class TargetList(Sequence[Target]):
         self.ra = np.asarray(ra, dtype=float)
         self.dec = np.asarray(dec, dtype=float)
         n = len(self.ra)
-        self.ids = np.asarray(ids) if ids is not None else np.arange(n)
+        self.ids = (ids if np.ma.isMaskedArray(ids) else np.asarray(ids)) if ids is not None else np.arange(n)
         self.id_column = id_column
         self.extras = {k: np.asarray(v, dtype=float) for k, v in (extras or {}).items()}
         self.image_paths = None if image_paths is None else np.asarray(image_paths, dtype=str)
@@ -184,7 +184,11 @@ class TargetList(Sequence[Target]):
                     status[i] = position_status[i]
         if id_name is not None:
             _require(table, id_name, "id column")
-            ids = np.asarray(table[id_name])
+            ids = _identifiers(table[id_name])
+            if image_column is None:  # a survey that finds images by id must not use a masked id's hidden value
+                for i in np.flatnonzero(np.ma.getmaskarray(ids) & ~(np.isfinite(ra_deg) & np.isfinite(dec_deg))):
+                    if not status[i]:
+                        status[i] = f"no position and no identifier (masked) in column {id_name!r}"
         else:
             ids = np.arange(n)
         extra_values = {}
@@ -374,6 +378,15 @@ def _parse_angle(value, unit: u.UnitBase) -> float:
         return float(Angle(text, unit=unit).deg)
     except (ValueError, u.UnitsError):
         return np.nan
+
+
+def _identifiers(column) -> np.ndarray:
+    """An id column's values, as a masked array where the column has masked (missing) values, so that a missing
+    id stays missing in the output instead of showing the value hidden under its mask."""
+    values = np.asarray(column)
+    if hasattr(column, "mask") and np.ma.getmaskarray(column).any():
+        return np.ma.masked_array(values, mask=np.ma.getmaskarray(column))
+    return values
 
 
 def _as_float(values) -> np.ndarray:

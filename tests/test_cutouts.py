@@ -48,3 +48,13 @@ def test_fits_cutouts_carry_the_survey_flux_unit_or_none(tmp_path, example_plugi
 
     write_cutouts(targets, tmp_path / "adu", Declared(), progress=False)
     assert fits.getheader(tmp_path / "adu" / "a.fits")["BUNIT"] == "adu"
+
+
+def test_a_masked_id_names_its_file_by_row_and_stays_masked_in_the_index(example_plugin, tmp_path):
+    from astropy.table import MaskedColumn
+
+    table = Table({"id": MaskedColumn(["a", "b", "c"], mask=[False, True, False]), "ra": [150.0] * 3,
+                   "dec": [10.0, 20.0, 30.0]})
+    index = write_cutouts(TargetList.from_table(table), tmp_path, example_plugin.ExampleSky(), progress=False)
+    assert list(index["file"]) == ["a.fits", "row1.fits", "c.fits"]  # not "--.fits", the mask's printed form
+    assert list(np.ma.getmaskarray(Table.read(tmp_path / "index.ecsv")["id"])) == [False, True, False]

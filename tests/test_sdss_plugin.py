@@ -3,11 +3,13 @@
 from pathlib import Path
 
 import astropy.units as u
+import numpy as np
 import pytest
 from astropy.io import fits
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 from astropy.wcs import WCS
 
+import astro_cnn
 from astro_cnn import registry
 from astro_cnn.cli import main
 from astro_cnn.image_files import read_image
@@ -99,3 +101,15 @@ def test_cli_cutouts_from_local_jpeg_dir(tmp_path, capsys):
     assert status == 0 and "wrote 3 images" in capsys.readouterr().out
     assert "no position and no cutout 7.jpg" in Table.read(tmp_path / "jpegs" / "index.ecsv")["status"][3]
     assert (tmp_path / "jpegs" / f"{ids[0]}.jpg").read_bytes() == (DATA / "jpeg" / f"{ids[0]}.jpg").read_bytes()
+
+
+def test_a_masked_objid_is_not_looked_up_by_its_hidden_value(tmp_path):
+    """A masked objid used to find the cutout under the value its mask hides and give the row a value marked "ok";
+    the row is flagged, its id stays masked, the others are measured."""
+    ids = [int(p.stem) for p in sorted((DATA / "jpeg").glob("*.jpg"))]
+    table = Table({"objid": MaskedColumn(ids, mask=[False, True, False])})
+    out = astro_cnn.predict(table, quantity="metallicity",
+                            survey_options={"jpeg_dir": str(DATA / "jpeg"), "offline": True})
+    assert list(out["status"]) == ["ok", "no position and no identifier (masked) in column 'objid'", "ok"]
+    assert list(np.ma.getmaskarray(out["objid"])) == [False, True, False]
+    assert np.isnan(out["log_oh"][1]) and np.isfinite(out["log_oh"][[0, 2]]).all()

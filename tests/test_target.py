@@ -138,3 +138,17 @@ def test_unrecognised_coordinates_beside_an_id_are_an_error(names):
     t = Table({"objid": [1, 2], names[0]: [150.1, 150.2], names[1]: [2.0, 2.1]})
     with pytest.raises(ColumnError, match=f"no right ascension column found.*CLI: --ra.*objid, {names[0]}"):
         TargetList.from_table(t, positions_optional=True)
+
+
+def test_a_masked_id_stays_missing_and_flags_a_row_found_by_id():
+    """A masked id hides a value under its mask: with no position the row would be looked up by that hidden value
+    and marked "ok"; it is flagged, and the id stays masked through subsets and into the output."""
+    table = Table({"objid": MaskedColumn([11, 22, 33], mask=[False, True, False])})
+    targets = TargetList.from_table(table, positions_optional=True)
+    assert list(targets.status) == ["", "no position and no identifier (masked) in column 'objid'", ""]
+    assert list(np.ma.getmaskarray(targets.ids)) == [False, True, False]
+    assert list(np.ma.getmaskarray(targets.subset(np.array([2, 1])).ids)) == [False, True]
+    placed = Table({"objid": MaskedColumn([11, 22], mask=[True, False]), "ra": [150.0, 151.0], "dec": [2.0, 3.0]})
+    targets = TargetList.from_table(placed)
+    assert list(targets.status) == ["", ""]  # a position finds the image; the id is only carried, still masked
+    assert targets[0].id is np.ma.masked and targets[1].id == 22
