@@ -178,7 +178,11 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
         elif fmt in _TEXT_FORMATS and path.suffix.lower() != ".gz":
             # utf-8-sig: a byte-order mark must not become part of the first column's name
             text = path.read_text(encoding="utf-8-sig")
-            return QTable.read(text, format="ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt)
+            if not text.strip():
+                raise ValueError("the file is empty")
+            # as lines: a single string without a line break would be taken for the name of another file
+            return QTable.read(text.splitlines(),
+                               format="ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt)
         else:
             if fmt in _WRITTEN_AS_ECSV:
                 with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:

@@ -272,3 +272,15 @@ def test_values_starting_with_a_hash_are_not_taken_for_comments(tmp_path, name):
     table = QTable({"name": ["#c", '#q"x', "x", "#a b"], "v": [1, 2, 3, 4]})
     back = read_table(write_table(table, tmp_path / name))
     assert [str(v) for v in back["name"]] == ["#c", '#q"x', "x", "#a b"] and list(back["v"]) == [1, 2, 3, 4]
+
+
+def test_a_text_table_of_one_line_is_read_as_a_table_not_as_a_file_name(tmp_path):
+    """astropy takes a string without a line break for a file name: a one-line CSV naming another file was read
+    as that file, and a header-only one as a missing file."""
+    (tmp_path / "other.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "header.csv").write_text("other.csv")  # no line break
+    table = read_table(tmp_path / "header.csv")
+    assert table.colnames == ["other.csv"] and len(table) == 0
+    (tmp_path / "empty.ecsv").write_text("")
+    with pytest.raises(AstroCNNError, match=r"cannot read table file '.*empty.ecsv': ValueError: the file is empty"):
+        read_table(tmp_path / "empty.ecsv")
