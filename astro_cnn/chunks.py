@@ -43,6 +43,7 @@ from .image_checks import (
     aperture_weights,
     check_images,
     checked_threshold,
+    colour_range_problems,
     noise_problems,
     pixel_noise,
 )
@@ -254,6 +255,7 @@ def predict_batch(targets: TargetList, batch: ImageBatch, predictor: Predictor) 
             status[rows] = _join(status[rows], brightness_problems(np.asarray(snr)[rows], predictor))
         if noise is not None:
             status[rows] = _join(status[rows], noise_problems(np.asarray(noise)[rows], predictor))
+        status[rows] = _join(status[rows], colour_range_problems(images, predictor))
         for name, column in predictor.quantity.output_columns(prediction).items():
             values[name][rows] = column
         for name in values:

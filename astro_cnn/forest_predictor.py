@@ -120,7 +120,8 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
-        if not colour_values(np.asarray(images)[usable]):  # 8-bit colour images have a fixed scale
+        colour = colour_values(np.asarray(images)[usable])
+        if not colour:  # 8-bit colour images have a fixed scale
             with np.errstate(invalid="ignore"):  # images with infinite pixels (not usable) give NaN
                 self.pixel_noise_ = _median_noise(pixel_noise(images)[usable])
         else:
@@ -128,7 +129,7 @@ class ForestPredictor(Predictor):
         self.info.update({"seed": seed, "trees": len(self.trees_["roots"]), "features": int(features.shape[1]),
                           "forest_settings": forest.get_params(),
                           "training_data": {"rows": int(usable.sum()), "left_out": screened.left_out,
-                                            "min_centre_snr": min_centre_snr},
+                                            "min_centre_snr": min_centre_snr, "colour_values": colour},
                           "label_range": [float(labels[usable].min()), float(labels[usable].max())],
                           "centre_snr_range": snr_range(screened.snr[usable])})
         return self

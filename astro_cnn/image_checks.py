@@ -37,7 +37,7 @@ from .exceptions import AstroCNNError
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
            "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
            "aperture_weights", "NOISE_RATIO_LIMITS", "pixel_noise", "sky_border_width", "colour_values",
-           "noise_problems"]
+           "noise_problems", "colour_range_problems"]
 
 #: Rows whose centre has a lower signal-to-noise ratio are flagged as showing no source.
 MIN_CENTRE_SNR = 5.0
@@ -398,4 +398,36 @@ def noise_problems(noise: np.ndarray, predictor) -> np.ndarray:
         found[k] = (f"extrapolation: the pixel noise in band {predictor.bands[worst]} is {ratio[k, worst]:.3g} times "
                     f"that of the images model {predictor.name!r} was trained on ({low:g} to {high:g} expected); "
                     f"are the fluxes in the units and scale of its training images?")
+    return found
+
+
+def colour_range_problems(images: np.ndarray, predictor) -> np.ndarray:
+    """Per row, "" or why an image given to a model trained on 8-bit colour images is not one.
+
+    Such a model (``Predictor.trained_on_colour``) knows no pixel noise to compare with
+    (:func:`noise_problems`), so fluxes given to it (a FITS stack in nanomaggies, a colour image scaled by
+    255 or shifted) would pass every other check; their pixels lie outside the 0..1 that colour values
+    decode to.  The value is kept and flagged as an extrapolation.  Models trained on fluxes are not checked.
+
+    Parameters
+    ----------
+    images : ndarray, shape (N, C, H, W)
+        The images as read (uint8 values, or floats).
+    predictor : Predictor
+        The model, with its name and ``trained_on_colour``.
+
+    Returns
+    -------
+    ndarray of str (object)
+    """
+    images = np.asarray(images)
+    found = np.full(len(images), "", dtype=object)
+    if not predictor.trained_on_colour or images.dtype == np.uint8 or not len(images):
+        return found
+    flat = images.reshape(len(images), -1)
+    with np.errstate(invalid="ignore"):
+        low, high = np.nanmin(flat, axis=1), np.nanmax(flat, axis=1)
+    for k in np.flatnonzero((low < 0) | (high > 1)):
+        found[k] = (f"extrapolation: pixel values from {low[k]:.3g} to {high[k]:.3g}, outside the 0..1 of the 8-bit "
+                    f"colour images model {predictor.name!r} was trained on; are these colour images?")
     return found

@@ -183,6 +183,17 @@ class Predictor(abc.ABC):
         """
         return None
 
+    @property
+    def trained_on_colour(self) -> bool:
+        """Whether the model learned from 8-bit colour values (JPEG or PNG,
+        :func:`astro_cnn.image_checks.colour_values`), as recorded at training
+        (``info["training_data"]["colour_values"]``; False where not recorded).
+
+        Prediction flags images whose pixels lie outside the 0..1 of such values
+        (:func:`astro_cnn.image_checks.colour_range_problems`).
+        """
+        return bool(self.info.get("training_data", {}).get("colour_values", False))
+
     def check_images(self, batch: ImageBatch) -> None:
         """Refuse images the model was not trained for, saying what differs."""
         if tuple(batch.bands) != self.bands:

@@ -514,3 +514,15 @@ def test_a_recipe_tta_override_is_checked_before_training_and_kept_as_given():
     model = _predictor().fit(images, labels, epochs=1, batch_size=8, progress=False, log=lambda *a: None,
                              tta=[0, 1, 2, 3])
     assert model.tta == (0, 1, 2, 3)
+
+
+def test_the_model_records_whether_it_learned_from_colour_values(tmp_path):
+    """Prediction flags fluxes given to a model trained on 8-bit colour images; the model must know it was."""
+    images, labels = _data(n=40)
+    flux = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    assert flux.info["training_data"]["colour_values"] is False and not flux.trained_on_colour
+    colour = np.clip(images * 255, 0, 255).astype(np.uint8)
+    model = _predictor().fit(colour, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None,
+                             min_centre_snr=None)
+    assert model.trained_on_colour
+    assert astro_cnn.load_predictor(model.save(tmp_path / "colour.acnn")).trained_on_colour

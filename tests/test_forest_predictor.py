@@ -189,7 +189,7 @@ def test_the_forest_leaves_out_the_images_prediction_would_flag():
     model = ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
         images, label, seed=3, n_estimators=5, log=lines.append)
     assert model.info["training_data"] == {"rows": 50, "left_out": {"no source at the centre (S/N below 5)": 10},
-                                           "min_centre_snr": 5.0}
+                                           "min_centre_snr": 5.0, "colour_values": False}
     assert model.info["label_range"][1] < 0.38 and model.info["centre_snr_range"][0] >= 5
     assert lines and lines[0].startswith("left out 10 of 60 training images")
     with pytest.raises(astro_cnn.AstroCNNError, match=r"0 of 10 training rows have usable images \(10 with no "
@@ -221,7 +221,7 @@ def test_forests_on_8_bit_images_and_older_saved_forests_are_not_checked(tmp_pat
     colour = np.clip(images[:, :3] * 10, 0, 255).astype(np.uint8)
     model = ForestPredictor("photo_z", "sdss-jpeg", "gri", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
         colour, label, seed=3, n_estimators=5, min_centre_snr=None)
-    assert model.training_pixel_noise is None
+    assert model.training_pixel_noise is None and model.trained_on_colour
     decoded = ForestPredictor("photo_z", "sdss-jpeg", "gri", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
         colour.astype(np.float32) / np.float32(255.0), label, seed=3, n_estimators=5, min_centre_snr=None)
     assert decoded.training_pixel_noise is None  # the same colour values decoded to floats, as a network reads them

@@ -245,3 +245,22 @@ def test_the_colour_rule_reads_every_block_and_rejects_what_is_not_a_float():
     assert not colour_values(np.ones((2, 3, 4, 4), dtype=np.int16))  # integers other than 8-bit: counts
     assert not colour_values(np.full((1, 1, 2, 2), np.nan, dtype=np.float32))
     assert not colour_values(np.zeros((0, 3, 4, 4), dtype=np.float32))
+
+
+def test_images_outside_the_colour_range_are_flagged_only_for_colour_models():
+    from types import SimpleNamespace
+
+    from astro_cnn.image_checks import colour_range_problems
+
+    colour = SimpleNamespace(name="jpeg", trained_on_colour=True)
+    images = np.full((4, 3, 8, 8), 0.5, dtype=np.float32)
+    images[1, 0, 0, 0] = 1.5
+    images[2, 2, 3, 3] = -0.01
+    images[3, 1, 1, 1] = np.nan  # checked elsewhere (non-finite): the range of the rest is fine
+    found = colour_range_problems(images, colour)
+    assert list(found == "") == [True, False, False, True]
+    assert found[1] == ("extrapolation: pixel values from 0.5 to 1.5, outside the 0..1 of the 8-bit colour images "
+                        "model 'jpeg' was trained on; are these colour images?")
+    assert "from -0.01 to 0.5" in found[2]
+    assert list(colour_range_problems(images, SimpleNamespace(name="stack", trained_on_colour=False))) == [""] * 4
+    assert list(colour_range_problems((images * 0).astype(np.uint8), colour)) == [""] * 4

@@ -145,3 +145,24 @@ def test_cli_predicts_photoz_from_the_bundled_fits_stacks(specs, tmp_path):
 
 def _values(column) -> np.ndarray:
     return np.asarray(getattr(column, "value", column), dtype=float)
+
+
+def test_fluxes_given_to_the_colour_model_are_flagged(tmp_path):
+    """The metallicity model learned from JPEG colour values and knows no pixel noise to compare with, so a FITS file
+    of fluxes (a colour image times 2, or shifted below zero) got a confident value marked "ok"."""
+    from astropy.io import fits
+
+    from astro_cnn.image_files import decode_colour
+
+    assert astro_cnn.resolve_predictor("metallicity-sdss-gri-v1").trained_on_colour
+    jpeg = sorted(BUNDLED_JPEG_DIR.glob("*.jpg"))[0]
+    colour = decode_colour(jpeg)  # R, G, B: the model's bands i, r, g
+    names = []
+    for k, image in enumerate((colour, 2 * colour, colour - 0.5)):
+        fits.writeto(tmp_path / f"g{k}.fits", image.astype(np.float32))
+        names.append(f"g{k}.fits")
+    out = astro_cnn.predict(Table({"file": names}), quantity="metallicity", image_column="file", image_dir=tmp_path)
+    assert list(out["flag"]) == [False, True, True]
+    assert all(out["status"][k].startswith("extrapolation: pixel values from ") for k in (1, 2))
+    assert "outside the 0..1 of the 8-bit colour images model 'metallicity-sdss-gri-v1'" in out["status"][1]
+    assert np.isfinite(out["log_oh"].value).all()  # flagged, values kept

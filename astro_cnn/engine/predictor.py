@@ -15,7 +15,7 @@ import torch
 
 from .. import registry
 from ..exceptions import AstroCNNError
-from ..image_checks import MIN_CENTRE_SNR, TrainingImages, screen_training_images
+from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
 from ..predictor import Predictor, check_label_shape
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
@@ -199,7 +199,8 @@ class NetworkPredictor(Predictor):
             "seed": seed, "ensemble_size": ensemble,
             "epochs": len(histories[0]), "final_train_loss": histories[0][-1]["train_loss"] if histories[0] else None,
             "training_data": {**(data_summary or {"rows": len(images)}), "rows_trained": len(screened.rows),
-                              "left_out": screened.left_out, "min_centre_snr": min_centre_snr},
+                              "left_out": screened.left_out, "min_centre_snr": min_centre_snr,
+                              "colour_values": colour_values(images[screened.rows[sample_rows(len(screened.rows))]])},
             "training_device": str(device) if device.type == "cpu" else f"{device} ({_device_name(device)})",
             "training_speed_settings": {name: speed_setting(name, settings.get(name), device)
                                         for name in SPEED_SETTINGS},
