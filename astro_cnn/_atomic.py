@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "same_file"]
+__all__ = ["atomic_path", "check_destination", "same_file"]
 
 
 @contextlib.contextmanager
@@ -29,10 +29,11 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     ------
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
+    IsADirectoryError
+        ``path`` is a directory (see :func:`check_destination`).
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True (CLI: --overwrite) to replace it")
+    check_destination(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
     # keep the full suffix so that writers which choose a format by suffix still do
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix="".join(path.suffixes) or ".tmp",
@@ -48,6 +49,23 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def check_destination(path: str | Path, overwrite: bool = False) -> None:
+    """Refuse a destination a file cannot be written to, before any work is done for it.
+
+    Raises
+    ------
+    IsADirectoryError
+        ``path`` is a directory: even with ``overwrite`` a directory is never replaced.
+    FileExistsError
+        ``path`` exists and ``overwrite`` is false.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory: name a file to write (a directory is never replaced)")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
 
 
 def _fsync(path: Path) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from astropy.table import QTable, Table
 
-from ._atomic import atomic_path, same_file
+from ._atomic import atomic_path, check_destination, same_file
 from ._version import __version__
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
@@ -156,8 +156,7 @@ def predict_to_file(
     if isinstance(table, (str, os.PathLike)) and same_file(table, output):
         raise AstroCNNError(f"output {str(output)!r} is the input table: write the predictions to another file "
                             f"(the input would be lost)")
-    if output.exists() and not overwrite:
-        raise FileExistsError(f"{str(output)!r} already exists; pass overwrite=True to replace it")
+    check_destination(output, overwrite)
     setup = prediction_setup(model, quantity, survey, image_column=columns.get("image_column"), image_dir=image_dir,
                              survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
                              min_centre_snr=min_centre_snr, resample=resample)

@@ -44,3 +44,20 @@ def test_query_missing_sql_file_names_the_flag(tmp_path, capsys):
     code = main(["query", "--sql-file", str(tmp_path / "none.sql"), "-o", str(tmp_path / "q.ecsv"),
                  "--survey-option", "offline=true"])
     assert code == 2 and "--sql-file" in _one_error_line(capsys)
+
+
+def test_predict_output_that_is_a_directory_is_refused_before_predicting(tmp_path, capsys, monkeypatch):
+    """With --overwrite a directory named as the output ran every prediction, then failed to rename the result."""
+    import astro_cnn.cli.predict_cmd as predict_cmd
+
+    def predict_to_file(*args, **kwargs):
+        raise AssertionError("predicted before checking the output")
+
+    monkeypatch.setattr(predict_cmd, "predict_to_file", predict_to_file)
+    Table({"ra": [10.0], "dec": [1.0]}).write(tmp_path / "t.ecsv")
+    (tmp_path / "out.ecsv").mkdir()
+    code = main(["predict", str(tmp_path / "t.ecsv"), "-q", "metallicity", "-o", str(tmp_path / "out.ecsv"),
+                 "--overwrite", "--no-progress"])
+    assert code == 2 and "'out.ecsv' is a directory: name a file to write" in _one_error_line(capsys).replace(
+        str(tmp_path) + "/", "")
+    assert (tmp_path / "out.ecsv").is_dir() and not list((tmp_path / "out.ecsv").iterdir())

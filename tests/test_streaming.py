@@ -262,3 +262,11 @@ def test_values_with_line_breaks_are_refused_before_predicting(tmp_path, example
         astro_cnn.predict_to_file(table, tmp_path / "o.ecsv", model=example_model, id_column="name",
                                   batch_size=1, progress=False)
     assert not list(tmp_path.glob("o.ecsv*"))
+
+
+def test_an_output_that_is_a_directory_is_refused_before_any_prediction(tmp_path, example_model):
+    (tmp_path / "out.ecsv").mkdir()
+    table = Table({"ra": [150.0], "dec": [10.0]})
+    with pytest.raises(IsADirectoryError, match="is a directory: name a file to write"):
+        astro_cnn.predict_to_file(table, tmp_path / "out.ecsv", model=example_model, overwrite=True, progress=False)
+    assert not list(tmp_path.glob("*.partial*")) and not list((tmp_path / "out.ecsv").iterdir())

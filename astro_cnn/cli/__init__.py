@@ -75,11 +75,11 @@ def exit_status(exc: BaseException) -> int:
 
     2 for bad usage or input: errors astro_cnn raises on purpose (a missing column, an unknown
     name, a missing or damaged model, incompatible images), input files that do not exist,
-    outputs that already exist, and bad argument values (``ValueError``).  1 for failures:
+    outputs that already exist or are directories, and bad argument values (``ValueError``).  1 for failures:
     network and other operating-system errors (a read-only directory, a full disk), whether
     raised by astro_cnn or not, and anything unexpected.
     """
-    if isinstance(exc, (FileNotFoundError, FileExistsError)):
+    if isinstance(exc, (FileNotFoundError, FileExistsError, IsADirectoryError)):
         return 2
     if isinstance(exc, OSError):  # includes ConnectionError, TimeoutError and requests' errors
         return 1

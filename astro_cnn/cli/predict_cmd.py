@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .._atomic import check_destination
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from ..resampling import PixelScaleMismatchError
@@ -67,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..table_io import check_output_format, read_table
 
     check_output_format(args.output)
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    check_destination(args.output, args.overwrite)
     options = _survey_options(args)
     table = read_table(args.table, format=args.format) if args.format else args.table
     image_dir = args.image_dir if args.image_dir is not None else args.table.resolve().parent
