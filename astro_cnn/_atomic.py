@@ -54,6 +54,13 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
 def check_destination(path: str | Path, overwrite: bool = False) -> None:
     """Refuse a destination a file cannot be written to, before any work is done for it.
 
+    Parameters
+    ----------
+    path : path
+        Where a file is to be written.
+    overwrite : bool
+        Whether an existing file may be replaced.
+
     Raises
     ------
     IsADirectoryError

@@ -12,7 +12,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from ._atomic import atomic_path
+from ._atomic import atomic_path, check_destination
 from .exceptions import ColumnError
 from .survey import ImageBatch, Survey
 from .survey_factory import make_survey
@@ -78,8 +78,7 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     source = make_survey(survey, **options)
     outdir.mkdir(parents=True, exist_ok=True)
     index_path = outdir / "index.ecsv"
-    if index_path.exists() and not overwrite:
-        raise FileExistsError(f"{str(index_path)!r} already exists; pass overwrite=True (CLI: --overwrite)")
+    check_destination(index_path, overwrite)
     files = np.full(len(targets), "", dtype=object)
     status = np.full(len(targets), "", dtype=object)
     used: set[str] = set()
@@ -135,8 +134,7 @@ def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | N
         name = id_column or next((c for c in table.colnames if c.lower() in ID_NAMES), None)
         if ra is not None or dec is not None or name is None:
             raise
-        nan = np.full(len(table), np.nan)
-        return TargetList(nan, nan, np.asarray(table[name]), id_column=name)
+        return TargetList.from_table(table, id_column=name, positions_optional=True)
 
 
 def _write_one(batch: ImageBatch, k: int, outdir: Path, name: str, overwrite: bool,

@@ -30,7 +30,7 @@ from scipy.special import ndtr
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR, colour_values, pixel_noise, screen_training_images, snr_range
-from .predictor import Predictor
+from .predictor import Predictor, checked_labels
 from .quantity import Prediction, Quantity
 
 __all__ = ["ForestPredictor"]
@@ -104,19 +104,20 @@ class ForestPredictor(Predictor):
         Raises
         ------
         AstroCNNError
-            Fewer than 2 rows have usable images, finite photometry and labels.
+            A label is missing, not finite or outside the quantity's valid range (the rows are named), or
+            fewer than 2 rows have usable images and finite photometry.
         """
+        labels = checked_labels(labels, self.quantity, len(images))
         screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
         if screened.left_out:
             log(screened.summary())
         features = self.features(images)
-        labels = np.asarray(labels, dtype=float)
-        usable = screened.usable & np.isfinite(features).all(axis=1) & np.isfinite(labels)
+        usable = screened.usable & np.isfinite(features).all(axis=1)
         if usable.sum() < 2:
             left_out = f" ({screened.reasons()})" if screened.left_out else ""
-            raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have usable images{left_out}, "
-                                "finite photometry and labels; at least 2 are needed (min_centre_snr=None skips "
-                                "the presence check)")
+            raise AstroCNNError(f"{int(usable.sum())} of {len(labels)} training rows have usable images{left_out} "
+                                "and finite photometry; at least 2 are needed (min_centre_snr=None skips the presence "
+                                "check)")
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
@@ -176,7 +177,10 @@ class ForestPredictor(Predictor):
         Raises
         ------
         AstroCNNError
-            ``images`` and ``labels`` differ in length, or prediction would flag every image.
+            ``images`` and ``labels`` differ in length, a label is missing, not finite or outside the
+            quantity's valid range (the rows are named), or prediction would flag every image.
+        IncompatibleImagesError
+            The images' shape is not the one the forest was trained on.
         """
         from .engine.calibration import fit_error_model
 

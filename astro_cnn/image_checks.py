@@ -28,11 +28,15 @@ import dataclasses
 import functools
 import numbers
 from collections import Counter
+from typing import TYPE_CHECKING
 
 import astropy.units as u
 import numpy as np
 
 from .exceptions import AstroCNNError
+
+if TYPE_CHECKING:  # the predictor module imports this one
+    from .predictor import Predictor
 
 __all__ = ["MIN_CENTRE_SNR", "APERTURE_RADIUS", "image_problem", "check_image", "check_images",
            "TrainingImages", "screen_training_images", "checked_threshold", "snr_range", "centre_signal_to_noise",
@@ -364,7 +368,7 @@ def _aperture_weights(height: int, width: int, radius: float) -> tuple[np.ndarra
     return weights, float(aperture.area)
 
 
-def noise_problems(noise: np.ndarray, predictor) -> np.ndarray:
+def noise_problems(noise: np.ndarray, predictor: Predictor) -> np.ndarray:
     """Per row, "" or why its image's flux scale differs from that of the images the model trained on.
 
     An image whose pixel noise (:func:`astro_cnn.image_checks.pixel_noise`) in any band is below or
@@ -401,7 +405,7 @@ def noise_problems(noise: np.ndarray, predictor) -> np.ndarray:
     return found
 
 
-def colour_range_problems(images: np.ndarray, predictor) -> np.ndarray:
+def colour_range_problems(images: np.ndarray, predictor: Predictor) -> np.ndarray:
     """Per row, "" or why an image given to a model trained on 8-bit colour images is not one.
 
     Such a model (``Predictor.trained_on_colour``) knows no pixel noise to compare with

@@ -121,4 +121,6 @@ def _table_digest(table: Table) -> str:
             digest.update(np.ascontiguousarray(np.asarray(values)).tobytes())
         except (TypeError, ValueError):
             digest.update(str(list(values)).encode())
+        if getattr(column, "mask", None) is not None:  # the same values with other ones masked are another input
+            digest.update(np.ascontiguousarray(np.ma.getmaskarray(column)).tobytes())
     return digest.hexdigest()

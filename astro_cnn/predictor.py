@@ -18,7 +18,7 @@ from ._atomic import atomic_path
 from ._version import __version__
 from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
 from .image_checks import NOISE_RATIO_LIMITS, TrainingImages, noise_problems, pixel_noise, screen_training_images
-from .quantity import Prediction, Quantity
+from .quantity import Prediction, Quantity, values_in_unit
 from .survey import ImageBatch
 
 __all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX", "check_label_shape", "checked_labels"]
@@ -145,7 +145,7 @@ class Predictor(abc.ABC):
             rows = np.arange(start, min(start + block, len(usable)))
             rows = rows[usable[rows]]
             if len(rows):
-                noise = pixel_noise(np.asarray(images[rows], dtype=np.float32))
+                noise = pixel_noise(np.asarray(images[rows]))
                 usable[rows[noise_problems(noise, self) != ""]] = False
         count = int(screened.usable.sum() - usable.sum())
         if not count:
@@ -313,7 +313,19 @@ def load_predictor(path: str | Path) -> Predictor:
 
 
 def check_label_shape(labels: np.ndarray, quantity: Quantity) -> None:
-    """Refuse labels whose columns are not the quantity's outputs (one column per output, 1-d for one)."""
+    """Refuse labels whose columns are not the quantity's outputs.
+
+    Parameters
+    ----------
+    labels : ndarray
+        Shape (N,) for a quantity of one output, (N, K) for K outputs.
+    quantity : Quantity
+
+    Raises
+    ------
+    AstroCNNError
+        Another shape.
+    """
     expected = (len(labels),) if quantity.n_outputs == 1 else (len(labels), quantity.n_outputs)
     if labels.shape != expected:
         columns = ", ".join(o.column for o in quantity.outputs)
@@ -325,22 +337,43 @@ def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray
     """True values as float, one per image and one column per output of ``quantity``, each finite and inside its
     output's valid range.
 
+    Parameters
+    ----------
+    labels : array-like, shape (N,) or (N, K)
+        A column per output of ``quantity`` when it has K > 1.  Masked values (a masked array, a masked
+        column, a masked Quantity) count as missing, never as the value under the mask; a Quantity is
+        converted to the output's unit (a logarithmic one is taken as it is).
+    quantity : Quantity
+    n_images : int
+        The number of images the labels go with.
+
+    Returns
+    -------
+    ndarray of float
+
     Raises
     ------
     AstroCNNError
-        The labels are not numbers, are not ``n_images`` long, have the wrong shape, or some are masked, not
-        finite or outside the valid range (the output and the first rows are named).
+        The labels are not numbers, are not ``n_images`` long, have the wrong shape or a unit that does not
+        convert, or some are masked, not finite or outside the valid range (the output and the first rows are
+        named).
     """
-    masked = np.ma.getmaskarray(labels) if np.ma.isMaskedArray(labels) else None
+    if np.ma.isMaskedArray(labels):
+        data, masked = np.ma.getdata(labels), np.ma.getmaskarray(labels)
+    else:
+        data, masked = getattr(labels, "unmasked", labels), getattr(labels, "mask", None)
+    if isinstance(data, u.Quantity):
+        data = _label_values(data, quantity)
     try:
-        values = np.asarray(np.ma.getdata(labels), dtype=float)
+        values = np.asarray(data, dtype=float)
     except (TypeError, ValueError) as exc:
         raise AstroCNNError(f"labels must be numbers ({exc})") from None
     if len(values) != n_images:
         raise AstroCNNError(f"{n_images} images but {len(values)} labels")
     check_label_shape(values, quantity)
     columns = values.reshape(len(values), -1)
-    missing = np.zeros(columns.shape, bool) if masked is None else masked.reshape(columns.shape)
+    missing = np.broadcast_to(np.asarray(False if masked is None else masked, bool), values.shape)
+    missing = missing.reshape(columns.shape)
     for k, output in enumerate(quantity.outputs):
         lo, hi = output.valid_range
         for problem, bad in (("missing or not finite", missing[:, k] | ~np.isfinite(columns[:, k])),
@@ -350,6 +383,13 @@ def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray
                 raise AstroCNNError(f"labels of {output.column!r} are {problem} in rows {rows[:10].tolist()}"
                                     f"{' and more' if len(rows) > 10 else ''}")
     return values
+
+
+def _label_values(labels: u.Quantity, quantity: Quantity) -> np.ndarray:
+    """Labels given with a unit, in their output's unit (several outputs: a dimensionless one)."""
+    unit = quantity.outputs[0].unit if quantity.n_outputs == 1 else u.dimensionless_unscaled
+    return values_in_unit(np.asarray(labels.value), labels.unit, u.Unit(unit),
+                          f"each label of quantity {quantity.name!r}")
 
 
 def _checked_geometry(bands: Sequence[str], image_size: int,

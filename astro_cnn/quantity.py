@@ -9,9 +9,10 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from .exceptions import AstroCNNError
 from .pdf import pdf_mean, pdf_mode, pdf_quantile
 
-__all__ = ["Quantity", "Output", "Prediction", "OUTPUT_COLUMNS"]
+__all__ = ["Quantity", "Output", "Prediction", "OUTPUT_COLUMNS", "values_in_unit"]
 
 #: Description and IVOA UCD of the columns every predictions table may have besides the quantity's own.
 OUTPUT_COLUMNS = {
@@ -370,3 +371,53 @@ class Quantity:
         edges = self.bin_edges
         half_width = 0.5 * (pdf_quantile(pdf, edges, 0.84) - pdf_quantile(pdf, edges, 0.16))
         return Prediction(pdf_mean(pdf, edges), half_width, np.asarray(pdf), edges)
+
+
+def values_in_unit(values: np.ndarray, given: u.UnitBase | str | None, unit: u.UnitBase, what: str,
+                   error: type[AstroCNNError] = AstroCNNError) -> np.ndarray:
+    """``values`` in ``given`` units converted to ``unit`` (an output's unit, for labels).
+
+    No unit, or one astropy does not recognise, leaves the values as they are; so does a logarithmic
+    unit given without its physical part or with it where ``unit`` has none (a ``dex`` column for
+    ``dex(solMass)``, ``mag(AB)`` for ``mag``).
+
+    Parameters
+    ----------
+    values : ndarray
+    given : unit, str or None
+        The values' unit.
+    unit : Unit
+        The unit wanted.
+    what : str
+        The values, for the error message (e.g. "label column 'r_e'").
+    error : type
+        The error raised.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    AstroCNNError
+        (or ``error``) A unit that does not convert.
+    """
+    if given is None or isinstance(given, u.UnrecognizedUnit) or given == unit:
+        return values
+    given = u.Unit(given)
+    try:
+        return (values * given).to_value(unit)
+    except u.UnitsError:  # (a conversion error, or one raised trying the enabled equivalencies)
+        if _function_part(given) == _function_part(unit) and not (_has_physical_part(given)
+                                                                   and _has_physical_part(unit)):
+            return values
+        raise error(f"{what} is in {given}, which does not convert to {unit.to_string() or 'dimensionless'}"
+                    ) from None
+
+
+def _function_part(unit: u.UnitBase) -> u.UnitBase:
+    return unit.function_unit if isinstance(unit, u.FunctionUnitBase) else unit
+
+
+def _has_physical_part(unit: u.UnitBase) -> bool:
+    return isinstance(unit, u.FunctionUnitBase) and unit.physical_unit != u.dimensionless_unscaled

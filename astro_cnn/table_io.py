@@ -180,8 +180,8 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
             text = path.read_text(encoding="utf-8-sig")
             if not text.strip():
                 raise ValueError("the file is empty")
-            # as lines: a single string without a line break would be taken for the name of another file
-            return QTable.read(text.splitlines(),
+            # in a list: a single string without a line break would be taken for the name of another file
+            return QTable.read([text],
                                format="ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt)
         else:
             if fmt in _WRITTEN_AS_ECSV:

@@ -61,3 +61,11 @@ def test_predict_output_that_is_a_directory_is_refused_before_predicting(tmp_pat
     assert code == 2 and "'out.ecsv' is a directory: name a file to write" in _one_error_line(capsys).replace(
         str(tmp_path) + "/", "")
     assert (tmp_path / "out.ecsv").is_dir() and not list((tmp_path / "out.ecsv").iterdir())
+
+
+def test_train_output_that_is_a_directory_is_refused_before_training(tmp_path, capsys):
+    Table({"image": ["a.fits"], "log_oh": [8.9]}).write(tmp_path / "t.ecsv")
+    (tmp_path / "model.acnn").mkdir()
+    code = main(["train", str(tmp_path / "t.ecsv"), "-q", "metallicity", "--image-column", "image",
+                 "-o", str(tmp_path / "model.acnn"), "--overwrite"])
+    assert code == 2 and "is a directory: name a file to write" in _one_error_line(capsys)

@@ -526,3 +526,15 @@ def test_the_model_records_whether_it_learned_from_colour_values(tmp_path):
                              min_centre_snr=None)
     assert model.trained_on_colour
     assert astro_cnn.load_predictor(model.save(tmp_path / "colour.acnn")).trained_on_colour
+
+
+def test_labels_training_cannot_use_are_refused_before_training():
+    """A label outside the quantity's valid range trained the network, then stopped its calibration at the end."""
+    images, labels = _data(n=40)
+    labels[[5, 9]] = 10.05  # metallicity is valid over 7..10
+    model = _predictor()
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"labels of 'log_oh' are outside the valid range 7..10 in "
+                                                      r"rows \[5, 9\]"):
+        model.fit(images, labels, recipe="quick", epochs=1, val_fraction=0.25, progress=False,
+                  log=lambda line: pytest.fail(f"trained: {line}"))
+    assert model.members_ == []

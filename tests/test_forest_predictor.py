@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
+from astropy.utils.masked import Masked
 
 import astro_cnn
 from astro_cnn.evaluation.baselines import aperture_forest
@@ -284,3 +285,25 @@ def test_the_bundled_forests_flag_a_demo_stack_in_another_flux_scale(tmp_path, q
     out = astro_cnn.predict(Table({"image": files}), quantity=quantity, image_column="image")
     assert list(out["flag"]) == [False, True]
     assert out["status"][1].startswith("extrapolation: the pixel noise in band ")
+
+
+def test_labels_with_units_and_masks_are_taken_as_meant():
+    """A masked Quantity hid its masked values from the checks; a unit is converted, or refused when it cannot be."""
+    import astropy.units as u
+
+    mass, _, _ = _forest("stellar_mass")
+    held_out, truth = _images(40, seed=4)
+    labels = 9 + 5 * truth
+    plain = mass.calibrate(held_out, labels)
+    assert mass.calibrate(held_out, labels * u.dex)["floor"] == pytest.approx(plain["floor"])
+    assert mass.calibrate(held_out, labels * u.dex(u.solMass))["floor"] == pytest.approx(plain["floor"])
+    with pytest.raises(astro_cnn.AstroCNNError, match="label of quantity .stellar_mass. is in m, which does not conv"):
+        mass.calibrate(held_out, labels * u.m)
+    with pytest.raises(astro_cnn.AstroCNNError, match="outside the valid range"):  # kg converts: log10(M / Msun)
+        mass.calibrate(held_out, labels * u.kg)
+    masked = Masked(labels * u.dex, mask=np.arange(40) == 6)
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"missing or not finite in rows \[6\]"):
+        mass.calibrate(held_out, masked)
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"missing or not finite in rows \[2\]"):
+        ForestPredictor("stellar_mass", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
+            held_out, np.where(np.arange(40) == 2, np.nan, labels), n_estimators=5)

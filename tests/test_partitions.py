@@ -66,3 +66,14 @@ def test_a_fits_image_given_as_the_table_says_so(tmp_path):
     with pytest.raises(AstroCNNError, match=r"cannot read table file .*stack\.fits': it has no binary table "
                                             r"extension \(is it an image\?\)$"):
         partitions(image, 100)
+
+
+def test_an_in_memory_table_with_other_values_masked_is_another_input():
+    """Masked ids stay missing in the output, so a resume must not take a table with other ids masked for the
+    same input (its values alone are the same)."""
+    from astropy.table import MaskedColumn
+
+    first = Table({"objid": MaskedColumn([1, 2, 3], mask=[False, True, False]), "ra": [1.0, 2.0, 3.0]})
+    second = Table({"objid": MaskedColumn([1, 2, 3], mask=[False, False, True]), "ra": [1.0, 2.0, 3.0]})
+    assert partitions(first, 2).fingerprint != partitions(second, 2).fingerprint
+    assert partitions(first, 2).fingerprint == partitions(first.copy(), 2).fingerprint

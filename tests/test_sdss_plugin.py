@@ -113,3 +113,13 @@ def test_a_masked_objid_is_not_looked_up_by_its_hidden_value(tmp_path):
     assert list(out["status"]) == ["ok", "no position and no identifier (masked) in column 'objid'", "ok"]
     assert list(np.ma.getmaskarray(out["objid"])) == [False, True, False]
     assert np.isnan(out["log_oh"][1]) and np.isfinite(out["log_oh"][[0, 2]]).all()
+
+
+def test_cutouts_of_an_id_only_table_skip_a_masked_objid(tmp_path):
+    ids = [int(p.stem) for p in sorted((DATA / "jpeg").glob("*.jpg"))]
+    table = Table({"objid": MaskedColumn(ids, mask=[False, True, False])})
+    index = write_cutouts(table, tmp_path / "out", "sdss-jpeg", progress=False, jpeg_dir=str(DATA / "jpeg"),
+                          offline=True)
+    assert list(index["status"] == "ok") == [True, False, True]
+    assert index["status"][1] == "no position and no identifier (masked) in column 'objid'"
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.jpg")) == [f"{ids[0]}.jpg", f"{ids[2]}.jpg"]

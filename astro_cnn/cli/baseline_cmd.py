@@ -16,7 +16,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
-from .._atomic import same_file
+from .._atomic import check_destination, same_file
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from .options import finite_number
@@ -74,8 +74,7 @@ def run(args: argparse.Namespace) -> int:
         if same_file(args.output, table_file):
             raise AstroCNNError(f"--output {str(args.output)!r} is the {role} table: write the predictions to "
                                 f"another file (the table would be lost)")
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    check_destination(args.output, args.overwrite)
     quantity = registry.get("quantity", args.quantity)
     train, test = read_table(args.train), read_table(args.test)
     label = args.label_column or next((c for c in quantity.label_columns if c in train.colnames), None)

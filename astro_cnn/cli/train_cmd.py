@@ -6,6 +6,7 @@ import argparse
 import datetime
 from pathlib import Path
 
+from .._atomic import check_destination
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from .options import finite_number, non_negative_int, positive_int
@@ -85,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     from ..engine.train import train
     from ..table_io import read_table, write_table
 
-    if args.output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(args.output)!r} already exists; pass --overwrite to replace it")
+    check_destination(args.output, args.overwrite)
     if args.weights is not None and not args.weights.is_file():
         raise FileNotFoundError(f"--weights {str(args.weights)!r} is not a file")
     if args.resume and args.run_dir is None:

@@ -16,7 +16,7 @@ import torch
 from .. import registry
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
-from ..predictor import Predictor, check_label_shape
+from ..predictor import Predictor, checked_labels
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -145,10 +145,7 @@ class NetworkPredictor(Predictor):
         overrides = {k: v for k, v in overrides.items() if v is not None}  # None: keep the recipe's
         if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
             images = np.asarray(images, dtype=np.float32)
-        labels = np.asarray(labels, dtype=float)
-        if len(images) != len(labels):
-            raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
-        check_label_shape(labels, self.quantity)
+        labels = checked_labels(labels, self.quantity, len(images))
         _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
                       workers=workers, lr=overrides.get("lr"))
         weights = self.architecture.get("weights")
@@ -406,7 +403,10 @@ class NetworkPredictor(Predictor):
         Raises
         ------
         AstroCNNError
-            ``images`` and ``labels`` differ in length, or prediction would flag every image.
+            ``images`` and ``labels`` differ in length, a label is missing, not finite or outside the
+            quantity's valid range (the rows are named), or prediction would flag every image.
+        IncompatibleImagesError
+            The images' shape is not the one the model was trained on.
         """
         images, labels, screened = self.calibration_set(images, labels, min_centre_snr)
         if screened.left_out:

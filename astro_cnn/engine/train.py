@@ -14,7 +14,7 @@ from astropy.table import MaskedColumn, QTable, Table
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
 from ..image_checks import MIN_CENTRE_SNR
-from ..quantity import Prediction
+from ..quantity import Prediction, values_in_unit
 from ..survey_factory import make_survey
 from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
@@ -410,7 +410,8 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
         raise ColumnError(f"{role} column {name!r} is not numeric (dtype {column.dtype})")
     values = np.asarray(getattr(column, "value", column), dtype=float)
     if unit is not None:
-        values = _in_unit(values, getattr(column, "unit", None), u.Unit(unit), f"{role} column {name!r}")
+        values = values_in_unit(values, getattr(column, "unit", None), u.Unit(unit), f"{role} column {name!r}",
+                                ColumnError)
     mask = np.asarray(column.mask, bool) if isinstance(column, MaskedColumn) or hasattr(column, "mask") \
         else np.zeros(len(values), bool)
     bad = np.flatnonzero(np.broadcast_to(mask, values.shape) | ~np.isfinite(values))
@@ -418,34 +419,6 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
         raise ColumnError(f"{role} column {name!r} has missing or non-finite values in rows {bad[:10].tolist()}"
                           f"{' and more' if len(bad) > 10 else ''}: fill them or leave those rows out")
     return values
-
-
-def _in_unit(values: np.ndarray, given, unit: u.UnitBase, what: str) -> np.ndarray:
-    """``values`` in ``given`` units converted to ``unit``.
-
-    No unit, or one astropy does not recognise, leaves the values as they are; so does a logarithmic
-    unit given without its physical part or with it where ``unit`` has none (a ``dex`` column for
-    ``dex(solMass)``, ``mag(AB)`` for ``mag``).  A unit that does not convert is refused.
-    """
-    if given is None or isinstance(given, u.UnrecognizedUnit) or given == unit:
-        return values
-    given = u.Unit(given)
-    try:
-        return (values * given).to_value(unit)
-    except u.UnitsError:  # (a conversion error, or one raised trying the enabled equivalencies)
-        if _function_part(given) == _function_part(unit) and not (_has_physical_part(given)
-                                                                   and _has_physical_part(unit)):
-            return values
-        raise ColumnError(f"{what} is in {given}, which does not convert to {unit.to_string() or 'dimensionless'}"
-                          ) from None
-
-
-def _function_part(unit: u.UnitBase) -> u.UnitBase:
-    return unit.function_unit if isinstance(unit, u.FunctionUnitBase) else unit
-
-
-def _has_physical_part(unit: u.UnitBase) -> bool:
-    return isinstance(unit, u.FunctionUnitBase) and unit.physical_unit != u.dimensionless_unscaled
 
 
 def _survey_geometry(survey: str, bands, pixel_scale):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import astropy.units as u
+import numpy as np
 from astropy.table import Table
 
 from astro_cnn.downloads import Cache
@@ -249,7 +250,10 @@ class SDSSStackSurvey(_SDSSSurvey):
 
 
 def _cutout_name(identifier: Any) -> str | None:
-    """Return ``<id>.jpg``, or None when the id is not a plain file name (it could name a file elsewhere)."""
+    """Return ``<id>.jpg``, or None when the id is missing (masked) or not a plain file name (it could name a file
+    elsewhere)."""
+    if identifier is np.ma.masked:
+        return None
     name = f"{identifier}.jpg"
     if "/" in name or "\\" in name or "\0" in name or Path(name).name != name:
         return None
