@@ -65,12 +65,19 @@ def check_destination(path: str | Path, overwrite: bool = False) -> None:
     ------
     IsADirectoryError
         ``path`` is a directory: even with ``overwrite`` a directory is never replaced.
+    NotADirectoryError
+        A folder above ``path`` is a file.
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
     """
     path = Path(path)
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory: name a file to write (a directory is never replaced)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"cannot write {str(path)!r}: {str(parent)!r} is a file, not a directory")
+            break
     if path.exists() and not overwrite:
         raise FileExistsError(f"{str(path)!r} already exists; pass overwrite=True to replace it")
 

@@ -69,3 +69,15 @@ def test_train_output_that_is_a_directory_is_refused_before_training(tmp_path, c
     code = main(["train", str(tmp_path / "t.ecsv"), "-q", "metallicity", "--image-column", "image",
                  "-o", str(tmp_path / "model.acnn"), "--overwrite"])
     assert code == 2 and "is a directory: name a file to write" in _one_error_line(capsys)
+
+
+def test_a_model_output_below_a_file_is_refused_before_training(tmp_path, capsys):
+    """It trained, then failed to write with a bare "[Errno 17] File exists"."""
+    from .conftest import DATA
+
+    (tmp_path / "taken").write_text("x")
+    code = main(["train", str(DATA / "gri_small" / "galaxies.ecsv"), "-q", "metallicity", "--image-column", "image",
+                 "--backbone", "small_cnn", "--recipe", "quick", "--epochs", "1",
+                 "-o", str(tmp_path / "taken" / "m.acnn")])
+    assert code == 2 and "is a file, not a directory" in _one_error_line(capsys)
+    assert (tmp_path / "taken").read_text() == "x"

@@ -129,3 +129,25 @@ def test_training_leaves_out_images_with_no_source_at_the_centre(tmp_path, capsy
     error = capsys.readouterr().err
     assert "none of the 16 training images can be used (16 with no source at the centre" in error
     assert "--min-centre-snr 0 skips the presence check" in error and "min_centre_snr" not in error
+
+
+def test_a_run_dir_holding_an_earlier_run_is_not_replaced_without_overwrite(tmp_path, capsys):
+    """Training again into the same --run-dir without --resume silently replaced the earlier run's checkpoint and
+    store; it is refused before any work, and --overwrite starts again."""
+    run = tmp_path / "run"
+    args = ["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--backbone", "small_cnn",
+            "--recipe", "quick", "--epochs", "1", "--run-dir", str(run)]
+    assert main(args + ["-o", str(tmp_path / "a.acnn")]) == 0
+    checkpoint = (run / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(args + ["--seed", "5", "-o", str(tmp_path / "b.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt' is left by an earlier run: pass --resume to continue it, or --overwrite" in err
+    assert (run / "checkpoint.pt").read_bytes() == checkpoint and not (tmp_path / "b.acnn").exists()
+    assert main(args + ["--seed", "5", "--overwrite", "-o", str(tmp_path / "b.acnn")]) == 0
+    assert (run / "checkpoint.pt").read_bytes() != checkpoint
+    (tmp_path / "file").write_text("x")
+    capsys.readouterr()
+    assert main(args[:-2] + ["--run-dir", str(tmp_path / "file"), "-o", str(tmp_path / "c.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert "--run-dir" in err and "is a file, not a directory" in err

@@ -116,3 +116,33 @@ def test_a_store_path_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(AstroCNNError, match="is a file; a training store is a directory"):
         build_store(tmp_path / "file", _table(2), "metallicity", image_column="image", overwrite=True)
+
+
+def test_a_blank_first_image_does_not_decide_that_flux_images_are_colour(tmp_path):
+    """All zeros pass for 8-bit colour values: a blank image at the top of a table of flux images stopped the store
+    ("cannot mix colour and flux images"); it is kept, as a flux image, for training to leave out as blank."""
+    from astropy.io import fits
+
+    rng = np.random.default_rng(0)
+    fits.writeto(tmp_path / "blank.fits", np.zeros((5, 16, 16), np.float32))
+    for i in range(2):
+        fits.writeto(tmp_path / f"s{i}.fits", rng.normal(0, 0.1, (5, 16, 16)).astype(np.float32))
+    table = Table({"image": ["blank.fits", "s0.fits", "s1.fits"], "redshift": [0.1, 0.2, 0.3], "ebv": [0.0] * 3})
+    store = build_store(tmp_path / "store", table, "photo_z", image_column="image", image_dir=tmp_path,
+                        log=lambda line: None)
+    assert store.info["dtype"] == "float32" and len(store) == 3
+    np.testing.assert_array_equal(store.images[[0]][0], 0.0)
+    np.testing.assert_array_equal(store.images[[2]][0], read_image(tmp_path / "s1.fits"))
+
+
+def test_a_store_never_replaces_a_directory_that_is_not_one(tmp_path):
+    """With overwrite (as every new training run asked) the directory's files were deleted."""
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("years of work")
+    with pytest.raises(AstroCNNError, match="is a directory that is not a training store"):
+        build_store(tmp_path / "mine", _table(), "metallicity", image_column="image", overwrite=True,
+                    log=lambda line: None)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "years of work"
+    build_store(tmp_path / "s", _table(), "metallicity", image_column="image", log=lambda line: None)
+    build_store(tmp_path / "s", _table(4), "metallicity", image_column="image", overwrite=True, log=lambda line: None)
+    assert len(TrainingStore(tmp_path / "s")) == 4  # a store is replaced by a store

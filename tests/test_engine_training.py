@@ -538,3 +538,13 @@ def test_labels_training_cannot_use_are_refused_before_training():
         model.fit(images, labels, recipe="quick", epochs=1, val_fraction=0.25, progress=False,
                   log=lambda line: pytest.fail(f"trained: {line}"))
     assert model.members_ == []
+
+
+def test_a_label_column_of_several_values_per_row_is_refused_naming_it():
+    from astropy.table import Table
+
+    from astro_cnn.engine.train import train
+
+    table = Table({"image": ["a.fits"] * 3, "oh_p50": np.full((3, 2), 8.9)})
+    with pytest.raises(ColumnError, match="label column 'oh_p50' holds 2 values per row, not one"):
+        train(table, "metallicity", image_column="image", progress=False, log=lambda line: None)

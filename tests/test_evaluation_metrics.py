@@ -3,7 +3,7 @@
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import QTable, Table
+from astropy.table import MaskedColumn, QTable, Table
 
 from astro_cnn import ColumnError
 from astro_cnn.evaluation import binned_metrics, evaluate, nmad, regression_metrics, rmse
@@ -94,3 +94,18 @@ def test_columns_in_units_that_do_not_convert_are_refused_and_others_converted()
     with pytest.raises(ColumnError, match="column 'pred' is in s but 'true' is in m: they cannot be compared"):
         evaluate(table, "true", "pred")
     assert evaluate(table, "true", "cm")["bias_mean"][0].to_value(u.m) == pytest.approx(0.1 / 3)
+
+
+def test_flags_read_back_from_text_tables_are_parsed():
+    """A CSV gives the flag column back as the text 'True'/'False': any non-empty text counted as flagged, so every
+    row was left out."""
+    from astro_cnn.evaluation.metrics import flag_values
+
+    table = Table({"log_oh": [8.5, 8.7, 8.9, 9.0], "oh_p50": [8.5, 8.8, 8.9, 9.1],
+                   "flag": ["False", "True", " false ", "FALSE"]})
+    assert list(flag_values(table["flag"])) == [False, True, False, False]
+    assert evaluate(table, "oh_p50", ["log_oh"])["n"][0] == 3
+    masked = MaskedColumn([False, False, True], mask=[False, True, False])
+    assert list(flag_values(masked)) == [False, True, True]  # an unknown flag is not trusted
+    with pytest.raises(ColumnError, match=r"column 'flag' holds 'maybe' in row 1: expected True or False"):
+        flag_values(np.array(["True", "maybe"]))

@@ -39,7 +39,7 @@ _DEBUG_HELP = "show the full traceback of an error"
 #: Library messages name keyword arguments (``overwrite=True``); the command line names the flag.
 _ARGUMENT_TO_FLAG = {"overwrite=True": "--overwrite", "resume=True": "--resume",
                      "min_centre_snr=None": "--min-centre-snr 0", "min_centre_snr": "--min-centre-snr",
-                     "batch_size": "--batch-size"}  # each argument before any that starts it
+                     "batch_size": "--batch-size", "run_dir": "--run-dir"}  # each argument before any that starts it
 _ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, _ARGUMENT_TO_FLAG)) + r")(?![\w.])")
 _MAX_MESSAGE = 400
 
@@ -79,7 +79,7 @@ def exit_status(exc: BaseException) -> int:
     network and other operating-system errors (a read-only directory, a full disk), whether
     raised by astro_cnn or not, and anything unexpected.
     """
-    if isinstance(exc, (FileNotFoundError, FileExistsError, IsADirectoryError)):
+    if isinstance(exc, (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError)):
         return 2
     if isinstance(exc, OSError):  # includes ConnectionError, TimeoutError and requests' errors
         return 1

@@ -73,7 +73,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image that has finite pixels "
                              "and is not blank)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--overwrite", action="store_true", help="replace the output model if it exists")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output model, and an earlier run in --run-dir or --store, if they exist")
     parser.add_argument("--lr-find", action="store_true",
                         help="run the learning-rate range test (Smith 2015) instead of training; "
                              "writes the loss curve table to --output")
@@ -112,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     rank = _join_process_group()
     model = train(table, args.quantity, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir,
-                  store=args.store, resume=args.resume, seed=args.seed, device=args.device,
+                  store=args.store, resume=args.resume, overwrite=args.overwrite, seed=args.seed, device=args.device,
                   init_model=args.init_model, band_map=_band_map(args.band_map),
                   workers=args.workers, progress=rank == 0, log=print if rank == 0 else _silent, **options)
     if rank == 0:

@@ -182,10 +182,14 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
         raise AstroCNNError(f"{str(directory)!r} is a file; a training store is a directory: give another path")
     if directory.exists() and not overwrite:
         raise FileExistsError(f"{str(directory)!r} already exists; pass overwrite=True to replace it")
+    if directory.is_dir() and any(directory.iterdir()) and not is_store(directory):
+        raise AstroCNNError(f"{str(directory)!r} is a directory that is not a training store: a store replaces only "
+                            "a store, never other files; give another path")
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         keep, shape, dtype, first = [], None, None, None
+        blank: list[tuple[int, np.ndarray, str]] = []  # constant images before the first that shows its kind
         with open(work / "images.bin", "wb") as handle:
             for row, image, source in images:
                 if image is None:
@@ -193,12 +197,24 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
                 if image.dtype != np.uint8:  # uint8: colour values 0-255 (see compact_image)
                     image = np.asarray(image, dtype=np.float32)
                 if shape is None:
-                    shape, dtype, first = image.shape, _storage_dtype(image), source
+                    shape, first = image.shape, source
                 if image.shape != shape:
                     raise AstroCNNError(f"image {source!r} (row {row}) has shape {image.shape} but the first "
                                         f"image, {first!r}, has {shape}: a training set needs one shape")
-                handle.write(_encode(image, dtype, source, first).tobytes())
-                keep.append(row)
+                if dtype is None and _is_constant(image):  # a blank image (all zeros) passes for 8-bit colour
+                    blank.append((row, image, source))
+                    continue
+                if dtype is None:
+                    dtype, first = _storage_dtype(image), source
+                for pending in blank + [(row, image, source)]:
+                    handle.write(_encode(pending[1], dtype, pending[2], first).tobytes())
+                    keep.append(pending[0])
+                blank = []
+            if blank:  # nothing but constant images: stored as they are (training leaves blank ones out)
+                dtype = _storage_dtype(blank[0][1])
+                for pending in blank:
+                    handle.write(_encode(pending[1], dtype, pending[2], first).tobytes())
+                    keep.append(pending[0])
             handle.flush()
             os.fsync(handle.fileno())
         if not keep:
@@ -226,6 +242,12 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
     return TrainingStore(directory)
 
 
+def _is_constant(image: np.ndarray) -> bool:
+    """Whether every pixel has one value (a blank image tells nothing of the images' kind)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.nanmin(image) == np.nanmax(image)) if np.isfinite(image).any() else True
+
+
 def _storage_dtype(image: np.ndarray) -> np.dtype:
     """uint8 for 8-bit colour values (:func:`~astro_cnn.image_checks.colour_values`), float32 otherwise."""
     return np.dtype(np.uint8) if colour_values(image) else np.dtype(np.float32)
@@ -240,6 +262,8 @@ def compact_image(image: np.ndarray) -> np.ndarray:
 
 def _encode(image: np.ndarray, dtype: np.dtype, source: str, first: str) -> np.ndarray:
     if image.dtype == np.uint8:  # already compact (colour values 0-255)
+        if dtype != np.uint8 and _is_constant(image):  # a blank image, compacted as it looked like colour values
+            return image.astype(np.float32) / np.float32(255.0)
         if dtype != np.uint8:
             raise AstroCNNError(f"image {source!r} is an 8-bit colour image but the first, {first!r}, is not: "
                                 f"a training set cannot mix colour and flux images")

@@ -19,7 +19,7 @@ from ..survey_factory import make_survey
 from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
 from .predictor import NetworkPredictor
-from .store import TrainingStore, write_store
+from .store import TrainingStore, is_store, write_store
 from .trainer import distributed_rank
 
 __all__ = ["train", "lr_find", "build_store", "cross_validate"]
@@ -48,6 +48,7 @@ def train(
     run_dir: str | Path | None = None,
     store: str | Path | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     seed: int = 0,
     name: str | None = None,
     device: str = "auto",
@@ -102,6 +103,9 @@ def train(
         is reused when resuming.
     resume : bool
         Continue an interrupted run from ``run_dir``.
+    overwrite : bool
+        Start again where ``run_dir`` holds an earlier run's checkpoints or ``store`` an earlier
+        training store; without it (or ``resume``) such a run is refused, so that nothing is lost.
     seed : int
         Random seed (CPU training is deterministic for a given seed).
     name : str, optional
@@ -137,6 +141,7 @@ def train(
         The images do not all have one shape (the message names the first odd file).
     """
     q = registry.get("quantity", quantity)
+    _check_run_paths(run_dir, store, resume, overwrite)
     overrides = {k: v for k, v in {"batch_size": batch_size, "lr": lr}.items() if v is not None}
     with _opened_store(table, q, label_column=label_column, image_column=image_column, image_dir=image_dir,
                        extras=extras, survey=survey, bands=bands, pixel_scale=pixel_scale, store=store,
@@ -283,6 +288,23 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     return Prediction(value, error, pdf, edges), models
 
 
+def _check_run_paths(run_dir: str | Path | None, store: str | Path | None, resume: bool, overwrite: bool) -> None:
+    """Refuse, before any work, a run directory that is a file, and one (or a store) that holds an earlier run a
+    new run would replace unless ``resume`` or ``overwrite`` says what to do with it."""
+    if run_dir is not None and Path(run_dir).exists() and not Path(run_dir).is_dir():
+        raise AstroCNNError(f"run_dir {str(run_dir)!r} is a file, not a directory")
+    if resume or overwrite:
+        return
+    earlier = sorted(Path(run_dir).glob("checkpoint.pt")) + sorted(Path(run_dir).glob("member_*/checkpoint.pt")) \
+        if run_dir is not None else []
+    kept = Path(store) if store is not None else Path(run_dir) / "store" if run_dir is not None else None
+    if kept is not None and is_store(kept):
+        earlier.append(kept)
+    if earlier:
+        raise AstroCNNError(f"{str(earlier[0])!r} is left by an earlier run: pass resume=True to continue it, or "
+                            f"overwrite=True to start again in its place")
+
+
 class _opened_store:
     """Context: the store to train from — the one given, one kept from an interrupted run, or one built now.
 
@@ -408,6 +430,8 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
     column = table[name]
     if column.dtype.kind not in "biuf":
         raise ColumnError(f"{role} column {name!r} is not numeric (dtype {column.dtype})")
+    if column.ndim > 1:
+        raise ColumnError(f"{role} column {name!r} holds {int(np.prod(column.shape[1:]))} values per row, not one")
     values = np.asarray(getattr(column, "value", column), dtype=float)
     if unit is not None:
         values = values_in_unit(values, getattr(column, "unit", None), u.Unit(unit), f"{role} column {name!r}",

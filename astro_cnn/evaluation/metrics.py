@@ -10,7 +10,7 @@ from astropy.table import QTable, Table
 
 from ..exceptions import ColumnError
 
-__all__ = ["rmse", "nmad", "regression_metrics", "evaluate", "binned_metrics", "column_values"]
+__all__ = ["rmse", "nmad", "regression_metrics", "evaluate", "binned_metrics", "column_values", "flag_values"]
 
 
 def rmse(residual: np.ndarray) -> float:
@@ -58,8 +58,36 @@ def column_values(table: Table, name: str) -> np.ndarray:
         raise ColumnError(f"column {name!r} holds {what}, not numbers")
     values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
     if "flag" in table.colnames:
-        values = np.where(np.asarray(table["flag"], dtype=bool), np.nan, values)
+        values = np.where(flag_values(table["flag"]), np.nan, values)
     return values
+
+
+def flag_values(column) -> np.ndarray:
+    """A ``flag`` column as booleans: booleans or numbers as they are, text as written (``True``/``False``, as CSV
+    and other text tables hold them; any case); a masked (unknown) flag counts as flagged.
+
+    Parameters
+    ----------
+    column : Column or array-like
+
+    Returns
+    -------
+    ndarray of bool
+
+    Raises
+    ------
+    ColumnError
+        Text that is neither ``True`` nor ``False`` (the first such row is named).
+    """
+    masked = np.ma.getmaskarray(column) if hasattr(column, "mask") else np.zeros(len(column), bool)
+    values = np.asarray(np.ma.getdata(column))
+    if values.dtype.kind not in "US":
+        return values.astype(bool) | masked
+    text = np.char.lower(np.char.strip(values.astype(str)))
+    odd = np.flatnonzero(~np.isin(text, ["true", "false"]) & ~masked)
+    if len(odd):
+        raise ColumnError(f"column 'flag' holds {str(values[odd[0]])!r} in row {int(odd[0])}: expected True or False")
+    return (text == "true") | masked
 
 
 def _in_unit_of(table: Table, name: str, reference: str) -> np.ndarray:
