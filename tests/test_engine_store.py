@@ -146,3 +146,14 @@ def test_a_store_never_replaces_a_directory_that_is_not_one(tmp_path):
     build_store(tmp_path / "s", _table(), "metallicity", image_column="image", log=lambda line: None)
     build_store(tmp_path / "s", _table(4), "metallicity", image_column="image", overwrite=True, log=lambda line: None)
     assert len(TrainingStore(tmp_path / "s")) == 4  # a store is replaced by a store
+
+
+def test_a_table_of_unreadable_images_names_them(tmp_path):
+    """A wrong image directory said only "no training row has a readable image"."""
+    table = _table(4, replace={k: f"missing{k}.jpg" for k in range(4)})
+    with pytest.raises(AstroCNNError, match=r"none of the 4 training rows has a readable image: '.*missing0.jpg' "
+                                            r"\(row 0\), '.*missing1.jpg' \(row 1\), '.*missing2.jpg' \(row 2\) "
+                                            r"and more cannot be read"):
+        build_store(tmp_path / "s", table, "metallicity", image_column="image", log=lambda line: None)
+    with pytest.raises(AstroCNNError, match="the training table has no rows"):
+        build_store(tmp_path / "s", _table()[:0], "metallicity", image_column="image", log=lambda line: None)

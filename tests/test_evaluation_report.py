@@ -100,3 +100,16 @@ def test_evaluate_writes_the_resolution_and_mzr_studies(tmp_path, capsys):
     assert (tmp_path / "mzr" / "mzr.png").stat().st_size > 1000
     assert main(["evaluate", str(path), "--true", "oh_p50", "--pred", "log_oh", "--mzr", "lgm_tot_p50"]) == 2
     assert "--report" in capsys.readouterr().err
+
+
+def test_a_report_with_nothing_to_measure_is_refused_before_writing(tmp_path):
+    """With every prediction masked the report crashed in its figure (IndexError) after writing two of its files,
+    so that running it again needed --overwrite."""
+    from astropy.table import MaskedColumn
+
+    from astro_cnn import AstroCNNError
+
+    table = Table({"oh_p50": [8.5, 8.7, 8.9], "log_oh": MaskedColumn([8.4, 8.8, 9.0], mask=[True, True, True])})
+    with pytest.raises(AstroCNNError, match="no row of 3 has both a usable 'log_oh' and a true 'oh_p50'"):
+        write_report(table, tmp_path / "report", true="oh_p50", pred="log_oh")
+    assert not (tmp_path / "report").exists()

@@ -190,9 +190,12 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
     try:
         keep, shape, dtype, first = [], None, None, None
         blank: list[tuple[int, np.ndarray, str]] = []  # constant images before the first that shows its kind
+        unreadable: list[str] = []  # the first few, to name in an error
         with open(work / "images.bin", "wb") as handle:
             for row, image, source in images:
                 if image is None:
+                    if len(unreadable) < 3:
+                        unreadable.append(f"{source!r} (row {row})")
                     continue
                 if image.dtype != np.uint8:  # uint8: colour values 0-255 (see compact_image)
                     image = np.asarray(image, dtype=np.float32)
@@ -218,7 +221,11 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
             handle.flush()
             os.fsync(handle.fileno())
         if not keep:
-            raise AstroCNNError("no training row has a readable image")
+            if not len(table):
+                raise AstroCNNError("the training table has no rows")
+            raise AstroCNNError(f"none of the {len(table)} training rows has a readable image: "
+                                f"{', '.join(unreadable)}{' and more' if len(table) > len(unreadable) else ''} "
+                                "cannot be read (are the image column and image directory right?)")
         left_out = len(table) - len(keep)
         kept = table[np.asarray(keep, dtype=int)]
         kept.write(work / "table.ecsv", format="ascii.ecsv")

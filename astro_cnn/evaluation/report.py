@@ -9,6 +9,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from ..exceptions import AstroCNNError
 from ..quantity import Quantity
 from ..table_io import write_table
 from .figures import AXIS_LABELS, prediction_figure
@@ -83,6 +84,8 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
         A report file exists and ``overwrite`` is false.
     ValueError
         ``outlier_threshold`` is "rail" for a report that is not on Δz.
+    AstroCNNError
+        No row has both a usable prediction and a true value (nothing is written).
     """
     directory = Path(directory)
     names = ["metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md"]
@@ -97,7 +100,7 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
         outlier_threshold = 0.05 if photoz else 0.3
     if outlier_threshold == "rail" and not photoz:
         raise ValueError("outlier_threshold='rail' goes with photo-z residuals (residual='delta_z')")
-    directory.mkdir(parents=True, exist_ok=True)
+    _check_rows(table, true, pred)
     if photoz:
         has_pdf = "z_pdf" in table.colnames and "pdf_bin_edges" in (table.meta.get("astro_cnn") or {})
         metrics = evaluate_photoz(table, true, pred, pdf="z_pdf" if has_pdf else None,
@@ -120,6 +123,7 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
                     f"| {_value(row['rmse']):.4f} | {_value(row['nmad']):.4f} | {_value(row['bias_mean']):+.4f} | "
                     f"{_value(row['bias_median']):+.4f} | {100 * row['outlier_fraction']:.2f} % |\n")
         counted = f"N = {row['n']} ({row['n_excluded']} flagged or missing rows left out)"
+    directory.mkdir(parents=True, exist_ok=True)
     write_table(metrics, directory / "metrics.ecsv", overwrite=True)
     write_table(binned, directory / "binned_metrics.ecsv", overwrite=True)
     unit = getattr(table[true], "unit", None) or (quantity.unit if quantity is not None else None)
@@ -134,6 +138,16 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
                "Figures: `prediction.png` / `prediction.pdf`; metrics in bins: `binned_metrics.ecsv`.\n")
     (directory / "summary.md").write_text(summary, encoding="utf-8")
     return directory
+
+
+def _check_rows(table: Table, true: str, pred: str) -> None:
+    """Refuse, before any file is written, a table in which no row has both a usable prediction and a true value
+    (a half-written report would need --overwrite to redo)."""
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(column_values(table, true)) & np.isfinite(column_values(table, pred))
+    if not usable.any():
+        raise AstroCNNError(f"no row of {len(table)} has both a usable {pred!r} and a true {true!r} (flagged, masked "
+                            f"or non-finite rows are left out): there is nothing to report")
 
 
 def _binned_photoz(table: Table, true: str, pred: str, by: str | None, bins: int,
