@@ -202,9 +202,7 @@ def predict_to_file(
 @contextlib.contextmanager
 def _run_lock(output: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``OUTPUT.lock`` for the run, so that two runs never write one output."""
-    path = output.with_name(output.name + ".lock")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise AstroCNNError(f"cannot write output {str(output)!r}: {str(path.parent)!r} is a file, not a directory")
+    path = output.with_name(output.name + ".lock")  # its folders are no files: check_destination saw to it
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

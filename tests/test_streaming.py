@@ -102,8 +102,8 @@ def test_the_input_table_is_never_the_output_even_with_overwrite(tmp_path, examp
 
 def test_an_output_whose_directory_cannot_be_made_is_named(tmp_path, example_model):
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(AstroCNNError, match=r"cannot write output '.*afile/out\.ecsv': '.*afile' is a file, not a "
-                                            r"directory"):
+    with pytest.raises(NotADirectoryError, match=r"cannot write '.*afile/out\.ecsv': '.*afile' is a file, not a "
+                                                r"directory"):
         astro_cnn.predict_to_file(_many(5), tmp_path / "afile" / "out.ecsv", model=example_model, progress=False)
     with pytest.raises(AstroCNNError, match=r"cannot write output '/proc/astro_cnn_none/out\.ecsv': its directory "
                                             r"'/proc/astro_cnn_none' cannot be made"):
