@@ -19,7 +19,7 @@ from astropy.table import QTable, Table
 from .exceptions import AstroCNNError
 from .table_io import read_table
 
-__all__ = ["Partitions", "partitions"]
+__all__ = ["Partitions", "partitions", "table_digest"]
 
 
 @dataclass
@@ -85,7 +85,7 @@ def partitions(source: Table | str | Path, rows: int) -> Partitions:
         Rows per partition.
     """
     if isinstance(source, Table):
-        return Partitions(len(source), {"input_sha256": _table_digest(source), "rows": len(source)}, source, rows)
+        return Partitions(len(source), {"input_sha256": table_digest(source), "rows": len(source)}, source, rows)
     path = Path(source)
     if not path.is_file():
         raise AstroCNNError(f"table file {str(path)!r} does not exist")
@@ -109,10 +109,11 @@ def partitions(source: Table | str | Path, rows: int) -> Partitions:
         n = int(pq.ParquetFile(path).metadata.num_rows)
         return Partitions(n, {**identity, "rows": n}, ("parquet", path), rows)
     table = read_table(path)
-    return Partitions(len(table), {"input_sha256": _table_digest(table), "rows": len(table)}, table, rows)
+    return Partitions(len(table), {"input_sha256": table_digest(table), "rows": len(table)}, table, rows)
 
 
-def _table_digest(table: Table) -> str:
+def table_digest(table: Table) -> str:
+    """SHA-256 of a table's values and masks, column by column: the same digest for the same input."""
     digest = hashlib.sha256()
     for name in table.colnames:
         column = table[name]

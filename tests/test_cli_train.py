@@ -151,3 +151,25 @@ def test_a_run_dir_holding_an_earlier_run_is_not_replaced_without_overwrite(tmp_
     assert main(args[:-2] + ["--run-dir", str(tmp_path / "file"), "-o", str(tmp_path / "c.acnn")]) == 2
     err = capsys.readouterr().err
     assert "--run-dir" in err and "is a file, not a directory" in err
+
+
+def test_resume_refuses_another_table_or_network_than_the_run_started_with(tmp_path, capsys):
+    """--resume went on training on the run's own store whatever table was given, and with another backbone it
+    ended in torch's long state_dict error."""
+    run = tmp_path / "run"
+    args = ["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--backbone", "small_cnn",
+            "--recipe", "quick", "--epochs", "1", "--run-dir", str(run)]
+    assert main(args + ["-o", str(tmp_path / "a.acnn")]) == 0
+    fewer = tmp_path / "fewer.ecsv"
+    table = read_table(GALAXIES)[:8]
+    table["image"] = [str(GALAXIES.parent / name) for name in table["image"]]
+    table.write(fewer)
+    capsys.readouterr()
+    assert main([args[0], str(fewer)] + args[2:] + ["--resume", "-o", str(tmp_path / "b.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert "--resume continues the run on its training store" in err and "16 rows" in err and "now 8 rows" in err
+    other = [a if a != "small_cnn" else "resnet18" for a in args]
+    assert main(other + ["--resume", "-o", str(tmp_path / "c.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.pt' was written by another network" in err and "Missing key" not in err
+    assert main(args + ["--resume", "-o", str(tmp_path / "d.acnn")]) == 0  # the same table and network resume

@@ -14,6 +14,7 @@ from astropy.table import MaskedColumn, QTable, Table
 from .. import registry
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
 from ..image_checks import MIN_CENTRE_SNR
+from ..partitions import table_digest
 from ..quantity import Prediction, values_in_unit
 from ..survey_factory import make_survey
 from .batches import subset_extras
@@ -200,6 +201,18 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     TrainingStore
     """
     q = registry.get("quantity", quantity)
+    kept, label_columns, extras = _store_rows(table, q, image_column, label_column, extras)
+    bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
+    files = read_image_files(list(kept["source"]), image_dir, store_workers() if workers is None else int(workers))
+    return write_store(directory, files, kept, bands=bands, pixel_scale=pixel_scale,
+                       overwrite=overwrite, log=log,
+                       info={"label_column": label_columns[0] if q.n_outputs == 1 else label_columns,
+                             "extras": list(extras), "quantity": q.name,
+                             "survey": survey or q.default_survey, "source_sha256": table_digest(kept)})
+
+
+def _store_rows(table: Table, q, image_column: str, label_column, extras) -> tuple[Table, list[str], tuple[str, ...]]:
+    """What a store keeps of a table (checked labels, extras and image file names), its label columns and extras."""
     label_columns = _label_columns(q, table, label_column)
     extras = tuple(q.extras if extras is None else extras)
     columns = dict(zip(label_columns, _labels(table, q, label_columns)))
@@ -208,15 +221,7 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     if image_column not in table.colnames:
         raise ColumnError(f"image column {image_column!r} is not in the table; its columns are: "
                           f"{', '.join(table.colnames)}")
-    bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
-    sources = [str(name) for name in table[image_column]]
-    kept = Table({**columns, "source": sources})
-    files = read_image_files(sources, image_dir, store_workers() if workers is None else int(workers))
-    return write_store(directory, files, kept, bands=bands, pixel_scale=pixel_scale,
-                       overwrite=overwrite, log=log,
-                       info={"label_column": label_columns[0] if q.n_outputs == 1 else label_columns,
-                             "extras": list(extras), "quantity": q.name,
-                             "survey": survey or q.default_survey})
+    return Table({**columns, "source": [str(name) for name in table[image_column]]}), label_columns, extras
 
 
 def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0,
@@ -357,10 +362,25 @@ class _opened_store:
             self._tmp = tempfile.TemporaryDirectory(prefix="astro_cnn-store-")
             directory = Path(self._tmp.name) / "store"
         elif self.resume and (directory / "store.json").is_file():
+            store = TrainingStore(directory)
+            self._check_same_source(store)
             self.log(f"reusing the training store {directory}")
-            return TrainingStore(directory)
+            return store
         return build_store(directory, self.table, self.quantity.name, overwrite=not self.resume, log=self.log,
                            **self.args)
+
+    def _check_same_source(self, store: TrainingStore) -> None:
+        """Refuse to resume on a store built from another table or survey than the one given now: the run would
+        go on training on the old images and labels, and the model would say nothing of it."""
+        survey = self.args["survey"] or self.quantity.default_survey
+        kept = _store_rows(self.table, self.quantity, self.args["image_column"], self.args["label_column"],
+                           self.args["extras"])[0]
+        recorded = store.info.get("source_sha256")
+        if store.info.get("survey", survey) != survey or (recorded is not None and recorded != table_digest(kept)):
+            raise AstroCNNError(f"resume=True continues the run on its training store {str(store.directory)!r}, "
+                                f"built from another table or survey ({store.info.get('rows')} rows of survey "
+                                f"{store.info.get('survey')!r}; now {len(kept)} rows of {survey!r}): resume with the "
+                                "table the run started from, or pass overwrite=True to start again")
 
     def __exit__(self, exc_type, *exc) -> None:
         if self._shared and exc_type is None:

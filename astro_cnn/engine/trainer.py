@@ -151,7 +151,12 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
             raise AstroCNNError(f"{str(checkpoint_path)!r} was written by a run on other training rows (other "
                                 "images, or other images left out by the presence check): resume with the same "
                                 "images and min_centre_snr, or start a new run_dir")
-        network.load_state_dict(state["model"])
+        try:
+            network.load_state_dict(state["model"])
+        except RuntimeError:  # missing or unexpected layers, other sizes: torch's message lists every one
+            raise AstroCNNError(f"{str(checkpoint_path)!r} was written by another network (its weights do not fit "
+                                "this backbone and head): resume with the run's own backbone, head and options, or "
+                                "start again in another run_dir") from None
         start_epoch, history = state["epoch"], state["history"]
         if start_epoch < len(schedule.stages):
             stage = schedule.stages[start_epoch]
