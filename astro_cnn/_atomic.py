@@ -30,7 +30,7 @@ def atomic_path(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
     IsADirectoryError
-        ``path`` is a directory (see :func:`check_destination`).
+        ``path`` is a directory (see ``check_destination``).
     """
     path = Path(path)
     check_destination(path, overwrite)
