@@ -173,3 +173,11 @@ def test_resume_refuses_another_table_or_network_than_the_run_started_with(tmp_p
     err = capsys.readouterr().err
     assert "checkpoint.pt' was written by another network" in err and "Missing key" not in err
     assert main(args + ["--resume", "-o", str(tmp_path / "d.acnn")]) == 0  # the same table and network resume
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan"])
+def test_a_learning_rate_that_cannot_train_is_refused_by_its_flag_before_any_work(tmp_path, capsys, value):
+    """It was refused only after the training store was built, as "lr must be ...", naming no flag."""
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--lr", value,
+                 "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "m.acnn")]) == 2
+    assert "--lr" in capsys.readouterr().err and not (tmp_path / "run").exists()

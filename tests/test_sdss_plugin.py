@@ -123,3 +123,14 @@ def test_cutouts_of_an_id_only_table_skip_a_masked_objid(tmp_path):
     assert list(index["status"] == "ok") == [True, False, True]
     assert index["status"][1] == "no position and no identifier (masked) in column 'objid'"
     assert sorted(p.name for p in (tmp_path / "out").glob("*.jpg")) == [f"{ids[0]}.jpg", f"{ids[2]}.jpg"]
+
+
+def test_cli_cutouts_that_make_no_image_fail(tmp_path, capsys):
+    """Every row failed and the command still exited 0, as if it had done its work (predict exits 1)."""
+    table_path = tmp_path / "ids.csv"
+    Table({"objid": [7, 8]}).write(table_path)
+    status = main(["cutouts", str(table_path), "-o", str(tmp_path / "jpegs"), "--no-progress",
+                   f"--survey-option=jpeg_dir={DATA / 'jpeg'}", "--survey-option=offline=true"])
+    captured = capsys.readouterr()
+    assert status == 1 and "wrote 0 images" in captured.out
+    assert "no image could be made for any of the 2 rows" in captured.err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..cutouts import as_targets, write_cutouts
@@ -51,4 +52,7 @@ def run(args: argparse.Namespace) -> int:
                           overwrite=args.overwrite, progress=not args.no_progress, **options)
     failed = int((index["status"] != "ok").sum())
     print(f"wrote {len(index) - failed} images to {args.outdir} ({failed} failed; see {args.outdir / 'index.ecsv'})")
+    if len(index) and failed == len(index):  # as predict: nothing made is a failure, not a success
+        print(f"astro-cnn: error: no image could be made for any of the {len(index)} rows", file=sys.stderr)
+        return 1
     return 0

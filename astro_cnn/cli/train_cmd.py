@@ -9,7 +9,7 @@ from pathlib import Path
 from .._atomic import check_destination
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
-from .options import finite_number, non_negative_int, positive_int
+from .options import finite_number, non_negative_int, positive_int, positive_number
 
 __all__ = ["add_parser", "run"]
 
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="all-layer epochs, as one cosine cycle, run after the recipe's head-only epochs "
                              "(wu2019: 2); overrides the recipe's cycles")
     parser.add_argument("--batch-size", type=positive_int, help="override the recipe's batch size")
-    parser.add_argument("--lr", type=float, help="override the recipe's peak learning rate")
+    parser.add_argument("--lr", type=positive_number, help="override the recipe's peak learning rate")
     parser.add_argument("--ensemble", type=positive_int, default=1, help="number of networks to average (default 1)")
     parser.add_argument("--init-model", metavar="MODEL",
                         help="fine-tune: start from this trained model (file, installed name, or URL with "
