@@ -157,3 +157,14 @@ def test_a_table_of_unreadable_images_names_them(tmp_path):
         build_store(tmp_path / "s", table, "metallicity", image_column="image", log=lambda line: None)
     with pytest.raises(AstroCNNError, match="the training table has no rows"):
         build_store(tmp_path / "s", _table()[:0], "metallicity", image_column="image", log=lambda line: None)
+
+
+def test_rows_that_repeat_an_image_file_are_reported(tmp_path):
+    """Duplicated rows were taken silently: a validation split then holds copies of the images trained on."""
+    from astropy.table import vstack
+
+    lines = []
+    store = build_store(tmp_path / "s", vstack([_table(4), _table(4)[:2]]), "metallicity", image_column="image",
+                        log=lines.append)
+    assert len(store) == 6
+    assert any(line.startswith("2 of 6 rows repeat the image file of an earlier row") for line in lines)

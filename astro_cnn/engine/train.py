@@ -202,6 +202,10 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
     """
     q = registry.get("quantity", quantity)
     kept, label_columns, extras = _store_rows(table, q, image_column, label_column, extras)
+    repeated = len(kept) - len(set(kept["source"]))
+    if repeated:
+        log(f"{repeated} of {len(kept)} rows repeat the image file of an earlier row: a validation split may hold "
+            "copies of images trained on, and its scores and calibration would be too good")
     bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
     files = read_image_files(list(kept["source"]), image_dir, store_workers() if workers is None else int(workers))
     return write_store(directory, files, kept, bands=bands, pixel_scale=pixel_scale,
