@@ -176,17 +176,12 @@ class ForestPredictor(Predictor):
 
         Raises
         ------
-        AstroCNNError
-            ``images`` and ``labels`` differ in length, a label is missing, not finite or outside the
-            quantity's valid range (the rows are named), or prediction would flag every image.
-        IncompatibleImagesError
-            The images' shape is not the one the forest was trained on.
+        AstroCNNError, IncompatibleImagesError
+            As ``Predictor.calibration_set``.
         """
         from .engine.calibration import fit_error_model
 
-        images, labels, screened = self.calibration_set(np.asarray(images), labels, min_centre_snr)
-        if screened.left_out:
-            log(screened.summary("calibration images"))
+        images, labels, screened = self.calibration_set(np.asarray(images), labels, min_centre_snr, log)
         images, labels = images[screened.rows], labels[screened.rows]
         trees = self.tree_predictions(images)
         keep = np.isfinite(trees).all(axis=0)

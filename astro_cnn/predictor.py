@@ -93,8 +93,8 @@ class Predictor(abc.ABC):
         """Rebuild a predictor from its metadata and :meth:`_state_bytes` output."""
 
     # --- shared behaviour ------------------------------------------------------------------------
-    def calibration_set(self, images: Any, labels: Any,
-                        min_centre_snr: float | None) -> tuple[Any, np.ndarray, TrainingImages]:
+    def calibration_set(self, images: Any, labels: Any, min_centre_snr: float | None,
+                        log=print) -> tuple[Any, np.ndarray, TrainingImages]:
         """Check the images and labels a calibration is asked to learn from, and screen the images as prediction
         checks its inputs.
 
@@ -111,6 +111,8 @@ class Predictor(abc.ABC):
             The true values, one column per output of the quantity.
         min_centre_snr : float or None
             Lowest centre S/N that counts as a source (None: no presence check).
+        log : callable
+            Receives the line saying which images are left out, if any.
 
         Returns
         -------
@@ -134,6 +136,8 @@ class Predictor(abc.ABC):
         if not len(screened.rows):
             raise AstroCNNError(f"none of the {screened.total} calibration images can be used "
                                 f"({screened.reasons()}): prediction would flag every one of them")
+        if screened.left_out:
+            log(screened.summary("calibration images"))
         return images, labels, screened
 
     def _left_out_for_noise(self, images: Any, screened: TrainingImages, block: int = 256) -> TrainingImages:

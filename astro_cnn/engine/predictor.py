@@ -402,15 +402,12 @@ class NetworkPredictor(Predictor):
 
         Raises
         ------
-        AstroCNNError
-            ``images`` and ``labels`` differ in length, a label is missing, not finite or outside the
-            quantity's valid range (the rows are named), or prediction would flag every image.
-        IncompatibleImagesError
-            The images' shape is not the one the model was trained on.
+        AstroCNNError, IncompatibleImagesError
+            As :meth:`calibration_set`: labels it cannot use, images of another shape than the
+            model's, or none that prediction would measure.
         """
-        images, labels, screened = self.calibration_set(images, labels, min_centre_snr)
+        images, labels, screened = self.calibration_set(images, labels, min_centre_snr, log)
         if screened.left_out:
-            log(screened.summary("calibration images"))
             rows = screened.rows
             images, labels, extras = _Rows(images, rows), labels[rows], subset_extras(extras, rows)
         if self.quantity.kind == "pdf":
