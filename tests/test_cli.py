@@ -269,3 +269,14 @@ def test_predict_no_progress_and_cutouts_output_dir(tmp_path, example_model, cap
     assert main(["cutouts", str(source), "--survey", "example-sky", "--output-dir", str(tmp_path / "cut"),
                  "--no-progress"]) == 0
     assert (tmp_path / "cut" / "index.ecsv").is_file()
+
+
+@pytest.mark.parametrize("photoz", [False, True])
+def test_evaluate_that_scores_no_row_fails(tmp_path, capsys, photoz):
+    """With every row flagged it printed n = 0 and exited 0, as if it had measured something."""
+    names = ("z_spec", "z_phot") if photoz else ("oh_p50", "log_oh")
+    Table({names[0]: [0.1, 0.2], names[1]: [0.11, 0.19], "flag": [True, True]}).write(tmp_path / "t.ecsv")
+    args = ["evaluate", str(tmp_path / "t.ecsv"), "--true", names[0], "--pred", names[1]] + (["--photoz"] if photoz
+                                                                                             else [])
+    assert main(args) == 1
+    assert "no row of 2 could be scored" in capsys.readouterr().err

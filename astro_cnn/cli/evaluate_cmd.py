@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .options import fraction, outlier_threshold, positive_int
@@ -66,11 +67,16 @@ def run(args: argparse.Namespace) -> int:
         metrics = evaluate_photoz(table, args.true, args.pred[0], pdf=pdf, outlier_threshold=threshold,
                                   remove_widest=args.remove_widest)
         metrics.pprint(max_lines=-1, max_width=-1)
+        if not _scored(metrics, table):
+            return 1
         if args.report:
             _report(table, args, threshold, photoz=True)
         return 0
     threshold = 0.3 if args.outlier_threshold is None else args.outlier_threshold
-    evaluate(table, args.true, args.pred, outlier_threshold=threshold).pprint(max_lines=-1, max_width=-1)
+    metrics = evaluate(table, args.true, args.pred, outlier_threshold=threshold)
+    metrics.pprint(max_lines=-1, max_width=-1)
+    if not _scored(metrics, table):
+        return 1
     if args.by:
         print()
         binned_metrics(table, args.true, args.pred[0], args.by, args.bins,
@@ -78,6 +84,15 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         _report(table, args, threshold)
     return 0
+
+
+def _scored(metrics, table) -> bool:
+    """Whether any row was scored; if none was, say so (as predict does when it measured none)."""
+    if any(int(n) for n in metrics["n"]):
+        return True
+    print(f"astro-cnn: error: no row of {len(table)} could be scored (every row is flagged, or lacks a prediction "
+          "or a true value)", file=sys.stderr)
+    return False
 
 
 def _report(table, args: argparse.Namespace, outlier_threshold, photoz: bool = False) -> None:
