@@ -121,7 +121,7 @@ class ForestPredictor(Predictor):
         forest = forest_regressor(seed, **options).fit(features[usable], labels[usable])
         self.trees_ = _flatten(forest)
         self.calibration_ = {}
-        colour = colour_values(np.asarray(images)[usable])
+        colour = colour_values(images, rows=np.flatnonzero(usable))  # no copy of the usable images
         if not colour:  # 8-bit colour images have a fixed scale
             with np.errstate(invalid="ignore"):  # images with infinite pixels (not usable) give NaN
                 self.pixel_noise_ = _median_noise(pixel_noise(images)[usable])

@@ -55,7 +55,7 @@ APERTURE_RADIUS = 1.0 * u.arcsec
 NOISE_RATIO_LIMITS = (0.2, 5.0)
 
 
-def colour_values(images: np.ndarray, block: int = 256) -> bool:
+def colour_values(images: np.ndarray, block: int = 256, rows: np.ndarray | None = None) -> bool:
     """Whether ``images`` hold 8-bit colour values (a JPEG's or PNG's), not fluxes.
 
     The rule by which a training store decides how to keep the images (8-bit values as uint8) and a
@@ -71,19 +71,24 @@ def colour_values(images: np.ndarray, block: int = 256) -> bool:
         One image or many, of any shape.
     block : int
         Rows (along the first axis) checked at a time, so that memory does not grow with their number.
+    rows : ndarray of int, optional
+        Only these rows (default: all), read a block at a time like the others.
 
     Returns
     -------
     bool
-        True for 8-bit colour values; False for anything else, and for no pixels at all.
+        True for 8-bit colour values; False for anything else, and for no pixels or rows at all.
     """
     array = np.atleast_1d(np.asarray(images))
     if array.dtype == np.uint8:
         return True
     if not np.issubdtype(array.dtype, np.floating) or array.size == 0:
         return False
-    for start in range(0, len(array), block):
-        part = array[start:start + block]
+    chosen = np.arange(len(array)) if rows is None else np.asarray(rows)
+    if not len(chosen):
+        return False
+    for start in range(0, len(chosen), block):
+        part = array[chosen[start:start + block]]
         with np.errstate(invalid="ignore"):
             scaled = part * np.float32(255.0)
             if not (part.min() >= 0 and part.max() <= 1 and np.abs(scaled - np.rint(scaled)).max() < 1e-3):

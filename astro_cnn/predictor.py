@@ -21,7 +21,7 @@ from .image_checks import NOISE_RATIO_LIMITS, TrainingImages, noise_problems, pi
 from .quantity import Prediction, Quantity, values_in_unit
 from .survey import ImageBatch
 
-__all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX", "check_label_shape", "checked_labels"]
+__all__ = ["Predictor", "load_predictor", "MODEL_SUFFIX", "checked_labels"]
 
 #: File suffix of saved models (a zip archive of ``metadata.json`` and ``state.bin``).
 MODEL_SUFFIX = ".acnn"
@@ -316,27 +316,6 @@ def load_predictor(path: str | Path) -> Predictor:
     return predictor
 
 
-def check_label_shape(labels: np.ndarray, quantity: Quantity) -> None:
-    """Refuse labels whose columns are not the quantity's outputs.
-
-    Parameters
-    ----------
-    labels : ndarray
-        Shape (N,) for a quantity of one output, (N, K) for K outputs.
-    quantity : Quantity
-
-    Raises
-    ------
-    AstroCNNError
-        Another shape.
-    """
-    expected = (len(labels),) if quantity.n_outputs == 1 else (len(labels), quantity.n_outputs)
-    if labels.shape != expected:
-        columns = ", ".join(o.column for o in quantity.outputs)
-        raise AstroCNNError(f"labels have shape {labels.shape} but quantity {quantity.name!r} predicts "
-                            f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
-
-
 def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray:
     """True values as float, one per image and one column per output of ``quantity``, each finite and inside its
     output's valid range.
@@ -374,7 +353,11 @@ def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray
         raise AstroCNNError(f"labels must be numbers ({exc})") from None
     if len(values) != n_images:
         raise AstroCNNError(f"{n_images} images but {len(values)} labels")
-    check_label_shape(values, quantity)
+    expected = (len(values),) if quantity.n_outputs == 1 else (len(values), quantity.n_outputs)
+    if values.shape != expected:
+        columns = ", ".join(o.column for o in quantity.outputs)
+        raise AstroCNNError(f"labels have shape {values.shape} but quantity {quantity.name!r} predicts "
+                            f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
     columns = values.reshape(len(values), -1)
     missing = np.broadcast_to(np.asarray(False if masked is None else masked, bool), values.shape)
     missing = missing.reshape(columns.shape)

@@ -185,8 +185,8 @@ class NetworkPredictor(Predictor):
         _warn_if_diverging(histories, log, can_be_negative=network.predicts_variance)
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
-            held_out = self.calibrate(_Rows(images, rows), labels[rows], subset_extras(extras, rows),
-                                      min_centre_snr=min_centre_snr, log=log)
+            # the validation rows passed the training screen and the label checks already
+            held_out = self._calibrate_on(_Rows(images, rows), labels[rows], subset_extras(extras, rows), {})
             log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
                 f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
         self.info.update({
@@ -410,6 +410,11 @@ class NetworkPredictor(Predictor):
         if screened.left_out:
             rows = screened.rows
             images, labels, extras = _Rows(images, rows), labels[rows], subset_extras(extras, rows)
+        return self._calibrate_on(images, labels, extras, screened.left_out, batch_size)
+
+    def _calibrate_on(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None,
+                      left_out: dict[str, int], batch_size: int = 128) -> dict[str, Any]:
+        """:meth:`calibrate` on images and labels already checked and screened (``left_out``: those it left out)."""
         if self.quantity.kind == "pdf":
             raw = self._predict(images, extras, batch_size, calibrated=False)
             temperature = fit_temperature(raw.pdf, self.encode_labels(labels).numpy())
@@ -420,7 +425,7 @@ class NetworkPredictor(Predictor):
         else:
             mean, spread = self._encoded_spread(*self._stacked_outputs(images, extras, batch_size))
             calibration = fit_error_models(self.quantity, labels, mean, spread)
-        calibration["left_out"] = screened.left_out
+        calibration["left_out"] = left_out
         self.calibration_ = calibration
         self.info["calibration"] = calibration
         return calibration

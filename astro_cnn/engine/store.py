@@ -209,15 +209,11 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
                     continue
                 if dtype is None:
                     dtype, first = _storage_dtype(image), source
-                for pending in blank + [(row, image, source)]:
-                    handle.write(_encode(pending[1], dtype, pending[2], first).tobytes())
-                    keep.append(pending[0])
+                keep += _write_rows(handle, blank + [(row, image, source)], dtype, first)
                 blank = []
             if blank:  # nothing but constant images: stored as they are (training leaves blank ones out)
                 dtype = _storage_dtype(blank[0][1])
-                for pending in blank:
-                    handle.write(_encode(pending[1], dtype, pending[2], first).tobytes())
-                    keep.append(pending[0])
+                keep += _write_rows(handle, blank, dtype, first)
             handle.flush()
             os.fsync(handle.fileno())
         if not keep:
@@ -247,6 +243,13 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
     log(f"training store {directory}: {len(keep)} images of shape {shape} ({dtype.name})"
         + (f", {left_out} rows without a readable image left out" if left_out else ""))
     return TrainingStore(directory)
+
+
+def _write_rows(handle, rows: list[tuple[int, np.ndarray, str]], dtype: np.dtype, first: str) -> list[int]:
+    """Append each (row, image, source) to the open images file as ``dtype``; return the rows written."""
+    for _, image, source in rows:
+        handle.write(_encode(image, dtype, source, first).tobytes())
+    return [row for row, _, _ in rows]
 
 
 def _is_constant(image: np.ndarray) -> bool:
