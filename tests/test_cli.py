@@ -280,3 +280,45 @@ def test_evaluate_that_scores_no_row_fails(tmp_path, capsys, photoz):
                                                                                              else [])
     assert main(args) == 1
     assert "no row of 2 could be scored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("photoz", [False, True])
+def test_evaluate_binned_on_a_column_with_no_finite_value_is_refused_before_the_report(tmp_path, capsys, photoz):
+    """--by on an all-NaN column gave an IndexError traceback, and with --report after part of it was written."""
+    names = ("z_spec", "z_phot") if photoz else ("oh_p50", "log_oh")
+    Table({names[0]: [0.1, 0.2, 0.3], names[1]: [0.11, 0.19, 0.3], "m": [np.nan] * 3}).write(tmp_path / "t.ecsv")
+    args = ["evaluate", str(tmp_path / "t.ecsv"), "--true", names[0], "--pred", names[1], "--by", "m",
+            "--report", str(tmp_path / "report")] + (["--photoz"] if photoz else [])
+    assert main(args) == 2
+    _one_line_error(capsys, "column 'm' has no finite value to bin on")
+    assert not (tmp_path / "report").exists()
+
+
+@pytest.mark.parametrize("mass, message", [(["a", "b", "c"], "'mass' holds text"),
+                                           ([np.nan] * 3, "no galaxy has both a finite log_mstar")])
+def test_evaluate_mzr_that_cannot_be_made_is_refused_before_the_report(tmp_path, capsys, mass, message):
+    """--mzr was checked only after the report was written, leaving a report without the study asked for."""
+    Table({"oh_p50": [8.8, 8.9, 9.0], "log_oh": [8.85, 8.9, 8.95], "mass": mass}).write(tmp_path / "t.ecsv")
+    assert main(["evaluate", str(tmp_path / "t.ecsv"), "--true", "oh_p50", "--pred", "log_oh", "--mzr", "mass",
+                 "--report", str(tmp_path / "report")]) == 2
+    _one_line_error(capsys, message)
+    assert not (tmp_path / "report").exists()
+
+
+def test_evaluate_report_over_an_earlier_one_names_the_flag(tmp_path, capsys):
+    """The library's error told CLI users and Python users alike to "pass --overwrite"."""
+    from astro_cnn.evaluation import write_report
+
+    table = Table({"oh_p50": [8.8, 8.9, 9.0], "log_oh": [8.85, 8.9, 8.95]})
+    table.write(tmp_path / "t.ecsv")
+    args = ["evaluate", str(tmp_path / "t.ecsv"), "--true", "oh_p50", "--pred", "log_oh", "--report",
+            str(tmp_path / "report")]
+    assert main(args) == 0
+    before = (tmp_path / "report" / "summary.md").read_bytes()
+    capsys.readouterr()
+    assert main(args) == 2
+    _one_line_error(capsys, "already exists; pass --overwrite to replace it")
+    with pytest.raises(FileExistsError, match=r"pass overwrite=True"):
+        write_report(table, tmp_path / "report", true="oh_p50", pred="log_oh")
+    assert (tmp_path / "report" / "summary.md").read_bytes() == before
+    assert main(args + ["--overwrite"]) == 0

@@ -4,6 +4,8 @@ import astropy.units as u
 import numpy as np
 import pytest
 from astropy.table import MaskedColumn, QTable, Table
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from astro_cnn import ColumnError
 from astro_cnn.evaluation import binned_metrics, evaluate, nmad, regression_metrics, rmse
@@ -74,6 +76,35 @@ def test_bad_bins_are_refused(bins):
     table = Table({"t": np.linspace(8, 9, 20), "p": np.linspace(8, 9, 20)})
     with pytest.raises(ValueError, match="bins must be"):
         binned_metrics(table, "t", "p", bins=bins)
+
+
+def test_binning_on_a_column_with_no_finite_value_is_refused_naming_it():
+    """It raised an IndexError from numpy (the quantiles of no value)."""
+    table = Table({"t": [8.0, 9.0, 8.5], "p": [8.1, 9.1, 8.4], "mass": [np.nan, np.inf, np.nan]})
+    with pytest.raises(ValueError, match="column 'mass' has no finite value to bin on"):
+        binned_metrics(table, "t", "p", by="mass")
+    assert binned_metrics(table, "t", "p", by="mass", bins=[9.0, 10.0])["n"][0] == 0  # edges given: empty bins
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
+                          st.sampled_from([0.0, 1.0, 1.0, 2.0])), min_size=1, max_size=40),
+       st.integers(1, 7))
+def test_value_bins_put_each_finite_value_in_one_bin(values, bins):
+    from astro_cnn.evaluation.metrics import value_bins
+
+    key = np.array(values, dtype=float)
+    finite = np.isfinite(key)
+    if not finite.any():
+        with pytest.raises(ValueError, match="no finite value"):
+            value_bins(key, bins, name="key")
+        return
+    found = value_bins(key, bins, name="key")
+    assert len(found) == bins
+    counts = np.sum([inside for _, _, inside in found], axis=0)
+    assert np.all(counts[~finite] == 0)
+    assert np.all(counts[finite] == 1)  # also where tied values make equal edges
+    assert all(lo <= hi for lo, hi, _ in found)
 
 
 @pytest.mark.parametrize("threshold", [-0.1, np.nan, "abc"])

@@ -61,3 +61,11 @@ def test_mzr_study_bins_true_and_predicted_metallicity_in_mass():
     np.testing.assert_allclose(study["median_true"], tremonti_mzr(study["log_mstar"]), atol=0.05)
     np.testing.assert_allclose(study["median_pred"] - study["median_true"], 0.05, atol=0.02)
     assert np.all(study["offset_pred_tremonti"] == pytest.approx(study["median_pred"] - study["tremonti"]))
+
+
+def test_mzr_study_without_a_galaxy_to_bin_is_refused():
+    """It raised an IndexError from numpy (the quantiles of no value)."""
+    from astro_cnn.evaluation.studies import mzr_study
+
+    with pytest.raises(ValueError, match="no galaxy has both a finite log_mstar and a finite pred"):
+        mzr_study(np.array([np.nan, 10.0]), np.array([8.9, np.nan]))

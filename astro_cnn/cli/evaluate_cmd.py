@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .options import fraction, outlier_threshold, positive_int
@@ -96,39 +97,55 @@ def _scored(metrics, table) -> bool:
 
 
 def _report(table, args: argparse.Namespace, outlier_threshold, photoz: bool = False) -> None:
-    """Write the report (with PDFs also the PIT and a PDF gallery) and the studies asked for."""
+    """Write the report (with PDFs also the PIT and a PDF gallery) and the studies asked for.
+
+    The studies are computed first, so that a study the table cannot give (a mass column of text, say)
+    is refused before any of the report is written.
+    """
     from ..evaluation import write_report
     from .pdf_figures import pdf_figures
 
+    studies = []
+    if args.resolution_study:
+        studies.append(_resolution_study(table, args))
+    if args.mzr:
+        studies.append(_mzr_study(table, args))
     directory = write_report(table, args.report, true=args.true, pred=args.pred[0], by=args.by, bins=args.bins,
                              outlier_threshold=outlier_threshold, residual="delta_z" if photoz else "difference",
                              remove_widest=args.remove_widest, overwrite=args.overwrite)
     if photoz and "z_pdf" in table.colnames and "pdf_bin_edges" in table.meta.get("astro_cnn", {}):
         pdf_figures(table, args.true, "z_pdf", directory)
-    if args.resolution_study:
-        _resolution_study(table, args, directory)
-    if args.mzr:
-        _mzr_study(table, args, directory)
+    for write_study in studies:
+        write_study(directory)
     print(f"\nreport written to {directory}")
 
 
-def _resolution_study(table, args: argparse.Namespace, directory: Path) -> None:
+def _resolution_study(table, args: argparse.Namespace) -> Callable[[Path], None]:
+    """Compute the resolution study; return what writes its table and figures into a report directory."""
     from ..evaluation import prediction_resolution_study, resolution_figure
     from ..table_io import write_table
 
     study = prediction_resolution_study(table, args.true, args.pred)
-    write_table(study, directory / "resolution.ecsv", overwrite=True)
     unit = getattr(study["rmse"], "unit", None)
-    for suffix in ("png", "pdf"):
-        resolution_figure(study, directory / f"resolution.{suffix}", unit=unit.to_string() if unit else "")
+
+    def write(directory: Path) -> None:
+        write_table(study, directory / "resolution.ecsv", overwrite=True)
+        for suffix in ("png", "pdf"):
+            resolution_figure(study, directory / f"resolution.{suffix}", unit=unit.to_string() if unit else "")
+    return write
 
 
-def _mzr_study(table, args: argparse.Namespace, directory: Path) -> None:
+def _mzr_study(table, args: argparse.Namespace) -> Callable[[Path], None]:
+    """Compute the mass-metallicity study; return what writes its table and figures into a report directory."""
     from ..evaluation import mzr_figure, mzr_study
     from ..evaluation.metrics import column_values
     from ..table_io import write_table
 
     mass, pred, true = (column_values(table, name) for name in (args.mzr, args.pred[0], args.true))
-    write_table(mzr_study(mass, pred, true=true), directory / "mzr.ecsv", overwrite=True)
-    for suffix in ("png", "pdf"):
-        mzr_figure(mass, pred, directory / f"mzr.{suffix}", true_metallicity=true)
+    study = mzr_study(mass, pred, true=true)
+
+    def write(directory: Path) -> None:
+        write_table(study, directory / "mzr.ecsv", overwrite=True)
+        for suffix in ("png", "pdf"):
+            mzr_figure(mass, pred, directory / f"mzr.{suffix}", true_metallicity=true)
+    return write

@@ -164,28 +164,55 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
     Raises
     ------
     ValueError
-        ``bins`` is not a positive number of bins nor increasing edges, or ``outlier_threshold``
-        is not a non-negative number.
+        ``bins`` is not a positive number of bins nor increasing edges, the column binned on has no
+        finite value to bin, or ``outlier_threshold`` is not a non-negative number.
     """
     outlier_threshold = check_threshold(outlier_threshold)
-    if np.isscalar(bins):
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise ValueError(f"bins must be a positive number of bins or a sequence of edges, got {bins!r}")
-    elif len(bins) < 2 or np.any(np.diff(np.asarray(bins, dtype=float)) <= 0):
-        raise ValueError(f"bins must be at least two increasing edges, got {list(bins)}")
     truth, values = column_values(table, true), column_values(table, pred)
     key = column_values(table, by or true)
-    good = np.isfinite(key)
-    edges = (np.quantile(key[good], np.linspace(0, 1, bins + 1)) if np.isscalar(bins)
-             else np.asarray(bins, dtype=float))
-    rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = good & (key >= lo) & ((key < hi) | (hi == edges[-1]) & (key <= hi))
-        rows.append({"bin_low": lo, "bin_high": hi,
-                     **regression_metrics(truth[inside], values[inside], outlier_threshold)})
+    rows = [{"bin_low": lo, "bin_high": hi, **regression_metrics(truth[inside], values[inside], outlier_threshold)}
+            for lo, hi, inside in value_bins(key, bins, name=f"column {by or true!r}")]
     out = QTable(rows=rows)
     out.meta.update({"true": true, "pred": pred, "by": by or true})
     return out
+
+
+def value_bins(key: np.ndarray, bins: int | Sequence[float], *, name: str
+               ) -> list[tuple[float, float, np.ndarray]]:
+    """Bins of ``key``: ``(low, high, rows inside)`` for each, the last bin closed on its upper edge, so that
+    with equal-count bins every finite value lies in exactly one (tied values, which make equal edges, in the
+    last bin that starts at them).
+
+    Parameters
+    ----------
+    key : ndarray
+        The values binned on; non-finite ones fall in no bin.
+    bins : int or sequence of float
+        Number of equal-count bins of the finite values, or increasing bin edges.
+    name : str
+        What ``key`` is, for the error (e.g. ``"column 'mass'"``).
+
+    Raises
+    ------
+    ValueError
+        ``bins`` is not a positive number of bins nor at least two increasing edges, or equal-count bins
+        were asked of a ``key`` with no finite value.
+    """
+    key = np.asarray(key, dtype=float)
+    good = np.isfinite(key)
+    if np.isscalar(bins):
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise ValueError(f"bins must be a positive number of bins or a sequence of edges, got {bins!r}")
+        if not good.any():
+            raise ValueError(f"{name} has no finite value to bin on")
+        edges = np.quantile(key[good], np.linspace(0, 1, bins + 1))
+    else:
+        edges = np.asarray(bins, dtype=float)
+        if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+            raise ValueError(f"bins must be at least two increasing edges, got {list(bins)}")
+    last = len(edges) - 2
+    return [(float(lo), float(hi), good & (key >= lo) & ((key < hi) | ((k == last) & (key <= hi))))
+            for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]
 
 
 def check_threshold(value: object) -> float:

@@ -9,11 +9,12 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from .._atomic import atomic_path
 from ..exceptions import AstroCNNError
 from ..quantity import Quantity
 from ..table_io import write_table
 from .figures import AXIS_LABELS, prediction_figure
-from .metrics import binned_metrics, column_values, evaluate
+from .metrics import binned_metrics, column_values, evaluate, value_bins
 from .photoz import evaluate_photoz, photoz_metrics
 
 __all__ = ["write_report", "quantity_of"]
@@ -91,7 +92,7 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     names = ["metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md"]
     existing = [n for n in names if (directory / n).exists()]
     if existing and not overwrite:
-        raise FileExistsError(f"{str(directory / existing[0])!r} already exists; pass --overwrite to replace it")
+        raise FileExistsError(f"{str(directory / existing[0])!r} already exists; pass overwrite=True to replace it")
     quantity = quantity_of(table, true, pred)
     if residual is None:
         residual = "delta_z" if quantity is not None and quantity.kind == "pdf" else "difference"
@@ -136,7 +137,8 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
                           residual=residual, outlier_threshold=threshold)
     summary = (f"# Evaluation of `{pred}` against `{true}`\n\n{counted}\n\n{table_md}\n"
                "Figures: `prediction.png` / `prediction.pdf`; metrics in bins: `binned_metrics.ecsv`.\n")
-    (directory / "summary.md").write_text(summary, encoding="utf-8")
+    with atomic_path(directory / "summary.md", overwrite=True) as tmp:
+        tmp.write_text(summary, encoding="utf-8")
     return directory
 
 
@@ -155,13 +157,9 @@ def _binned_photoz(table: Table, true: str, pred: str, by: str | None, bins: int
     """Photo-z metrics in equal-count bins of ``by`` (default the true redshift)."""
     z_spec, z_phot = column_values(table, true), column_values(table, pred)
     key = column_values(table, by or true)
-    good = np.isfinite(key)
-    edges = np.quantile(key[good], np.linspace(0, 1, bins + 1))
-    rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = good & (key >= lo) & ((key < hi) | ((hi == edges[-1]) & (key <= hi)))
-        rows.append({"bin_low": lo, "bin_high": hi,
-                     **photoz_metrics(z_spec[inside], z_phot[inside], outlier_threshold=outlier_threshold)})
+    rows = [{"bin_low": lo, "bin_high": hi,
+             **photoz_metrics(z_spec[inside], z_phot[inside], outlier_threshold=outlier_threshold)}
+            for lo, hi, inside in value_bins(key, bins, name=f"column {by or true!r}")]
     out = QTable(rows=rows)
     out.meta.update({"true": true, "pred": pred, "by": by or true})
     return out

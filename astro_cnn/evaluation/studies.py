@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from astropy.table import QTable, Table
 
-from .metrics import evaluate, regression_metrics
+from .metrics import evaluate, regression_metrics, value_bins
 
 __all__ = ["rebin", "resolution_study", "prediction_resolution_study", "tremonti_mzr", "mzr_study",
            "TREMONTI_COEFFICIENTS", "TREMONTI_RANGE"]
@@ -127,15 +127,20 @@ def mzr_study(log_mstar: np.ndarray, pred: np.ndarray, *, true: np.ndarray | Non
         ``tremonti`` (the relation at the median mass; NaN outside its range), ``offset_pred_tremonti``, and with
         ``true`` also ``median_true`` and ``median_pred_minus_true``.  Galaxies with a non-finite mass or
         prediction are left out.
+
+    Raises
+    ------
+    ValueError
+        No galaxy has both a finite mass and a finite prediction, or ``bins`` is not a positive number
+        of bins nor increasing edges.
     """
     mass, pred = np.asarray(log_mstar, dtype=float), np.asarray(pred, dtype=float)
-    good = np.isfinite(mass) & np.isfinite(pred)
     truth = None if true is None else np.asarray(true, dtype=float)
-    edges = (np.quantile(mass[good], np.linspace(0, 1, bins + 1)) if np.isscalar(bins)
-             else np.asarray(bins, dtype=float))
+    usable = np.isfinite(mass) & np.isfinite(pred)
+    if not usable.any():
+        raise ValueError("no galaxy has both a finite log_mstar and a finite pred to bin on")
     rows = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        inside = good & (mass >= lo) & ((mass < hi) | ((hi == edges[-1]) & (mass <= hi)))
+    for lo, hi, inside in value_bins(np.where(usable, mass, np.nan), bins, name="log_mstar"):
         centre = float(np.median(mass[inside])) if inside.any() else 0.5 * (lo + hi)
         in_range = TREMONTI_RANGE[0] <= centre <= TREMONTI_RANGE[1]
         row = {"bin_low": lo, "bin_high": hi, "n": int(inside.sum()), "log_mstar": centre,
