@@ -178,8 +178,8 @@ class TargetList(Sequence[Target]):
             if not optional or ra is not None or dec is not None or coord is not None or _coordinate_like(table):
                 raise
             ra_deg = dec_deg = np.full(n, np.nan)
-        if image_column is not None:  # a missing position is fine with an image file; one off the sky is an error
-            for i in np.flatnonzero(np.isfinite(ra_deg) & np.isfinite(dec_deg)):
+        if image_column is not None:  # no position is fine with an image file; half of one or one off the sky is not
+            for i in np.flatnonzero(np.isfinite(ra_deg) | np.isfinite(dec_deg)):
                 if position_status[i] and not status[i]:
                     status[i] = position_status[i]
         if id_name is not None:

@@ -102,6 +102,15 @@ def test_with_image_files_a_position_off_the_sky_flags_its_row_and_a_missing_one
     assert [target.coord is None for target in targets] == [False, True, True, False]
 
 
+def test_with_image_files_half_a_position_flags_its_row():
+    """A row with an RA but no Dec (or the reverse) was measured and carried half a position into the output."""
+    t = Table({"path": ["a.fits", "b.fits", "c.fits"], "ra": [10.0, np.nan, 12.0],
+               "dec": [np.nan, 5.0, 6.0]})
+    targets = TargetList.from_table(t, image_column="path")
+    assert list(targets.status) == ["dec is missing or not a number in row 0",
+                                    "ra is missing or not a number in row 1", ""]
+
+
 def test_from_skycoord_and_subset_keep_order():
     c = SkyCoord([1, 2, 3] * u.deg, [4, 5, 6] * u.deg)
     targets = TargetList.from_skycoord(c, ids=["x", "y", "z"])
