@@ -29,7 +29,11 @@ FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) unde
 - the PDF bin edges, besides, as plain numbers for other tools: in FITS a second binary table ``PDF_BINS``
   with columns ``BIN_LO`` and ``BIN_HI`` and one row per bin, so that row k describes element k of the PDF
   array column (a table every FITS reader lists and TOPCAT opens; a keyword per edge would be 181 keywords
-  that no tool reads as an array); in VOTable an array ``PARAM`` named ``pdf_bin_edges``.
+  that no tool reads as an array); in VOTable an array ``PARAM`` named ``pdf_bin_edges``;
+- masked (unknown) text values, such as a masked object id: neither format has a null for text, so other
+  readers see an empty string; the rows masked in each text column are written as JSON (``{"objid": [3,
+  17]}``) in the FITS keyword ``TEXTNULL`` and the VOTable ``PARAM`` named ``masked_text``, and
+  :func:`read_table` masks them again.
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ _FORMAT_PACKAGES = {"parquet": ("Parquet", "pyarrow"), "hdf5": ("HDF5", "h5py")}
 
 #: The table metadata astro_cnn writes, its FITS keyword, and the key of the PDF bin edges in it.
 _META, _FITS_META, _EDGES = "astro_cnn", "ASTROCNN", "pdf_bin_edges"
+#: Where FITS and VOTable files keep the masked rows of text columns (neither has a null for text).
+_FITS_MASKED_TEXT, _VOTABLE_MASKED_TEXT = "TEXTNULL", "masked_text"
 _LOG_UNIT = re.compile(r"^log\((.+)\)$")
 _FITS_COLUMN_KEYWORD = re.compile(r"^T(COMM|UCD)(\d+)$")
 
@@ -324,6 +330,23 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=lambda item: item.tolist() if hasattr(item, "tolist") else str(item))
 
 
+def _masked_text(table: Table) -> str | None:
+    """The masked rows of each text column of ``table`` as JSON (``{"objid": [3, 17]}``), or None if none."""
+    rows = {column.info.name: np.flatnonzero(column.mask).tolist() for column in table.itercols()
+            if isinstance(column, MaskedColumn) and column.ndim == 1 and column.dtype.kind in "US"
+            and np.any(column.mask)}
+    return _json(rows) if rows else None
+
+
+def _mask_text(table: Table, text: str) -> None:
+    """Mask again the text values that :func:`_masked_text` recorded."""
+    for name, rows in json.loads(text).items():
+        if name in table.colnames:
+            mask = np.zeros(len(table), dtype=bool)
+            mask[rows] = True
+            table[name] = MaskedColumn(table[name], mask=np.ma.getmaskarray(table[name]) | mask)
+
+
 def _bin_edges(table: Table) -> np.ndarray | None:
     meta = table.meta.get(_META)
     return np.asarray(meta[_EDGES], dtype=float) if isinstance(meta, dict) and _EDGES in meta else None
@@ -341,6 +364,9 @@ def _write_fits(table: Table, path: Path) -> None:
             plain.meta[key.upper()] = _json(value)
         else:
             plain.meta[key] = _fits_text(value) if isinstance(value, str) else value
+    masked_text = _masked_text(table)
+    if masked_text is not None:
+        plain.meta[_FITS_MASKED_TEXT] = masked_text
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
         hdu = fits.table_to_hdu(plain)
@@ -403,6 +429,8 @@ def _read_fits(path: Path, memmap: bool) -> Table:
                 table[name].info.meta = {**(table[name].info.meta or {}), "ucd": value}
     if _FITS_META in table.meta:
         table.meta[_META] = json.loads(table.meta.pop(_FITS_META))
+    if _FITS_MASKED_TEXT in table.meta:
+        _mask_text(table, table.meta.pop(_FITS_MASKED_TEXT))
     return table
 
 
@@ -427,6 +455,10 @@ def _write_votable(table: Table, path: Path) -> None:
     edges = _bin_edges(table)
     if edges is not None:
         element.params.append(Param(vot, name=_EDGES, datatype="double", arraysize=str(len(edges)), value=edges))
+    masked_text = _masked_text(table)
+    if masked_text is not None:
+        element.params.append(Param(vot, name=_VOTABLE_MASKED_TEXT, datatype="char", arraysize="*",
+                                    value=masked_text))
     vot.to_xml(str(path))
 
 
@@ -446,4 +478,6 @@ def _read_votable(path: Path) -> Table:
     for param in element.params:
         if param.name == _META:
             table.meta[_META] = json.loads(param.value)
+        elif param.name == _VOTABLE_MASKED_TEXT:
+            _mask_text(table, param.value)
     return table

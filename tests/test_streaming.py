@@ -170,6 +170,18 @@ def test_ids_starting_with_a_hash_survive_the_streamed_file(tmp_path, example_mo
     assert list(out["name"]) == ids
 
 
+@pytest.mark.parametrize("suffix", [".fits", ".vot"])
+def test_a_masked_id_stays_masked_in_a_fits_or_votable_output(tmp_path, example_model, suffix):
+    """Neither format has a null for text: the masked id came back as an ordinary empty string."""
+    from astropy.table import MaskedColumn
+
+    table = Table({"name": MaskedColumn(["a", "b", "c"], mask=[False, True, False]), "ra": [150.0] * 3,
+                   "dec": [10.0] * 3})
+    out = read_table(astro_cnn.predict_to_file(table, tmp_path / f"o{suffix}", model=example_model, batch_size=2,
+                                               id_column="name", progress=False))
+    assert list(np.ma.getmaskarray(out["name"])) == [False, True, False] and out["name"][2] == "c"
+
+
 def test_a_second_run_on_the_same_output_is_refused_while_the_first_holds_it(tmp_path, example_model):
     from astro_cnn.streaming import _run_lock
 

@@ -7,7 +7,7 @@ import warnings
 import astropy.units as u
 import numpy as np
 import pytest
-from astropy.table import QTable, Table
+from astropy.table import MaskedColumn, QTable, Table
 
 from astro_cnn import AstroCNNError, read_table, registry, write_table
 from astro_cnn.table_io import check_output_format
@@ -284,3 +284,14 @@ def test_a_text_table_of_one_line_is_read_as_a_table_not_as_a_file_name(tmp_path
     (tmp_path / "empty.ecsv").write_text("")
     with pytest.raises(AstroCNNError, match=r"cannot read table file '.*empty.ecsv': ValueError: the file is empty"):
         read_table(tmp_path / "empty.ecsv")
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_masked_text_stays_masked_in_every_format(tmp_path, suffix):
+    """FITS and VOTable have no null for text: a masked id came back as an ordinary empty string."""
+    table = Table({"objid": MaskedColumn(["a", "b", "c", "d"], mask=[False, True, False, True]),
+                   "r": [16.0, 16.5, 17.0, 17.5]})
+    back = read_table(write_table(table, tmp_path / f"t{suffix}"))
+    assert list(np.ma.getmaskarray(back["objid"])) == [False, True, False, True]
+    assert back["objid"][0] == "a" and back["objid"][2] == "c"
+    assert "TEXTNULL" not in back.meta and "masked_text" not in back.meta
