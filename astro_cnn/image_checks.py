@@ -171,11 +171,14 @@ class TrainingImages:
         Rows left out, counted by reason (non-finite pixels, blank, no source at the centre).
     snr : ndarray of float
         Every row's centre S/N (NaN for non-finite or blank images).
+    table_rows : ndarray of int or None
+        The training table's row of each image, named in the log (None: the image's position is its row).
     """
 
     usable: np.ndarray
     left_out: dict[str, int]
     snr: np.ndarray
+    table_rows: np.ndarray | None = None
 
     @property
     def rows(self) -> np.ndarray:
@@ -189,8 +192,9 @@ class TrainingImages:
 
     @property
     def first_left_out(self) -> np.ndarray:
-        """The first few rows left out (at most 10), for the log."""
-        return np.flatnonzero(~self.usable)[:10]
+        """The first few rows left out (at most 10), for the log: rows of the training table where known."""
+        first = np.flatnonzero(~self.usable)[:10]
+        return first if self.table_rows is None else np.asarray(self.table_rows)[first]
 
     @property
     def snr_range(self) -> list[float]:
@@ -224,7 +228,8 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     Parameters
     ----------
     images : array-like, shape (N, C, H, W)
-        The training images (an array, or a store's images: anything indexable by row arrays).
+        The training images (an array, or a store's images: anything indexable by row arrays; a
+        ``table_rows`` attribute, as a store's images have, names the table row of each in the log).
     pixel_scale : Quantity
     min_snr : float or None
         Lowest centre signal-to-noise ratio that counts as a source (None: no presence check;
@@ -254,7 +259,7 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     reasons = Counter(("a blank image" if problem.startswith("image is blank") else "non-finite pixels")
                       if not np.isfinite(value) else f"no source at the centre (S/N below {threshold:g})"
                       for problem, value in zip(problems, snr_values) if problem)
-    return TrainingImages(usable, dict(reasons.most_common()), snr_values)
+    return TrainingImages(usable, dict(reasons.most_common()), snr_values, getattr(images, "table_rows", None))
 
 
 def checked_threshold(min_snr: float | None) -> float | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime
 import json
 import zipfile
@@ -156,7 +157,7 @@ class Predictor(abc.ABC):
             return screened
         low, high = NOISE_RATIO_LIMITS
         reason = f"a pixel noise outside {low:g} to {high:g} times the training images' (another flux unit or scale)"
-        return TrainingImages(usable, {**screened.left_out, reason: count}, screened.snr)
+        return dataclasses.replace(screened, usable=usable, left_out={**screened.left_out, reason: count})
 
     def predict(self, batch: ImageBatch | np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
         """Predict for an :class:`ImageBatch` (checked against the model) or a plain array.

@@ -131,6 +131,30 @@ def test_training_leaves_out_images_with_no_source_at_the_centre(tmp_path, capsy
     assert "--min-centre-snr 0 skips the presence check" in error and "min_centre_snr" not in error
 
 
+def test_images_left_out_of_training_are_named_by_their_table_rows(tmp_path, capsys):
+    """With a row whose file cannot be read before them, the rows named as left out were positions among the
+    readable images: one less than the table rows they meant."""
+    from astro_cnn.image_checks import centre_signal_to_noise
+    from astro_cnn.image_files import read_image
+
+    table = read_table(GALAXIES)
+    snr = np.array([centre_signal_to_noise(read_image(GALAXIES.parent / name), 0.296 * u.arcsec)
+                    for name in table["image"]])
+    threshold = float(np.mean(np.sort(snr[1:])[1:3]))  # as if the 2 faintest after the first showed no source
+    faint = np.flatnonzero(snr < threshold)
+    faint = faint[faint > 0]
+    table["image"] = [str(tmp_path / "missing.jpg")] + [str(GALAXIES.parent / name) for name in table["image"][1:]]
+    path = tmp_path / "t.ecsv"
+    table.write(path)
+    with pytest.warns(UserWarning, match="1 of 16 training rows have no readable image"):
+        assert main(["train", str(path), "-q", "metallicity", "--image-column", "image", "--backbone", "small_cnn",
+                     "--recipe", "quick", "--epochs", "1", "-o", str(tmp_path / "m.acnn"), "--min-centre-snr",
+                     str(threshold)]) == 0
+    out = capsys.readouterr().out
+    assert (f"left out 2 of 15 training images, as prediction would flag them: 2 with no source at the centre "
+            f"(S/N below {threshold:g}) (rows {faint[0]}, {faint[1]})") in out
+
+
 def test_a_run_dir_holding_an_earlier_run_is_not_replaced_without_overwrite(tmp_path, capsys):
     """Training again into the same --run-dir without --resume silently replaced the earlier run's checkpoint and
     store; it is refused before any work, and --overwrite starts again."""

@@ -1,5 +1,6 @@
 """The on-disk training store: written once from image files, read back a batch at a time, checked on the way in."""
 
+import json
 import pickle
 import warnings
 
@@ -82,6 +83,11 @@ def test_unreadable_files_are_left_out_with_a_count(tmp_path):
         store = build_store(tmp_path / "s", table, "metallicity", image_column="image", log=lambda line: None)
     assert len(store) == 3 and store.info["rows_left_out"] == 1
     assert list(store.table["source"]) == [str(JPEGS[i]) for i in (0, 2, 3)]
+    assert list(store.images.table_rows) == [0, 2, 3]  # the table row of each image, named in training's log
+    info = json.loads((store.directory / "store.json").read_text())
+    del info["table_rows_left_out"]  # as a version 1 store wrote it: which rows were left out is not known
+    (store.directory / "store.json").write_text(json.dumps(info))
+    assert TrainingStore(store.directory).images.table_rows is None
 
 
 def test_store_images_are_read_by_worker_processes_without_copying(tmp_path):

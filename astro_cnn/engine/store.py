@@ -38,7 +38,7 @@ from ..image_checks import colour_values
 __all__ = ["TrainingStore", "StoreImages", "write_store", "is_store", "compact_image"]
 
 _FORMAT = "astro_cnn-training-store"
-_VERSION = 1
+_VERSION = 2  # 2: records the table rows left out (table_rows_left_out)
 
 
 class StoreImages:
@@ -46,10 +46,17 @@ class StoreImages:
 
     Picklable by path (each process opens its own file handle), so ``DataLoader`` workers can
     share it without copying the data.
+
+    Attributes
+    ----------
+    table_rows : ndarray of int or None
+        The row of the training table each image came from (rows without a readable image were left
+        out of the store, so this is not always the image's position); None where not known.
     """
 
-    def __init__(self, path: str | Path, shape: Sequence[int], dtype: str):
+    def __init__(self, path: str | Path, shape: Sequence[int], dtype: str, table_rows: np.ndarray | None = None):
         self.path = Path(path)
+        self.table_rows = table_rows  # the training table's row of each image, where known
         self.row_shape = tuple(int(s) for s in shape)
         self.dtype = np.dtype(dtype)
         self.row_bytes = int(np.prod(self.row_shape)) * self.dtype.itemsize
@@ -118,7 +125,8 @@ class TrainingStore:
         self.info = json.loads((self.directory / "store.json").read_text())
         if self.info.get("format") != _FORMAT:
             raise AstroCNNError(f"{str(self.directory / 'store.json')!r} is not an astro_cnn training store")
-        self.images = StoreImages(self.directory / "images.bin", self.info["shape"], self.info["dtype"])
+        self.images = StoreImages(self.directory / "images.bin", self.info["shape"], self.info["dtype"],
+                                  table_rows=self._table_rows())
         self.table = Table.read(self.directory / "table.ecsv", format="ascii.ecsv")
         if len(self.images) != len(self.table):
             raise AstroCNNError(f"training store {str(self.directory)!r} holds {len(self.images)} images but "
@@ -126,6 +134,14 @@ class TrainingStore:
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def _table_rows(self) -> np.ndarray | None:
+        """The training table's row of each image: all rows less those without a readable image (None for a
+        store written before version 2 that left rows out, which did not record them)."""
+        unread = self.info.get("table_rows_left_out")
+        if unread is None:
+            return np.arange(self.info["rows"]) if not self.info.get("rows_left_out") else None
+        return np.delete(np.arange(self.info["rows"] + len(unread)), np.asarray(unread, dtype=int))
 
     @property
     def bands(self) -> tuple[str, ...]:
@@ -228,6 +244,7 @@ def write_store(directory: str | Path, images: Iterable[tuple[int, np.ndarray | 
         info = {"format": _FORMAT, "version": _VERSION, "rows": len(keep), "shape": list(shape),
                 "dtype": dtype.name, "bands": list(bands),
                 "pixel_scale_arcsec": float(u.Quantity(pixel_scale, u.arcsec).value), "rows_left_out": left_out,
+                "table_rows_left_out": np.setdiff1d(np.arange(len(table)), keep).tolist(),
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                 "astro_cnn_version": __version__, **dict(info or {})}
         (work / "store.json").write_text(json.dumps(info, indent=2))
