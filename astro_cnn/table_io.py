@@ -31,9 +31,10 @@ FITS and VOTable are written so that any reader (TOPCAT, fitsio, pyvo, ...) unde
   array column (a table every FITS reader lists and TOPCAT opens; a keyword per edge would be 181 keywords
   that no tool reads as an array); in VOTable an array ``PARAM`` named ``pdf_bin_edges``;
 - masked (unknown) text values, such as a masked object id: neither format has a null for text, so other
-  readers see an empty string; the rows masked in each text column are written as JSON (``{"objid": [3,
-  17]}``) in the FITS keyword ``TEXTNULL`` and the VOTable ``PARAM`` named ``masked_text``, and
-  :func:`read_table` masks them again.
+  readers see an empty string; the rows masked in each text column are written as JSON keyed by the
+  column's position (``{"0": [3, 17]}``: rows 3 and 17 of the first column) in the FITS keyword
+  ``TEXTNULL`` and the VOTable ``PARAM`` named ``masked_text``, and :func:`read_table` masks them again
+  (a keyword of that name that is not such a record stays in the table's metadata).
 """
 
 from __future__ import annotations
@@ -331,20 +332,32 @@ def _json(value: Any) -> str:
 
 
 def _masked_text(table: Table) -> str | None:
-    """The masked rows of each text column of ``table`` as JSON (``{"objid": [3, 17]}``), or None if none."""
-    rows = {column.info.name: np.flatnonzero(column.mask).tolist() for column in table.itercols()
+    """The masked rows of each text column of ``table`` as JSON, keyed by the column's position (VOTable
+    readers may rename a column): ``{"0": [3, 17]}``; None if no text value is masked."""
+    rows = {str(index): np.flatnonzero(column.mask).tolist() for index, column in enumerate(table.itercols())
             if isinstance(column, MaskedColumn) and column.ndim == 1 and column.dtype.kind in "US"
             and np.any(column.mask)}
     return _json(rows) if rows else None
 
 
-def _mask_text(table: Table, text: str) -> None:
-    """Mask again the text values that :func:`_masked_text` recorded."""
-    for name, rows in json.loads(text).items():
-        if name in table.colnames:
+def _mask_text(table: Table, text: str) -> bool:
+    """Mask again the text values that :func:`_masked_text` recorded; False (nothing done) when ``text`` is not
+    such a record (another tool's keyword of the same name)."""
+    try:
+        record = json.loads(text)
+        masks = {}
+        for index, rows in record.items():
+            column = table.columns[int(index)]
             mask = np.zeros(len(table), dtype=bool)
-            mask[rows] = True
-            table[name] = MaskedColumn(table[name], mask=np.ma.getmaskarray(table[name]) | mask)
+            mask[np.asarray(rows, dtype=int)] = True
+            if column.ndim != 1 or column.dtype.kind not in "US":
+                return False
+            masks[column.info.name] = mask
+    except (TypeError, ValueError, AttributeError, IndexError):
+        return False
+    for name, mask in masks.items():
+        table[name] = MaskedColumn(table[name], mask=np.ma.getmaskarray(table[name]) | mask, copy=False)
+    return True
 
 
 def _bin_edges(table: Table) -> np.ndarray | None:
@@ -366,6 +379,9 @@ def _write_fits(table: Table, path: Path) -> None:
             plain.meta[key] = _fits_text(value) if isinstance(value, str) else value
     masked_text = _masked_text(table)
     if masked_text is not None:
+        if any(str(key).upper() == _FITS_MASKED_TEXT for key in table.meta):
+            raise ValueError(f"the table's meta has a key {_FITS_MASKED_TEXT!r}, the FITS keyword in which "
+                             "astro_cnn records masked text values; rename it to write this table as FITS")
         plain.meta[_FITS_MASKED_TEXT] = masked_text
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=VerifyWarning, message=".*HIERARCH")
@@ -429,8 +445,8 @@ def _read_fits(path: Path, memmap: bool) -> Table:
                 table[name].info.meta = {**(table[name].info.meta or {}), "ucd": value}
     if _FITS_META in table.meta:
         table.meta[_META] = json.loads(table.meta.pop(_FITS_META))
-    if _FITS_MASKED_TEXT in table.meta:
-        _mask_text(table, table.meta.pop(_FITS_MASKED_TEXT))
+    if _FITS_MASKED_TEXT in table.meta and _mask_text(table, table.meta[_FITS_MASKED_TEXT]):
+        del table.meta[_FITS_MASKED_TEXT]
     return table
 
 

@@ -169,7 +169,8 @@ class TargetList(Sequence[Target]):
             for i, p in enumerate(paths):
                 if not p:
                     status[i] = f"no image file in column {image_column!r}"
-        # positions are optional with image files (and then never flag a row), or for an id-only table when asked
+        # positions are optional with image files (only a position given off the sky or by half flags a row), or for
+        # an id-only table when asked
         optional = image_column is not None or (positions_optional and id_name is not None)
         position_status = [""] * n if image_column is not None else status
         try:

@@ -295,7 +295,8 @@ def test_evaluate_binned_on_a_column_with_no_finite_value_is_refused_before_the_
 
 
 @pytest.mark.parametrize("mass, message", [(["a", "b", "c"], "'mass' holds text"),
-                                           ([np.nan] * 3, "no galaxy has both a finite log_mstar")])
+                                           ([np.nan] * 3, "no row has both a finite --mzr 'mass' and a finite "
+                                                          "--pred 'log_oh'")])
 def test_evaluate_mzr_that_cannot_be_made_is_refused_before_the_report(tmp_path, capsys, mass, message):
     """--mzr was checked only after the report was written, leaving a report without the study asked for."""
     Table({"oh_p50": [8.8, 8.9, 9.0], "log_oh": [8.85, 8.9, 8.95], "mass": mass}).write(tmp_path / "t.ecsv")

@@ -86,6 +86,14 @@ def test_binning_on_a_column_with_no_finite_value_is_refused_naming_it():
     assert binned_metrics(table, "t", "p", by="mass", bins=[9.0, 10.0])["n"][0] == 0  # edges given: empty bins
 
 
+def test_bin_edges_may_be_infinite_and_a_single_number_is_a_count():
+    table = Table({"t": [8.0, 9.0, 8.5, 9.5], "p": [8.1, 9.1, 8.4, 9.4]})
+    assert list(binned_metrics(table, "t", "p", bins=[-np.inf, 9.0, np.inf])["n"]) == [2, 2]
+    assert len(binned_metrics(table, "t", "p", bins=np.array(2))) == 2
+    with pytest.raises(ValueError, match=r"bins must be at least two increasing edges, got \[8.0, nan\]"):
+        binned_metrics(table, "t", "p", bins=[8.0, np.nan])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True, width=32),
                           st.sampled_from([0.0, 1.0, 1.0, 2.0])), min_size=1, max_size=40),

@@ -67,5 +67,6 @@ def test_mzr_study_without_a_galaxy_to_bin_is_refused():
     """It raised an IndexError from numpy (the quantiles of no value)."""
     from astro_cnn.evaluation.studies import mzr_study
 
-    with pytest.raises(ValueError, match="no galaxy has both a finite log_mstar and a finite pred"):
+    with pytest.raises(ValueError, match="log_mstar of the galaxies with a finite pred has no finite value"):
         mzr_study(np.array([np.nan, 10.0]), np.array([8.9, np.nan]))
+    assert list(mzr_study(np.array([np.nan, 10.0]), np.array([8.9, np.nan]), bins=[9.0, 11.0])["n"]) == [0]

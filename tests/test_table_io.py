@@ -289,9 +289,19 @@ def test_a_text_table_of_one_line_is_read_as_a_table_not_as_a_file_name(tmp_path
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_masked_text_stays_masked_in_every_format(tmp_path, suffix):
     """FITS and VOTable have no null for text: a masked id came back as an ordinary empty string."""
-    table = Table({"objid": MaskedColumn(["a", "b", "c", "d"], mask=[False, True, False, True]),
-                   "r": [16.0, 16.5, 17.0, 17.5]})
+    table = Table({"r": [16.0, 16.5, 17.0, 17.5],
+                   "obj id&": MaskedColumn(["a", "b", "c", "d"], mask=[False, True, False, True])})
     back = read_table(write_table(table, tmp_path / f"t{suffix}"))
-    assert list(np.ma.getmaskarray(back["objid"])) == [False, True, False, True]
-    assert back["objid"][0] == "a" and back["objid"][2] == "c"
+    name = back.colnames[1]  # VOTable readers name the column by its ID, "obj_id_"
+    assert list(np.ma.getmaskarray(back[name])) == [False, True, False, True]
+    assert back[name][0] == "a" and back[name][2] == "c"
     assert "TEXTNULL" not in back.meta and "masked_text" not in back.meta
+
+
+def test_a_textnull_keyword_of_another_tool_stays_in_the_metadata(tmp_path):
+    table = Table({"objid": ["a", "b"]}, meta={"TEXTNULL": "something else"})
+    back = read_table(write_table(table, tmp_path / "t.fits"))
+    assert back.meta["TEXTNULL"] == "something else" and not np.ma.getmaskarray(back["objid"]).any()
+    table["objid"] = MaskedColumn(["a", "b"], mask=[True, False])
+    with pytest.raises(AstroCNNError, match="meta has a key 'TEXTNULL'"):
+        write_table(table, tmp_path / "u.fits")

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from .options import fraction, outlier_threshold, positive_int
 
 __all__ = ["add_parser", "run"]
@@ -142,6 +144,9 @@ def _mzr_study(table, args: argparse.Namespace) -> Callable[[Path], None]:
     from ..table_io import write_table
 
     mass, pred, true = (column_values(table, name) for name in (args.mzr, args.pred[0], args.true))
+    if not np.any(np.isfinite(mass) & np.isfinite(pred)):
+        raise ValueError(f"no row has both a finite --mzr {args.mzr!r} and a finite --pred {args.pred[0]!r} "
+                         "(flagged rows are left out): there is no mass-metallicity relation to measure")
     study = mzr_study(mass, pred, true=true)
 
     def write(directory: Path) -> None:

@@ -179,18 +179,25 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
 
 def value_bins(key: np.ndarray, bins: int | Sequence[float], *, name: str
                ) -> list[tuple[float, float, np.ndarray]]:
-    """Bins of ``key``: ``(low, high, rows inside)`` for each, the last bin closed on its upper edge, so that
-    with equal-count bins every finite value lies in exactly one (tied values, which make equal edges, in the
-    last bin that starts at them).
+    """Bins of ``key``, the last closed on its upper edge.
+
+    With equal-count bins every finite value lies in exactly one bin (tied values, which make equal
+    edges, in the last bin that starts at them).
 
     Parameters
     ----------
     key : ndarray
         The values binned on; non-finite ones fall in no bin.
     bins : int or sequence of float
-        Number of equal-count bins of the finite values, or increasing bin edges.
+        Number of equal-count bins of the finite values, or increasing bin edges (the outer ones may be
+        infinite).
     name : str
         What ``key`` is, for the error (e.g. ``"column 'mass'"``).
+
+    Returns
+    -------
+    list of (float, float, ndarray of bool)
+        Each bin's lower and upper edge and which values of ``key`` lie in it.
 
     Raises
     ------
@@ -200,16 +207,20 @@ def value_bins(key: np.ndarray, bins: int | Sequence[float], *, name: str
     """
     key = np.asarray(key, dtype=float)
     good = np.isfinite(key)
-    if np.isscalar(bins):
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise ValueError(f"bins must be a positive number of bins or a sequence of edges, got {bins!r}")
+    if np.ndim(bins) == 0:
+        count = bins.item() if isinstance(bins, np.ndarray) else bins
+        if isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise ValueError(f"bins must be a positive number of bins or a sequence of edges, got {count!r}")
         if not good.any():
             raise ValueError(f"{name} has no finite value to bin on")
-        edges = np.quantile(key[good], np.linspace(0, 1, bins + 1))
+        edges = np.quantile(key[good], np.linspace(0, 1, int(count) + 1))
     else:
-        edges = np.asarray(bins, dtype=float)
-        if edges.ndim != 1 or len(edges) < 2 or not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
-            raise ValueError(f"bins must be at least two increasing edges, got {list(bins)}")
+        try:
+            edges = np.asarray(bins, dtype=float)
+        except (TypeError, ValueError):
+            edges = np.array([np.nan])
+        if edges.ndim != 1 or len(edges) < 2 or np.any(np.isnan(edges)) or np.any(np.diff(edges) <= 0):
+            raise ValueError(f"bins must be at least two increasing edges, got {np.asarray(bins).tolist()}")
     last = len(edges) - 2
     return [(float(lo), float(hi), good & (key >= lo) & ((key < hi) | ((k == last) & (key <= hi))))
             for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]

@@ -84,7 +84,8 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     FileExistsError
         A report file exists and ``overwrite`` is false.
     ValueError
-        ``outlier_threshold`` is "rail" for a report that is not on Δz.
+        ``outlier_threshold`` is "rail" for a report that is not on Δz, or the column binned on (``by``,
+        default ``true``) has no finite value (nothing is written).
     AstroCNNError
         No row has both a usable prediction and a true value (nothing is written).
     """

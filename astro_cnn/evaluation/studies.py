@@ -131,16 +131,14 @@ def mzr_study(log_mstar: np.ndarray, pred: np.ndarray, *, true: np.ndarray | Non
     Raises
     ------
     ValueError
-        No galaxy has both a finite mass and a finite prediction, or ``bins`` is not a positive number
-        of bins nor increasing edges.
+        Equal-count bins were asked and no galaxy has both a finite mass and a finite prediction, or
+        ``bins`` is not a positive number of bins nor increasing edges.
     """
     mass, pred = np.asarray(log_mstar, dtype=float), np.asarray(pred, dtype=float)
     truth = None if true is None else np.asarray(true, dtype=float)
-    usable = np.isfinite(mass) & np.isfinite(pred)
-    if not usable.any():
-        raise ValueError("no galaxy has both a finite log_mstar and a finite pred to bin on")
+    usable = np.where(np.isfinite(pred), mass, np.nan)
     rows = []
-    for lo, hi, inside in value_bins(np.where(usable, mass, np.nan), bins, name="log_mstar"):
+    for lo, hi, inside in value_bins(usable, bins, name="log_mstar of the galaxies with a finite pred"):
         centre = float(np.median(mass[inside])) if inside.any() else 0.5 * (lo + hi)
         in_range = TREMONTI_RANGE[0] <= centre <= TREMONTI_RANGE[1]
         row = {"bin_low": lo, "bin_high": hi, "n": int(inside.sum()), "log_mstar": centre,
