@@ -305,3 +305,14 @@ def test_a_textnull_keyword_of_another_tool_stays_in_the_metadata(tmp_path):
     table["objid"] = MaskedColumn(["a", "b"], mask=[True, False])
     with pytest.raises(AstroCNNError, match="meta has a key 'TEXTNULL'"):
         write_table(table, tmp_path / "u.fits")
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".vot"])
+def test_a_column_fits_and_votable_cannot_hold_is_named(tmp_path, suffix):
+    """A SkyCoord column gave VOTable writers "AttributeError: 'SkyCoord' object has no attribute 'dtype'"."""
+    from astropy.coordinates import SkyCoord
+
+    table = QTable({"objid": [1, 2], "where": SkyCoord([150, 151] * u.deg, [10, 11] * u.deg)})
+    with pytest.raises(AstroCNNError, match=r"column 'where' is a SkyCoord, which a (FITS|VOTable) table cannot hold"):
+        write_table(table, tmp_path / f"t{suffix}")
+    assert list(tmp_path.iterdir()) == []
