@@ -16,7 +16,7 @@ from ._atomic import atomic_path, check_destination
 from .exceptions import ColumnError
 from .survey import ImageBatch, Survey
 from .survey_factory import make_survey
-from .target import ID_NAMES, TargetList
+from .target import ID_NAMES, TargetList, find_optional_column
 
 __all__ = ["write_cutouts", "as_targets"]
 
@@ -131,7 +131,7 @@ def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | N
     try:
         return TargetList.from_table(table, ra=ra, dec=dec, id_column=id_column)
     except ColumnError:
-        name = id_column or next((c for c in table.colnames if c.lower() in ID_NAMES), None)
+        name = id_column or find_optional_column(table, ID_NAMES)
         if ra is not None or dec is not None or name is None:
             raise
         return TargetList.from_table(table, id_column=name, positions_optional=True)

@@ -17,7 +17,7 @@ from astropy.table import Table
 
 from .exceptions import ColumnError
 
-__all__ = ["Target", "TargetList", "RA_NAMES", "DEC_NAMES", "ID_NAMES"]
+__all__ = ["Target", "TargetList", "RA_NAMES", "DEC_NAMES", "ID_NAMES", "find_optional_column", "image_file_names"]
 
 #: Column names recognised as right ascension, in order of preference (case-insensitive).
 RA_NAMES = ("ra", "ra_deg", "raj2000", "ra_icrs", "ra_j2000", "alpha", "ra_obj")
@@ -161,11 +161,10 @@ class TargetList(Sequence[Target]):
         """
         n = len(table)
         status = [""] * n
-        id_name = id_column if id_column is not None else _find_optional(table, ID_NAMES)
+        id_name = id_column if id_column is not None else find_optional_column(table, ID_NAMES)
         paths = None
         if image_column is not None:
-            _require(table, image_column, "image column")
-            paths = [_text(v) for v in table[image_column]]
+            paths = image_file_names(table, image_column)
             for i, p in enumerate(paths):
                 if not p:
                     status[i] = f"no image file in column {image_column!r}"
@@ -267,10 +266,47 @@ def _require(table: Table, name: str, what: str) -> None:
         raise ColumnError(f"{what} {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
 
 
-def _find_optional(table: Table, candidates: Sequence[str]) -> str | None:
-    lower = {c.lower(): c for c in table.colnames}
-    matches = [lower[c] for c in candidates if c in lower]
-    return matches[0] if matches else None
+def image_file_names(table: Table, column: str) -> list[str]:
+    """Each row's image file name in ``column``: its text, stripped ("" where masked or empty).
+
+    Raises
+    ------
+    ColumnError
+        The column is not in the table, or holds numbers, booleans or several values per row rather
+        than file names.
+    """
+    _require(table, column, "image column")
+    values = table[column]
+    kind = getattr(values, "dtype", np.dtype(object)).kind
+    if getattr(values, "ndim", 1) != 1 or kind not in "USO":
+        what = ("several values per row" if getattr(values, "ndim", 1) != 1
+                else "booleans" if kind == "b" else f"{values.dtype} numbers")
+        raise ColumnError(f"image column {column!r} holds {what}, not file names")
+    return [_text(value) for value in values]
+
+
+def find_optional_column(table: Table, candidates: Sequence[str]) -> str | None:
+    """The column named like the first of ``candidates`` (lower case) that the table has, in any case.
+
+    Where several columns differ only in case (``objid`` and ``OBJID``), the one spelled as the candidate
+    wins, else the first in the table, so that every command picks the same column.
+
+    Parameters
+    ----------
+    table : Table
+    candidates : sequence of str
+        Lower-case names, the preferred first (e.g. :data:`ID_NAMES`).
+
+    Returns
+    -------
+    str or None
+        The column's name; None when the table has none of them.
+    """
+    for candidate in candidates:
+        matches = [name for name in table.colnames if name.lower() == candidate]
+        if matches:
+            return candidate if candidate in matches else matches[0]
+    return None
 
 
 def _find(table: Table, candidates: Sequence[str], what: str, option: str) -> str:

@@ -111,3 +111,99 @@ def test_the_output_is_never_the_test_or_training_table(tmp_path, metallicity_sp
                      "0.296", "-o", str(target), "--overwrite"]) == 2
         assert f"is the {role} table: write the predictions to another file" in capsys.readouterr().err
     assert Path(test).read_bytes() == before
+
+
+def _args(train, test, out, *extra):
+    return ["baseline", str(train), str(test), "-q", "metallicity", "--image-column", "image", "--pixel-scale",
+            "0.296", "-o", str(out), *extra]
+
+
+def test_true_values_named_like_the_prediction_do_not_replace_it(tmp_path, metallicity_split, capsys):
+    """With the true values in a column named log_oh (one of the label's usual names), the output's log_oh held the
+    true values instead of the forest's, and the baseline scored a perfect 0."""
+    train, test = metallicity_split
+    for path in (train, test):
+        table = Table.read(path)
+        table.rename_column("oh_p50", "log_oh")
+        table.write(path, overwrite=True)
+    assert main(_args(train, test, tmp_path / "b.ecsv")) == 0
+    written = read_table(tmp_path / "b.ecsv")
+    truth = read_table(test)["log_oh"]
+    assert written.meta["astro_cnn"]["true_column"] == "log_oh_true"
+    np.testing.assert_array_equal(np.asarray(written["log_oh_true"]), np.asarray(truth))
+    measured = ~written["flag"]
+    assert np.all(np.abs(written["log_oh"][measured].value - np.asarray(truth)[measured]) > 1e-6)
+    forest = next(line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith("aperture-forest"))
+    assert float(forest.split()[-5]) > 0.01  # rmse
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--id-column", "status"], "--id-column 'status' has the name of an output column"),
+    (["--id-column", "nope"], "--id-column 'nope' is not a column of")])
+def test_an_id_column_that_would_be_lost_is_refused(tmp_path, metallicity_split, capsys, extra, message):
+    train, test = metallicity_split
+    table = Table.read(test)
+    table["status"] = table["objid"]
+    table.write(test, overwrite=True)
+    assert main(_args(train, test, tmp_path / "b.ecsv", *extra)) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "b.ecsv").exists()
+
+
+def test_tables_that_cannot_train_or_be_measured_are_reported_not_crashed(tmp_path, metallicity_split, capsys):
+    """Each of these gave a numpy traceback message ("cannot reshape array of size 0", "index 0 is out of bounds",
+    "operands could not be broadcast") or trained on booleans."""
+    from astropy.table import MaskedColumn
+
+    train, test = metallicity_split
+    given_train, given_test = Table.read(train), Table.read(test)
+    cases = []
+    given_test[:0].write(tmp_path / "empty.ecsv")
+    cases.append((train, tmp_path / "empty.ecsv", 2, "the test table"))
+    given_train[:0].write(tmp_path / "empty_train.ecsv")
+    cases.append((tmp_path / "empty_train.ecsv", test, 2, "the training table"))
+    nan = Table(given_train)
+    nan["oh_p50"] = np.nan
+    nan.write(tmp_path / "nan.ecsv")
+    cases.append((tmp_path / "nan.ecsv", test, 2, "has 0 rows with a usable image and a finite label in column "
+                                                  "'oh_p50': a forest needs at least 2"))
+    wide = Table(given_train)
+    wide["oh_p50"] = np.ones((len(wide), 3))
+    wide.write(tmp_path / "wide.ecsv")
+    cases.append((tmp_path / "wide.ecsv", test, 2, "column 'oh_p50' holds several values per row"))
+    flags = Table(given_train)
+    flags["oh_p50"] = np.arange(len(flags)) % 2 == 0
+    flags.write(tmp_path / "flags.ecsv")
+    cases.append((tmp_path / "flags.ecsv", test, 2, "column 'oh_p50' holds booleans"))
+    numbers = Table(given_test)
+    numbers["image"] = np.arange(len(numbers))
+    numbers.write(tmp_path / "numbers.ecsv")
+    cases.append((train, tmp_path / "numbers.ecsv", 2, "image column 'image' holds int64 numbers, not file names"))
+    for k, (training, testing, status, message) in enumerate(cases):
+        assert main(_args(training, testing, tmp_path / f"o{k}.ecsv")) == status, message
+        assert message in capsys.readouterr().err
+        assert not (tmp_path / f"o{k}.ecsv").exists()
+    unreadable = Table(given_test)
+    unreadable["image"] = MaskedColumn([str(tmp_path / "absent.jpg")] * len(unreadable),
+                                       mask=np.arange(len(unreadable)) == 0)
+    unreadable.write(tmp_path / "unreadable.ecsv")
+    assert main(_args(train, tmp_path / "unreadable.ecsv", tmp_path / "u.ecsv")) == 1
+    assert "no row of 34 could be measured" in capsys.readouterr().err
+    written = read_table(tmp_path / "u.ecsv")
+    assert written["flag"].all() and written["status"][0] == "no image file in column 'image'"
+    assert "does not exist" in written["status"][1]
+
+
+def test_a_compare_table_of_other_rows_is_refused_before_any_output(tmp_path, metallicity_split, capsys):
+    train, test = metallicity_split
+    Table({"objid": [1, 2], "log_oh": [8.9, 9.0]}).write(tmp_path / "cnn.ecsv")
+    assert main(_args(train, test, tmp_path / "b.ecsv", "--compare", str(tmp_path / "cnn.ecsv"))) == 2
+    assert "has 2 rows; the test table has 34" in capsys.readouterr().err and not (tmp_path / "b.ecsv").exists()
+
+
+def test_the_id_column_is_found_in_any_case(tmp_path, metallicity_split):
+    train, test = metallicity_split
+    table = Table.read(test)
+    table.rename_column("objid", "ObjID")
+    table.write(test, overwrite=True)
+    assert main(_args(train, test, tmp_path / "b.ecsv")) == 0
+    assert read_table(tmp_path / "b.ecsv").colnames[0] == "ObjID"

@@ -7,6 +7,7 @@ from astropy.coordinates import SkyCoord
 from astropy.table import MaskedColumn, QTable, Table
 
 from astro_cnn import ColumnError, TargetList
+from astro_cnn.target import ID_NAMES
 
 
 def test_plain_degree_columns_and_id():
@@ -161,3 +162,21 @@ def test_a_masked_id_stays_missing_and_flags_a_row_found_by_id():
     targets = TargetList.from_table(placed)
     assert list(targets.status) == ["", ""]  # a position finds the image; the id is only carried, still masked
     assert targets[0].id is np.ma.masked and targets[1].id == 22
+
+
+def test_columns_differing_only_in_case_resolve_to_the_same_one_everywhere():
+    """With objid and OBJID, predict took OBJID (the last) and cutouts took objid."""
+    from astro_cnn.target import find_optional_column
+
+    table = Table({"OBJID": [1], "objid": [2], "Name": ["a"]})
+    assert find_optional_column(table, ID_NAMES) == "objid"
+    assert find_optional_column(Table({"ObjID": [1], "OBJID": [2]}), ID_NAMES) == "ObjID"  # the first in the table
+    assert TargetList.from_table(Table({"OBJID": [1], "objid": [2], "ra": [1.0], "dec": [2.0]})).ids[0] == 2
+
+
+@pytest.mark.parametrize("values, what", [(np.arange(2), "int64 numbers"), (np.array([True, False]), "booleans"),
+                                          (np.ones((2, 2)), "several values per row")])
+def test_an_image_column_that_does_not_hold_file_names_is_refused(values, what):
+    """Numbers became file names ('1', 'True', '[0. 0.]') and every row was flagged as a missing file."""
+    with pytest.raises(ColumnError, match=f"image column 'path' holds {what}, not file names"):
+        TargetList.from_table(Table({"path": values}), image_column="path")

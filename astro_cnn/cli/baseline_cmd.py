@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.baselines import aperture_forest
     from ..evaluation.metrics import column_values
     from ..table_io import check_output_format, read_table, write_table
-    from ..target import ID_NAMES
+    from ..target import ID_NAMES, find_optional_column
 
     check_output_format(args.output)
     for table_file, role in ((args.train, "training"), (args.test, "test")):
@@ -77,38 +78,71 @@ def run(args: argparse.Namespace) -> int:
     check_destination(args.output, args.overwrite)
     quantity = registry.get("quantity", args.quantity)
     train, test = read_table(args.train), read_table(args.test)
+    for table, path, role in ((train, args.train, "training"), (test, args.test, "test")):
+        if not len(table):
+            raise ValueError(f"the {role} table {str(path)!r} has no rows")
     label = args.label_column or next((c for c in quantity.label_columns if c in train.colnames), None)
     if label is None or label not in train.colnames:
         raise ValueError(f"the training table {str(args.train)!r} has no label column "
                          f"{label or ' or '.join(quantity.label_columns)!r}; give --label-column")
+    id_column = args.id_column or find_optional_column(test, ID_NAMES)
+    names = _output_names(test, quantity, args, id_column, label)
+    labels = column_values(train, label)
+    # read now, so that a table that cannot be compared is refused before any work
+    compared = _compared_values(args.compare, test, quantity, id_column) if args.compare is not None else None
     min_snr = args.min_centre_snr if args.min_centre_snr > 0 else None
     train_images, train_status = _read_images(train, args, args.train, None, min_snr)
     test_images, status = _read_images(test, args, args.test, train_images.shape[1:], min_snr)
-    labels = column_values(train, label)
     usable = (train_status == "ok") & np.isfinite(labels)
     print(f"training on {int(usable.sum())} of {len(train)} rows of {args.train}")
     for reason, count in Counter(train_status[train_status != "ok"]).most_common(3):
         print(f"  left out {count} x {reason}")
+    if usable.sum() < 2:
+        raise ValueError(f"the training table {str(args.train)!r} has {int(usable.sum())} rows with a usable image "
+                         f"and a finite label in column {label!r}: a forest needs at least 2")
     values = np.full(len(test), np.nan)
     measured = status == "ok"
-    try:
-        values[measured] = aperture_forest(train_images[usable], labels[usable], test_images[measured],
-                                           args.pixel_scale * u.arcsec, args.radii, seed=args.seed)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("radii_arcsec", "--radii").replace("train_images, train_labels",
-                                                                               f"{args.train}")) from None
+    if measured.any():
+        try:
+            values[measured] = aperture_forest(train_images[usable], labels[usable], test_images[measured],
+                                               args.pixel_scale * u.arcsec, args.radii, seed=args.seed)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("radii_arcsec", "--radii").replace("train_images, train_labels",
+                                                                                   f"{args.train}")) from None
     status[measured & ~np.isfinite(values)] = "aperture photometry is not finite"
-    id_column = args.id_column or next((c for c in ID_NAMES if c in test.colnames), None)
-    out = _output(test, quantity, values, status, args, id_column, label, int(usable.sum()))
+    out = _output(test, quantity, values, status, args, names, label, int(usable.sum()))
     write_table(out, args.output, overwrite=args.overwrite)
     print(f"wrote {len(out)} rows of {args.test} to {args.output}: {int(out['flag'].sum())} of {len(out)} rows "
           f"flagged (see the status column)")
     for reason, count in Counter(status[status != "ok"]).most_common(5):
         print(f"  {count} x {reason}")
-    if label in test.colnames:
-        print()
-        _comparison(out, quantity, label, labels[usable], args, id_column).pprint(max_lines=-1, max_width=-1)
+    if out["flag"].all():
+        print(f"astro-cnn: error: no row of {len(out)} could be measured", file=sys.stderr)
+        return 1
+    if names["truth"] is not None:
+        comparison, common = _comparison(out, quantity, names["truth"], labels[usable], compared)
+        print(f"\non the {common} of {len(out)} test rows that every method measured:")
+        comparison.pprint(max_lines=-1, max_width=-1)
     return 0
+
+
+def _output_names(test: Table, quantity, args: argparse.Namespace, id_column: str | None,
+                  label: str) -> dict[str, str | None]:
+    """The output's column names: the id, the image column, the true values (``label``, or ``label_true`` when the
+    prediction has that name; None when the test table has none), refusing an id or image column named like an
+    output column, which would be lost."""
+    written = {quantity.column, "status", "flag"}
+    for flag, column in (("--id-column", id_column), ("--image-column", args.image_column)):
+        if column is not None and column in written:
+            raise ValueError(f"{flag} {column!r} has the name of an output column ({', '.join(sorted(written))}): "
+                             "its values would be lost; rename the column")
+    if id_column is not None and id_column not in test.colnames:
+        raise ValueError(f"--id-column {id_column!r} is not a column of {str(args.test)!r}; its columns are: "
+                         f"{', '.join(test.colnames)}")
+    truth = None
+    if label in test.colnames:
+        truth = label if label not in written | {id_column, args.image_column} else f"{label}_true"
+    return {"id": id_column, "truth": truth}
 
 
 def _read_images(table: Table, args: argparse.Namespace, source: Path, shape: tuple[int, ...] | None,
@@ -119,6 +153,7 @@ def _read_images(table: Table, args: argparse.Namespace, source: Path, shape: tu
     """
     from ..image_checks import image_problem
     from ..image_files import read_image
+    from ..target import image_file_names
 
     if args.image_column not in table.colnames:
         raise ValueError(f"--image-column {args.image_column!r} is not a column of {str(source)!r}; its columns "
@@ -126,9 +161,11 @@ def _read_images(table: Table, args: argparse.Namespace, source: Path, shape: tu
     directory = args.image_dir if args.image_dir is not None else source.resolve().parent
     status = np.full(len(table), "ok", dtype=object)
     images: list[np.ndarray | None] = []
-    for row, name in enumerate(table[args.image_column]):
+    for row, name in enumerate(image_file_names(table, args.image_column)):
         try:
-            images.append(read_image(directory / str(name)))
+            if not name:
+                raise ValueError(f"no image file in column {args.image_column!r}")
+            images.append(read_image(directory / name))
         except (OSError, ValueError) as exc:
             images.append(None)
             status[row] = str(exc)
@@ -150,26 +187,27 @@ def _read_images(table: Table, args: argparse.Namespace, source: Path, shape: tu
 
 
 def _output(test: Table, quantity, values: np.ndarray, status: np.ndarray, args: argparse.Namespace,
-            id_column: str | None, label: str, training_rows: int) -> QTable:
+            names: dict[str, str | None], label: str, training_rows: int) -> QTable:
     """The predictions table: id, image, the quantity with its unit, the true value if known, status and flag."""
     from .._version import __version__
 
     out = QTable()
-    if id_column is not None:
-        out[id_column] = test[id_column]
+    if names["id"] is not None:
+        out[names["id"]] = test[names["id"]]
     out[args.image_column] = test[args.image_column]
     out[quantity.column] = np.where(status == "ok", values, np.nan) * quantity.unit
-    if label in test.colnames:
-        out[label] = test[label]
+    if names["truth"] is not None:
+        out[names["truth"]] = test[label]
     out["status"] = status
     out["flag"] = status != "ok"
-    quantity.describe(out, id_column)
+    quantity.describe(out, names["id"])
     out[quantity.column].info.description = (f"{quantity.description}: random forest on aperture photometry "
                                              "(baseline)")
     out.meta["astro_cnn"] = {
         "model": METHOD, "predictor_type": "random forest on aperture photometry (astro-cnn baseline)",
         "quantity": quantity.name, "quantity_description": quantity.description,
         "training_table": str(args.train), "training_rows": training_rows, "label_column": label,
+        "true_column": names["truth"],
         "pixel_scale_arcsec": args.pixel_scale, "radii_arcsec": list(args.radii), "seed": args.seed,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "astro_cnn_version": __version__,
@@ -177,43 +215,44 @@ def _output(test: Table, quantity, values: np.ndarray, status: np.ndarray, args:
     return out
 
 
-def _comparison(out: QTable, quantity, label: str, train_labels: np.ndarray, args: argparse.Namespace,
-                id_column: str | None) -> QTable:
-    """Metrics of the baseline, the mean predictor and the ``--compare`` predictions on the rows all of them have."""
+def _comparison(out: QTable, quantity, truth_column: str, train_labels: np.ndarray,
+                compared: tuple[str, np.ndarray] | None) -> tuple[QTable, int]:
+    """Metrics of the baseline, the mean predictor and the ``--compare`` predictions (its name and values) on the
+    rows all of them have, and the number of those rows."""
     from ..evaluation.baselines import mean_predictor
     from ..evaluation.metrics import column_values, regression_metrics
     from ..evaluation.photoz import photoz_metrics
-    from ..table_io import read_table
 
-    truth = column_values(out, label)
+    truth = column_values(out, truth_column)
     methods = {f"{METHOD} (this baseline)": column_values(out, quantity.column),
                "mean predictor": mean_predictor(train_labels, len(out))}
-    if args.compare is not None:
-        methods[f"{args.compare.name} (--compare)"] = _compared_values(read_table(args.compare), out, quantity,
-                                                                       args.compare, id_column)
+    if compared is not None:
+        methods[f"{compared[0]} (--compare)"] = compared[1]
     common = np.isfinite(truth) & np.logical_and.reduce([np.isfinite(v) for v in methods.values()])
     score = photoz_metrics if quantity.kind == "pdf" else regression_metrics
     table = QTable(rows=[{"method": name, **score(truth[common], value[common])} for name, value in methods.items()])
     for name in table.colnames[1:]:
         if table[name].dtype.kind == "f":
             table[name].info.format = ".4f"
-    print(f"on the {int(common.sum())} of {len(out)} test rows that every method measured:")
-    return table
+    return table, int(common.sum())
 
 
-def _compared_values(compared: Table, out: QTable, quantity, path: Path, id_column: str | None) -> np.ndarray:
-    """The ``--compare`` table's predictions (NaN where flagged), checked to be of the test rows, in order."""
+def _compared_values(path: Path, test: Table, quantity, id_column: str | None) -> tuple[str, np.ndarray]:
+    """The ``--compare`` table's name and predictions (NaN where flagged), checked to be of the test rows, in
+    order."""
     from ..evaluation.metrics import column_values
+    from ..table_io import read_table
 
-    if len(compared) != len(out):
-        raise ValueError(f"--compare {str(path)!r} has {len(compared)} rows; the test table has {len(out)}")
-    if id_column in compared.colnames and [str(v) for v in compared[id_column]] != [str(v) for v in out[id_column]]:
+    compared = read_table(path)
+    if len(compared) != len(test):
+        raise ValueError(f"--compare {str(path)!r} has {len(compared)} rows; the test table has {len(test)}")
+    if id_column in compared.colnames and [str(v) for v in compared[id_column]] != [str(v) for v in test[id_column]]:
         raise ValueError(f"--compare {str(path)!r}: its {id_column!r} column differs from the test table's "
                          "(the rows must be the test rows, in order)")
     if quantity.column not in compared.colnames:
         raise ValueError(f"--compare {str(path)!r} has no column {quantity.column!r} (predictions of "
                          f"{quantity.name})")
-    return column_values(compared, quantity.column)
+    return path.name, column_values(compared, quantity.column)
 
 
 def _positive_float(text: str) -> float:

@@ -46,16 +46,18 @@ def column_values(table: Table, name: str) -> np.ndarray:
     Raises
     ------
     ColumnError
-        The column is not in the table, or does not hold numbers.
+        The column is not in the table, or does not hold one number per row (text, booleans, arrays).
     """
     if name not in table.colnames:
         raise ColumnError(f"column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
     column = table[name]
     values = getattr(column, "value", column)
     kind = getattr(values, "dtype", np.dtype(object)).kind
-    if kind not in "biuf":
-        what = "text" if kind in "US" else f"{values.dtype} values"
+    if kind not in "iuf":
+        what = "text" if kind in "US" else "booleans" if kind == "b" else f"{values.dtype} values"
         raise ColumnError(f"column {name!r} holds {what}, not numbers")
+    if np.ndim(values) != 1:
+        raise ColumnError(f"column {name!r} holds several values per row ({np.shape(values)[1:]}), not one number")
     values = np.ma.filled(np.ma.asarray(values, dtype=float), np.nan)
     if "flag" in table.colnames:
         values = np.where(flag_values(table["flag"]), np.nan, values)
