@@ -117,7 +117,7 @@ def predict(
                              survey_options=survey_options, batch_size=batch_size, device=device, workers=workers,
                              min_centre_snr=min_centre_snr, resample=resample)
     predictor = setup.predictor
-    carried = kept_columns(table, keep_columns, predictor)
+    carried = kept_columns(table, keep_columns, predictor, image_column)
     targets = make_targets(table, predictor, setup.survey, ra=ra, dec=dec, coord=coord, id_column=id_column,
                            image_column=image_column)
     columns = empty_columns(predictor, len(targets))

@@ -135,8 +135,17 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
                            checked_threshold(min_centre_snr))
 
 
-def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None) -> Table | None:
-    """The input columns to carry into the output, checked to exist and not to clash with an output column."""
+def output_names(predictor: Predictor, image_column: str | None = None) -> set[str]:
+    """The columns a prediction writes besides the id, positions and kept columns: the quantity's, ``status``,
+    ``flag``, and with image files ``image_path`` (unless that is the image column's own name)."""
+    names = set(empty_columns(predictor, 0)) | {"status", "flag"}
+    return names | {"image_path"} if image_column not in (None, "image_path") else names
+
+
+def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None,
+                 image_column: str | None = None) -> Table | None:
+    """The input columns to carry into the output, checked to exist and not to clash with an output column
+    (:func:`output_names`; ``image_column`` as given to predict)."""
     if isinstance(names, str):
         raise ColumnError(f"keep_columns must be a list of column names, not the string {names!r} "
                           f"(write [{names!r}])")
@@ -152,7 +161,7 @@ def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predi
         raise ColumnError(f"columns {missing} to keep are not in the table; its columns are: "
                           f"{', '.join(table.colnames)}")
     if predictor is not None:
-        produced = set(empty_columns(predictor, 0)) | {"status", "flag"}
+        produced = output_names(predictor, image_column)
         clash = [n for n in names if n in produced]
         if clash:
             raise ColumnError(f"columns {clash} to keep have the names of output columns of {predictor.name!r}; "
@@ -173,8 +182,12 @@ def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey |
         return TargetList.from_skycoord(table)
     if not isinstance(table, Table):
         raise TypeError(f"predict takes an astropy Table, QTable or SkyCoord, not {type(table).__name__}")
-    return TargetList.from_table(table, extras=predictor.extras,
-                                 positions_optional=bool(getattr(survey, "finds_images_by_id", False)), **columns)
+    targets = TargetList.from_table(table, extras=predictor.extras,
+                                    positions_optional=bool(getattr(survey, "finds_images_by_id", False)), **columns)
+    if targets.id_column in output_names(predictor, columns.get("image_column")):
+        raise ColumnError(f"the id column {targets.id_column!r} has the name of an output column of {predictor.name!r}: "
+                          "its values would be lost; rename it in the input table first")
+    return targets
 
 
 def make_survey(predictor: Predictor, survey: str | Survey | None, *, image_column: str | None = None,

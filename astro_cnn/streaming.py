@@ -176,7 +176,7 @@ def predict_to_file(
                          desc=f"predict {predictor.quantity.name}") as bar:
             for offset, part in parts:
                 targets = make_targets(part, predictor, setup.survey, **columns)
-                carried = kept_columns(part, keep_columns, predictor)
+                carried = kept_columns(part, keep_columns, predictor, columns.get("image_column"))
                 _check_text(output, output_format, {targets.id_column: targets.ids} if targets.id_column else {},
                             carried)
                 positions = bool(np.isfinite(targets.ra).any()) if positions is None else positions

@@ -163,3 +163,32 @@ def test_jpeg_files_read_by_workers_and_predicted_on_a_gpu_match_the_cpu():
     assert list(on_gpu["status"]) == list(on_cpu["status"])
     np.testing.assert_allclose(on_gpu["log_oh"].value, on_cpu["log_oh"].value, atol=1e-3)
     assert on_gpu.meta["astro_cnn"]["device"].startswith("cuda")
+
+
+def test_an_id_column_named_like_an_output_column_is_refused(example_model, galaxies, tmp_path):
+    """--id-column status: the output's status column replaced the ids, which were lost."""
+    galaxies["status"] = [f"galaxy {i}" for i in range(len(galaxies))]
+    with pytest.raises(ColumnError, match="the id column 'status' has the name of an output column"):
+        astro_cnn.predict(galaxies, model=example_model, id_column="status")
+    with pytest.raises(ColumnError, match="the id column 'status' has the name of an output column"):
+        astro_cnn.predict_to_file(galaxies, tmp_path / "o.ecsv", model=example_model, id_column="status",
+                                  progress=False)
+    assert not (tmp_path / "o.ecsv").exists()
+
+
+def test_a_kept_column_named_image_path_beside_image_files_is_refused():
+    """With image files the output's image_path replaced a kept column of that name without a word."""
+    from pathlib import Path
+
+    from astro_cnn import read_table
+
+    demo = Path(__file__).parents[1] / "plugins" / "astro_cnn_structure" / "demo" / "galaxies.ecsv"
+    table = read_table(demo)[:2]
+    table["image_path"] = ["mine", "mine"]
+    with pytest.raises(ColumnError, match=r"columns \['image_path'\] to keep have the names of output columns"):
+        astro_cnn.predict(table, quantity="structure", image_column="image", image_dir=demo.parent,
+                          keep_columns=["image_path"], progress=False)
+    table["image_path"] = table["image"]  # the image column itself, written as image_path: nothing is lost
+    out = astro_cnn.predict(table, quantity="structure", image_column="image_path", image_dir=demo.parent,
+                            keep_columns=["image_path"], progress=False)
+    assert list(out["image_path"]) == list(table["image"])
