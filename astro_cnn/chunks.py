@@ -185,8 +185,8 @@ def make_targets(table: Table | SkyCoord, predictor: Predictor, survey: Survey |
     targets = TargetList.from_table(table, extras=predictor.extras,
                                     positions_optional=bool(getattr(survey, "finds_images_by_id", False)), **columns)
     if targets.id_column in output_names(predictor, columns.get("image_column")):
-        raise ColumnError(f"the id column {targets.id_column!r} has the name of an output column of {predictor.name!r}: "
-                          "its values would be lost; rename it in the input table first")
+        raise ColumnError(f"the id column {targets.id_column!r} has the name of an output column of "
+                          f"{predictor.name!r}: its values would be lost; rename it in the input table first")
     return targets
 
 

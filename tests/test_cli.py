@@ -323,3 +323,16 @@ def test_evaluate_report_over_an_earlier_one_names_the_flag(tmp_path, capsys):
         write_report(table, tmp_path / "report", true="oh_p50", pred="log_oh")
     assert (tmp_path / "report" / "summary.md").read_bytes() == before
     assert main(args + ["--overwrite"]) == 0
+
+
+def test_cutouts_never_write_over_their_input_table(tmp_path, example_model, capsys):
+    """With the table at OUT/index.ecsv, `cutouts ... -o OUT --overwrite` replaced it with the index."""
+    (tmp_path / "cut").mkdir()
+    source = write_table(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "cut" / "index.ecsv")
+    before = source.read_bytes()
+    assert main(["cutouts", str(source), "--survey", "example-sky", "-o", str(tmp_path / "cut"), "--overwrite",
+                 "--no-progress"]) == 2
+    _one_line_error(capsys, "is the index that cutouts writes into --output-dir")
+    assert source.read_bytes() == before
+    assert main(["cutouts", str(source), "--survey", "example-sky", "-o", str(source), "--no-progress"]) == 2
+    _one_line_error(capsys, "--output-dir", "is a file, not a directory")

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .._atomic import same_file
 from ..cutouts import as_targets, write_cutouts
 from .options import positive_int, survey_options
 
@@ -44,6 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from ..survey_factory import default_survey
     from ..table_io import read_table
 
+    if args.outdir.exists() and not args.outdir.is_dir():
+        raise NotADirectoryError(f"--output-dir {str(args.outdir)!r} is a file, not a directory")
+    if same_file(args.table, args.outdir / "index.ecsv"):
+        raise FileExistsError(f"the table {str(args.table)!r} is the index that cutouts writes into --output-dir "
+                              f"{str(args.outdir)!r}: give another --output-dir (the table would be lost)")
     args.survey = args.survey or default_survey()
     options = survey_options(args.survey_option, args.survey)
     table = read_table(args.table, format=args.format)
