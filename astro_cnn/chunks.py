@@ -447,7 +447,10 @@ def _images_ahead(targets: TargetList, setup: PredictionSetup, start: int) -> It
 
         # images travel from the workers as tensors (through shared memory, not pickled through a pipe),
         # into pinned memory when the model is on a GPU
-        yield from map(_as_batch, DataLoader(chunks, batch_size=None, shuffle=False, num_workers=setup.workers,
+        from .engine.devices import usable_workers
+
+        workers = usable_workers(setup.workers, len(chunks))
+        yield from map(_as_batch, DataLoader(chunks, batch_size=None, shuffle=False, num_workers=workers,
                                              collate_fn=_as_is, prefetch_factor=2,
                                              pin_memory=setup.device.startswith("cuda")))
         return

@@ -34,3 +34,28 @@ def test_workers_default_to_none_on_the_cpu_and_to_the_measured_counts_on_a_gpu(
     assert default_workers("cuda", "training") == 1 and default_workers("cuda", "prediction") == 1
     with pytest.raises(ValueError, match="task must be 'training' or 'prediction'"):
         default_workers("cuda", "fitting")
+
+
+def test_image_readers_are_capped_by_the_work_and_the_cpus(monkeypatch):
+    from astro_cnn.engine.devices import MAX_WORKERS_PER_CPU, usable_workers
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    assert usable_workers(99999, 1) == 1 and usable_workers(3, 10) == 3 and usable_workers(0, 10) == 0
+    assert usable_workers(99999, 10**6) == 2 * MAX_WORKERS_PER_CPU
+
+
+def test_predict_with_absurdly_many_workers_starts_only_what_it_can_use(monkeypatch, example_model, galaxies):
+    """--workers 99999 on a one-row table forked reading processes until the machine ran out of memory."""
+    import torch.utils.data
+
+    import astro_cnn
+
+    started, real = [], torch.utils.data.DataLoader
+
+    def recording(*args, num_workers=0, **kwargs):
+        started.append(num_workers)
+        return real(*args, num_workers=min(num_workers, 1), **kwargs)  # never fork thousands, even on old code
+
+    monkeypatch.setattr(torch.utils.data, "DataLoader", recording)
+    out = astro_cnn.predict(galaxies[:1], model=example_model, workers=99999, progress=False)
+    assert len(out) == 1 and started == [1]

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .devices import usable_workers
 from .normalisation import ImageNormaliser
 
 __all__ = ["TrainingData", "RowBatches", "batch_loader", "subset_extras"]
@@ -94,6 +95,7 @@ def batch_loader(data: TrainingData, batches: Sequence[np.ndarray], *, workers: 
     """
     # its own generator: a loader seeds its workers from the global generator otherwise, which would shift
     # what dropout draws (and break exact resume) depending on when loaders are made
+    workers = usable_workers(workers, len(batches))
     return DataLoader(RowBatches(data, batches), batch_size=None, shuffle=False, num_workers=workers,
                       collate_fn=_as_is, pin_memory=pin_memory, prefetch_factor=4 if workers else None,
                       persistent_workers=False, generator=torch.Generator().manual_seed(0))

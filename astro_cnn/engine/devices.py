@@ -8,7 +8,8 @@ import torch
 
 from ..exceptions import AstroCNNError
 
-__all__ = ["resolve_device", "check_device", "default_workers", "DEVICE_CHOICES", "TRAINING_WORKERS_ON_GPU"]
+__all__ = ["resolve_device", "check_device", "default_workers", "usable_workers", "DEVICE_CHOICES",
+           "TRAINING_WORKERS_ON_GPU", "MAX_WORKERS_PER_CPU"]
 
 #: What ``device`` arguments accept.
 DEVICE_CHOICES = "auto, cpu, cuda or cuda:N"
@@ -58,6 +59,21 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         if device.index is not None and device.index >= count:
             raise AstroCNNError(f"device {text!r} was asked for but this process sees {count} GPU(s)")
     return device
+
+
+#: Most image-reading processes started per CPU, however many are asked for: beyond a few per core they add
+#: memory (each a copy of the interpreter) and no speed.
+MAX_WORKERS_PER_CPU = 4
+
+
+def usable_workers(asked: int, tasks: int) -> int:
+    """The image-reading processes worth starting for ``tasks`` pieces of work (chunks or batches).
+
+    No more than ``asked``, than there are tasks (an idle process still costs its memory), nor than
+    :data:`MAX_WORKERS_PER_CPU` per CPU of this machine: ``workers=99999`` on a small table started
+    processes until the machine ran out of memory.
+    """
+    return max(0, min(int(asked), int(tasks), MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)))
 
 
 def default_workers(device: str | torch.device, task: str) -> int:
