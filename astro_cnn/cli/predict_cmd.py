@@ -50,9 +50,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     parser.add_argument("--device", default="auto", help="where the model runs: auto (a GPU when one is visible), "
                                                          "cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--workers", type=non_negative_int, help="processes reading images ahead of the model "
-                                                                 "(default: none on a CPU; on a GPU, all CPUs but one; never more than "
-                                                                 "the chunks to read or 4 per CPU)")
+    parser.add_argument("--workers", type=non_negative_int,
+                        help="processes reading images ahead of the model (default: none on a CPU; on a GPU, all "
+                             "CPUs but one; never more than the chunks to read or 4 per CPU)")
     parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")

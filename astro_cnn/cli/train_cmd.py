@@ -65,8 +65,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                                                    "pass it as TABLE to train again without reading the files")
     parser.add_argument("--device", default="auto", help="auto (a GPU when one is visible; under torchrun the "
                                                          "rank's own), cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--workers", type=non_negative_int, help="processes reading batches ahead of the step "
-                                                                 "(default: none on a CPU, 4 with a GPU; never more than 4 per CPU)")
+    parser.add_argument("--workers", type=non_negative_int,
+                        help="processes reading batches ahead of the step (default: none on a CPU, 4 with a GPU; "
+                             "never more than 4 per CPU)")
     parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
                         help="leave out (and count) training images that prediction would flag as showing no "
                              "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
