@@ -187,9 +187,12 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
             text = path.read_text(encoding="utf-8-sig")
             if not text.strip():
                 raise ValueError("the file is empty")
+            read_as = "ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt
             # in a list: a single string without a line break would be taken for the name of another file
-            return QTable.read([text],
-                               format="ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt)
+            table = QTable.read([text], format=read_as)
+            if read_as in ("ascii.ecsv", "ascii.csv"):
+                _check_all_rows_read(table, text)
+            return table
         else:
             if fmt in _WRITTEN_AS_ECSV:
                 with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:
@@ -204,6 +207,30 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
         if isinstance(getattr(column, "unit", None), u.UnrecognizedUnit):
             column.unit = _table_unit(column.unit.to_string())
     return QTable(table, copy=False)
+
+
+def _check_all_rows_read(table: Table, text: str) -> None:
+    """Refuse a CSV or ECSV table of which the reader kept fewer rows than the text has data lines, with no value
+    spanning lines to account for them: astropy's reader drops, without a word, the rows after a quote left open.
+
+    Raises
+    ------
+    ValueError
+        Rows were lost; names the first line with an unpaired quote where there is one.
+    """
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    expected = len(lines) - 1  # less the line of column names
+    if len(table) >= expected:
+        return
+    for column in table.itercols():
+        if getattr(column, "dtype", None) is not None and column.dtype.kind in "USO" and any(
+                "\n" in str(value) for value in np.ravel(column)):
+            return  # a quoted value over several lines: fewer rows than lines, nothing lost
+    numbered = [number for number, line in enumerate(text.splitlines(), 1)
+                if line.strip() and not line.lstrip().startswith("#")]
+    unpaired = next((number for number, line in zip(numbered, lines) if line.count('"') % 2), None)
+    where = f": line {unpaired} opens a quote that no later quote closes" if unpaired is not None else ""
+    raise ValueError(f"the file has {expected} data lines but only {len(table)} rows could be read{where}")
 
 
 def write_table(table: Table, path: str | Path, overwrite: bool = False, format: str | None = None) -> Path:

@@ -316,3 +316,15 @@ def test_a_column_fits_and_votable_cannot_hold_is_named(tmp_path, suffix):
     with pytest.raises(AstroCNNError, match=r"column 'where' is a SkyCoord, which a (FITS|VOTable) table cannot hold"):
         write_table(table, tmp_path / f"t{suffix}")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_rows_lost_to_an_unclosed_quote_are_an_error_naming_the_line(tmp_path):
+    """astropy's CSV reader kept 1 of these 4 rows without a word: predict then wrote 1 row for 4."""
+    path = tmp_path / "bad.csv"
+    path.write_text('objid,image\n1,a.jpg\n2,"b.jpg\n3,c.jpg\n4,d.jpg\n', encoding="utf-8")
+    with pytest.raises(AstroCNNError, match=r"'.*bad.csv'.* has 4 data lines but only 1 rows could be read: "
+                                            r"line 3 opens a quote"):
+        read_table(path)
+    good = tmp_path / "good.csv"  # a quoted value over two lines is one row, not a lost one
+    good.write_text('objid,note\n1,"two\nlines"\n2,plain\n\n', encoding="utf-8")
+    assert list(read_table(good)["objid"]) == [1, 2]
