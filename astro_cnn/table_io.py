@@ -199,9 +199,14 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
                     fmt = "ascii.ecsv" if _is_ecsv(handle.readline()) else fmt
             return QTable.read(path, format=fmt)
     except Exception as exc:  # astropy raises many types for unreadable files; its first line says what
+        if not fmt:
+            raise AstroCNNError(f"cannot read table file {str(path)!r}: its suffix names no table format and its "
+                                f"contents name none either: use one of {', '.join(_FORMAT_BY_SUFFIX)}, or give the "
+                                "format (format='ascii.csv')") from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
-        hint = "" if fmt else f" (its suffix names no table format; use one of {', '.join(_FORMAT_BY_SUFFIX)})"
-        raise AstroCNNError(f"cannot read table file {str(path)!r}: {type(exc).__name__}: {first_line}{hint}") \
+        first_line = first_line.split(" If this is really a FITS file")[0]  # astropy's advice names its arguments
+        given = f" as {fmt!r}" if format else ""
+        raise AstroCNNError(f"cannot read table file {str(path)!r}{given}: {type(exc).__name__}: {first_line}") \
             from None
     for column in table.itercols():
         if isinstance(getattr(column, "unit", None), u.UnrecognizedUnit):

@@ -336,3 +336,33 @@ def test_cutouts_never_write_over_their_input_table(tmp_path, example_model, cap
     assert source.read_bytes() == before
     assert main(["cutouts", str(source), "--survey", "example-sky", "-o", str(source), "--no-progress"]) == 2
     _one_line_error(capsys, "--output-dir", "is a file, not a directory")
+
+
+def test_messages_name_flags_not_python_arguments(tmp_path, capsys):
+    """Each named a Python argument (format, keep_columns, ignore_missing_simple=True) to a command-line user."""
+    source = write_table(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "in.ecsv")
+    (tmp_path / "in.weird").write_text("ra dec\n1 2\n")
+    cases = [(["predict", str(tmp_path / "in.weird"), "-q", "metallicity", "-o", str(tmp_path / "a.ecsv")],
+              "or give the format (--format 'ascii.csv')"),
+             (["predict", str(source), "--format", "fits", "-q", "metallicity", "-o", str(tmp_path / "b.ecsv")],
+              "cannot read table file"),
+             (["predict", str(source), "-q", "metallicity", "-o", str(tmp_path / "c.ecsv"), "--keep-column", "ra",
+               "--keep-column", "ra", "--no-progress"], "named more than once in --keep-column")]
+    for args, needle in cases:
+        assert main(args) == 2
+        line = _one_line_error(capsys, needle)
+        assert "format=" not in line and "=True" not in line and "keep_columns" not in line
+
+
+def test_query_checks_its_output_and_sql_file_before_asking_the_service(tmp_path, capsys):
+    """An existing output was reported only after the query had run (and retried, offline, for seconds)."""
+    existing = write_table(Table({"a": [1]}), tmp_path / "q.ecsv")
+    (tmp_path / "latin1.sql").write_bytes("SELECT 'é'".encode("latin-1"))
+    assert main(["query", "--sql", "SELECT 1", "-o", str(existing)]) == 2
+    _one_line_error(capsys, "already exists; pass --overwrite")
+    assert main(["query", "--sql", "SELECT 1", "-o", str(tmp_path / "q.weird")]) == 2
+    _one_line_error(capsys, "is not a known table format")
+    assert main(["query", "--sql-file", str(tmp_path / "latin1.sql"), "-o", str(tmp_path / "r.ecsv")]) == 2
+    _one_line_error(capsys, "--sql-file", "is not UTF-8 text")
+    assert main(["query", "--sql", "SELECT 1", "--data-release", "-3", "-o", str(tmp_path / "s.ecsv")]) == 2
+    assert "--data-release" in capsys.readouterr().err

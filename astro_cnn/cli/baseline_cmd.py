@@ -20,7 +20,7 @@ from astropy.table import QTable, Table
 from .._atomic import check_destination, same_file
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
-from .options import finite_number
+from .options import finite_number, non_negative_int
 
 __all__ = ["add_parser", "run"]
 
@@ -57,7 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--compare", type=Path, metavar="PREDICTIONS",
                         help="a predictions table of the test rows (e.g. from astro-cnn predict) to score beside "
                              "the baseline")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the forest (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed of the forest (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     return parser
 

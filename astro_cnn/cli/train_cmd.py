@@ -73,7 +73,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
                              f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image that has finite pixels "
                              "and is not blank)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the output model, and an earlier run in --run-dir or --store, if they exist")
     parser.add_argument("--lr-find", action="store_true",
