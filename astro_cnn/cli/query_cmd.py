@@ -37,8 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Query and write the table."""
-    from ..survey_factory import default_survey, make_survey
     from .._atomic import check_destination
+    from ..survey_factory import default_survey, make_survey
     from ..table_io import check_output_format, write_table
     from .options import survey_options
 
