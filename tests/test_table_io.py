@@ -212,7 +212,8 @@ def test_an_unreadable_table_is_one_line(tmp_path):
     (tmp_path / "x.weird").write_text("not a table")
     with pytest.raises(AstroCNNError) as info:
         read_table(tmp_path / "x.weird")
-    assert "\n" not in str(info.value) and "its suffix names no table format and its contents name none either" in str(info.value)
+    message = str(info.value)
+    assert "\n" not in message and "its suffix names no table format and its contents name none either" in message
 
 
 def test_fits_output_spells_non_ascii_descriptions_in_ascii(tmp_path):
