@@ -49,3 +49,18 @@ def test_demo_without_models_says_so(tmp_path, clean_registry, monkeypatch):
     monkeypatch.setattr(registry, "components", lambda kind: {})
     with pytest.raises(ModelNotFoundError, match="no installed model ships demo galaxies"):
         run_demo(tmp_path)
+
+
+def test_an_earlier_demo_is_refused_before_any_prediction(tmp_path, shipped_demo, capsys, monkeypatch):
+    """The refusal came after predicting (27 s for the shipped models), and with a later model's file in the way the
+    earlier models' outputs were written first, leaving a half demo."""
+    from astro_cnn.cli import demo_cmd
+
+    out = tmp_path / "demo"
+    (out / "tiny-demo-model_report").mkdir(parents=True)
+    (out / "tiny-demo-model_report" / "summary.md").write_text("an earlier report")
+    predicted = []
+    monkeypatch.setattr(demo_cmd, "predict", lambda *args, **kwargs: predicted.append(1))
+    assert main(["demo", "-o", str(out)]) == 2
+    assert "summary.md' already exists; pass --overwrite" in capsys.readouterr().err
+    assert predicted == [] and not (out / "tiny-demo-model_predictions.ecsv").exists()

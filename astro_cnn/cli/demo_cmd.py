@@ -8,6 +8,7 @@ from pathlib import Path
 from astropy.table import QTable
 
 from .. import registry
+from .._atomic import check_destination
 from ..api import predict
 from ..exceptions import ModelNotFoundError
 from ..table_io import read_table, write_table
@@ -47,13 +48,19 @@ def run_demo(output_dir: Path, overwrite: bool = False) -> list[str]:
     """
     from ..evaluation import evaluate, write_report
     from ..evaluation.photoz import evaluate_photoz
+    from ..evaluation.report import check_report_destination
 
     specs = [c.spec for c in registry.components("model").values() if c.spec.default and c.spec.demo_table]
     if not specs:
         raise ModelNotFoundError("no installed model ships demo galaxies; install astro_cnn with its built-in "
                                  "plugins (pip install astro_cnn)")
+    specs = sorted(specs, key=lambda s: s.quantity)
+    for spec in specs:  # every output checked before any work, so that a demo is never left half written
+        check_destination(output_dir / f"{spec.name}_predictions.ecsv", overwrite)
+        if spec.demo_truth_column:
+            check_report_destination(output_dir / f"{spec.name}_report", overwrite)
     lines = []
-    for spec in sorted(specs, key=lambda s: s.quantity):
+    for spec in specs:
         table = read_table(spec.demo_table)
         result = predict(table, model=spec.name, image_column=spec.demo_image_column,
                          image_dir=Path(spec.demo_table).parent if spec.demo_image_column else None)

@@ -90,10 +90,7 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
         No row has both a usable prediction and a true value (nothing is written).
     """
     directory = Path(directory)
-    names = ["metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md"]
-    existing = [n for n in names if (directory / n).exists()]
-    if existing and not overwrite:
-        raise FileExistsError(f"{str(directory / existing[0])!r} already exists; pass overwrite=True to replace it")
+    check_report_destination(directory, overwrite)
     quantity = quantity_of(table, true, pred)
     if residual is None:
         residual = "delta_z" if quantity is not None and quantity.kind == "pdf" else "difference"
@@ -141,6 +138,24 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     with atomic_path(directory / "summary.md", overwrite=True) as tmp:
         tmp.write_text(summary, encoding="utf-8")
     return directory
+
+
+#: The files :func:`write_report` writes into its directory.
+REPORT_FILES = ("metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md")
+
+
+def check_report_destination(directory: str | Path, overwrite: bool = False) -> None:
+    """Refuse a report directory holding an earlier report's files unless ``overwrite``.
+
+    Raises
+    ------
+    FileExistsError
+        One of :data:`REPORT_FILES` exists in ``directory`` and ``overwrite`` is false.
+    """
+    existing = [name for name in REPORT_FILES if (Path(directory) / name).exists()]
+    if existing and not overwrite:
+        raise FileExistsError(f"{str(Path(directory) / existing[0])!r} already exists; pass overwrite=True to "
+                              "replace it")
 
 
 def _check_rows(table: Table, true: str, pred: str) -> None:
