@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     ------
     FileExistsError
         A file exists and ``overwrite`` is false, or ``outdir`` is a file.
+    ValueError
+        A batch of images of ``size`` would not fit in half this machine's memory.
 
     Notes
     -----
@@ -76,9 +79,11 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
         raise FileExistsError(f"outdir {str(outdir)!r} is a file, not a directory")
     targets = as_targets(table)
     source = make_survey(survey, **options)
-    outdir.mkdir(parents=True, exist_ok=True)
+    _check_batch_memory(size or source.image_size, len(source.bands), min(batch_size, max(len(targets), 1)))
     index_path = outdir / "index.ecsv"
     check_destination(index_path, overwrite)
+    made = not outdir.exists()
+    outdir.mkdir(parents=True, exist_ok=True)
     files = np.full(len(targets), "", dtype=object)
     status = np.full(len(targets), "", dtype=object)
     used: set[str] = set()
@@ -110,8 +115,29 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     except BaseException:
         for path in written:
             path.unlink(missing_ok=True)
+        if made and not any(outdir.iterdir()):
+            outdir.rmdir()
         raise
     return index
+
+
+def _check_batch_memory(size: int, bands: int, rows: int) -> None:
+    """Refuse a cutout size whose batch of float32 images would not fit in this machine's memory.
+
+    Raises
+    ------
+    ValueError
+        The batch needs more than half the physical memory; names ``size`` and ``batch_size``.
+    """
+    needed = rows * bands * int(size) ** 2 * 4
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: let the allocation decide
+        return
+    if needed > memory / 2:
+        raise ValueError(f"size={size} px with batch_size={rows} needs {needed / 2**30:.0f} GiB for one batch of "
+                          f"{bands}-band images, more than half of this machine's {memory / 2**30:.0f} GiB: "
+                          "ask for smaller images or fewer at a time")
 
 
 def as_targets(table: Table | TargetList, *, ra: str | None = None, dec: str | None = None,

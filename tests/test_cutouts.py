@@ -58,3 +58,13 @@ def test_a_masked_id_names_its_file_by_row_and_stays_masked_in_the_index(example
     index = write_cutouts(TargetList.from_table(table), tmp_path, example_plugin.ExampleSky(), progress=False)
     assert list(index["file"]) == ["a.fits", "row1.fits", "c.fits"]  # not "--.fits", the mask's printed form
     assert list(np.ma.getmaskarray(Table.read(tmp_path / "index.ecsv")["id"])) == [False, True, False]
+
+
+def test_a_size_too_large_for_memory_is_refused_before_anything_is_made(example_plugin, tmp_path):
+    """--size 100000 raised a MemoryError traceback for 447 GiB and left an empty output directory behind."""
+    from astropy.table import Table
+
+    table = Table({"ra": [150.0], "dec": [10.0]})
+    with pytest.raises(ValueError, match=r"size=100000 px with batch_size=1 needs \d+ GiB for one batch"):
+        write_cutouts(table, tmp_path / "out", "example-sky", size=100000, progress=False)
+    assert not (tmp_path / "out").exists()
