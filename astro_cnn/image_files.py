@@ -62,6 +62,11 @@ class ImageFileSurvey(TargetSurvey):
         Expected side in pixels; files of another shape are flagged.
     base_dir : path, optional
         Directory relative paths are resolved against.
+
+    Raises
+    ------
+    NotADirectoryError
+        ``base_dir`` is not a directory (every row would be flagged as a missing file).
     """
 
     name = "image-files"
@@ -71,6 +76,8 @@ class ImageFileSurvey(TargetSurvey):
         self.pixel_scale = u.Quantity(pixel_scale, u.arcsec)
         self.image_size = int(image_size)
         self.base_dir = Path(base_dir) if base_dir is not None else None
+        if self.base_dir is not None and not self.base_dir.is_dir():
+            raise NotADirectoryError(f"image_dir {str(self.base_dir)!r} is not a directory")
 
     def cutout(self, target: Target, size: int) -> np.ndarray:
         """Read the target's file; raise when it is missing, unreadable or of another shape."""

@@ -366,3 +366,14 @@ def test_query_checks_its_output_and_sql_file_before_asking_the_service(tmp_path
     _one_line_error(capsys, "--sql-file", "is not UTF-8 text")
     assert main(["query", "--sql", "SELECT 1", "--data-release", "-3", "-o", str(tmp_path / "s.ecsv")]) == 2
     assert "--data-release" in capsys.readouterr().err
+
+
+def test_a_missing_image_dir_and_an_empty_card_name_are_refused(tmp_path, capsys):
+    """A missing --image-dir flagged every row as a missing file; `models --card ''` listed every model."""
+    source = write_table(Table({"image": ["a.jpg"]}), tmp_path / "in.ecsv")
+    assert main(["predict", str(source), "-q", "metallicity", "--image-column", "image", "--image-dir",
+                 str(tmp_path / "nope"), "-o", str(tmp_path / "o.ecsv")]) == 2
+    _one_line_error(capsys, "--image-dir", "is not a directory")
+    assert not (tmp_path / "o.ecsv").exists()
+    assert main(["models", "--card", ""]) == 2
+    _one_line_error(capsys, "unknown model ''")

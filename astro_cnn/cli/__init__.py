@@ -40,7 +40,8 @@ _DEBUG_HELP = "show the full traceback of an error"
 _ARGUMENT_TO_FLAG = {"overwrite=True": "--overwrite", "resume=True": "--resume",
                      "min_centre_snr=None": "--min-centre-snr 0", "min_centre_snr": "--min-centre-snr",
                      "batch_size": "--batch-size", "run_dir": "--run-dir", "keep_columns": "--keep-column",
-                     "format=": "--format ", "size=": "--size "}  # each argument before any that starts it
+                     "format=": "--format ", "size=": "--size ",
+                     "image_dir": "--image-dir"}  # each argument before any that starts it
 _ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, _ARGUMENT_TO_FLAG)) + r")(?![\w.])")
 _MAX_MESSAGE = 400
 

@@ -24,7 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the models, or one model's card."""
-    if args.card:
+    if args.card is not None:
         spec = registry.get("model", args.card)
         if spec.card is None:
             print(f"model {spec.name!r} has no model card")
