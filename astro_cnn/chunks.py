@@ -145,7 +145,7 @@ def output_names(predictor: Predictor, image_column: str | None = None) -> set[s
 def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predictor | None = None,
                  image_column: str | None = None) -> Table | None:
     """The input columns to carry into the output, checked to exist and not to clash with an output column
-    (:func:`output_names`; ``image_column`` as given to predict)."""
+    (``output_names``; ``image_column`` as given to predict)."""
     if isinstance(names, str):
         raise ColumnError(f"keep_columns must be a list of column names, not the string {names!r} "
                           f"(write [{names!r}])")
