@@ -201,8 +201,8 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
     except Exception as exc:  # astropy raises many types for unreadable files; its first line says what
         if not fmt:
             raise AstroCNNError(f"cannot read table file {str(path)!r}: its suffix names no table format and its "
-                                f"contents name none either: use one of {', '.join(_FORMAT_BY_SUFFIX)}, or give the "
-                                "format (format='ascii.csv')") from None
+                                f"contents name none either: give it one of the suffixes "
+                                f"{', '.join(_FORMAT_BY_SUFFIX)}") from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
         first_line = first_line.split(" If this is really a FITS file")[0]  # astropy's advice names its arguments
         given = f" as {fmt!r}" if format else ""

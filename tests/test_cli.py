@@ -343,7 +343,7 @@ def test_messages_name_flags_not_python_arguments(tmp_path, capsys):
     source = write_table(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "in.ecsv")
     (tmp_path / "in.weird").write_text("ra dec\n1 2\n")
     cases = [(["predict", str(tmp_path / "in.weird"), "-q", "metallicity", "-o", str(tmp_path / "a.ecsv")],
-              "or give the format (--format 'ascii.csv')"),
+              "give it one of the suffixes .ecsv"),
              (["predict", str(source), "--format", "fits", "-q", "metallicity", "-o", str(tmp_path / "b.ecsv")],
               "cannot read table file"),
              (["predict", str(source), "-q", "metallicity", "-o", str(tmp_path / "c.ecsv"), "--keep-column", "ra",
@@ -377,3 +377,13 @@ def test_a_missing_image_dir_and_an_empty_card_name_are_refused(tmp_path, capsys
     assert not (tmp_path / "o.ecsv").exists()
     assert main(["models", "--card", ""]) == 2
     _one_line_error(capsys, "unknown model ''")
+
+
+def test_argument_names_become_flags_outside_quoted_paths_only():
+    """A path such as '/data/image_dir/x' became '/data/--image-dir/x'; 'size=1024' stayed a Python argument."""
+    from astro_cnn.cli import _message
+
+    text = _message(ValueError("the run's store in '/data/image_dir/keep_columns.csv': size=1024 px with "
+                               "batch_size=2; pass overwrite=True"), hint=False)
+    assert text == ("ValueError: the run's store in '/data/image_dir/keep_columns.csv': --size 1024 px with "
+                    "--batch-size=2; pass --overwrite")

@@ -40,9 +40,11 @@ _DEBUG_HELP = "show the full traceback of an error"
 _ARGUMENT_TO_FLAG = {"overwrite=True": "--overwrite", "resume=True": "--resume",
                      "min_centre_snr=None": "--min-centre-snr 0", "min_centre_snr": "--min-centre-snr",
                      "batch_size": "--batch-size", "run_dir": "--run-dir", "keep_columns": "--keep-column",
-                     "format=": "--format ", "size=": "--size ",
-                     "image_dir": "--image-dir"}  # each argument before any that starts it
-_ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(map(re.escape, _ARGUMENT_TO_FLAG)) + r")(?![\w.])")
+                     "size=": "--size ", "image_dir": "--image-dir"}  # each argument before any that starts it
+#: An argument's name as a word (one ending in "=" also before its value), outside quoted text such as paths.
+_ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(re.escape(name) + ("" if name.endswith("=") else r"(?![\w.])")
+                                                 for name in _ARGUMENT_TO_FLAG) + ")")
+_QUOTED = re.compile(r"((?<!\w)'[^']*'(?!\w)|(?<!\w)\"[^\"]*\"(?!\w))")  # an apostrophe (run's) opens no quote
 _MAX_MESSAGE = 400
 
 
@@ -110,8 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _message(exc: Exception, hint: bool) -> str:
     """One line: the error's message (with its type unless it is ours or the operating system's), shortened."""
     text = str(exc) if isinstance(exc, (AstroCNNError, OSError)) else f"{type(exc).__name__}: {exc}"
-    text = _ARGUMENT_PATTERN.sub(lambda m: _ARGUMENT_TO_FLAG[m.group(1)], " ".join(text.split())) \
-        or type(exc).__name__
+    flags = [part if _QUOTED.fullmatch(part) else _ARGUMENT_PATTERN.sub(lambda m: _ARGUMENT_TO_FLAG[m.group(1)], part)
+             for part in _QUOTED.split(" ".join(text.split()))]
+    text = "".join(flags) or type(exc).__name__
     if len(text) > _MAX_MESSAGE:  # keep the start (what failed) and the end (the cause)
         text = f"{text[:_MAX_MESSAGE // 2]} ... {text[-_MAX_MESSAGE // 2:]}"
     if hint and exit_status(exc) == 1:
