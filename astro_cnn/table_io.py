@@ -182,21 +182,19 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
             table = _read_fits(path, memmap)
         elif fmt == "votable":
             table = _read_votable(path)
-        elif fmt in _TEXT_FORMATS and path.suffix.lower() != ".gz":
-            # utf-8-sig: a byte-order mark must not become part of the first column's name
-            text = path.read_text(encoding="utf-8-sig")
+        elif fmt in _TEXT_FORMATS or fmt == "csv":
+            # utf-8-sig: a byte-order mark must not become part of the first column's name; gzip read as text too
+            with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:
+                text = handle.read()
             if not text.strip():
                 raise ValueError("the file is empty")
             read_as = "ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt
             # in a list: a single string without a line break would be taken for the name of another file
             table = QTable.read([text], format=read_as)
-            if read_as in ("ascii.ecsv", "ascii.csv"):
+            if read_as in ("ascii.ecsv", "ascii.csv", "csv"):
                 _check_all_rows_read(table, text)
             return table
         else:
-            if fmt in _WRITTEN_AS_ECSV:
-                with get_readable_fileobj(str(path), encoding="utf-8-sig") as handle:
-                    fmt = "ascii.ecsv" if _is_ecsv(handle.readline()) else fmt
             return QTable.read(path, format=fmt)
     except Exception as exc:  # astropy raises many types for unreadable files; its first line says what
         if not fmt:
@@ -221,21 +219,31 @@ def _check_all_rows_read(table: Table, text: str) -> None:
     Raises
     ------
     ValueError
-        Rows were lost; names the first line with an unpaired quote where there is one.
+        Rows were lost; names the first line where a quoted value opens and does not close, where there is one.
     """
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    expected = len(lines) - 1  # less the line of column names
+    numbered = [(number, line) for number, line in enumerate(_LINE_BREAK.split(text), 1)
+                if line.strip() and not line.lstrip().startswith("#")]
+    expected = len(numbered) - 1  # less the line of column names
     if len(table) >= expected:
         return
     for column in table.itercols():
         if getattr(column, "dtype", None) is not None and column.dtype.kind in "USO" and any(
-                "\n" in str(value) for value in np.ravel(column)):
+                "\n" in str(value) or "\r" in str(value) for value in np.ravel(column)):
             return  # a quoted value over several lines: fewer rows than lines, nothing lost
-    numbered = [number for number, line in enumerate(text.splitlines(), 1)
-                if line.strip() and not line.lstrip().startswith("#")]
-    unpaired = next((number for number, line in zip(numbered, lines) if line.count('"') % 2), None)
-    where = f": line {unpaired} opens a quote that no later quote closes" if unpaired is not None else ""
-    raise ValueError(f"the file has {expected} data lines but only {len(table)} rows could be read{where}")
+    open_quote = next((number for number, line in numbered
+                       if any(line[start:].count('"') % 2 for start in _opening_quotes(line))), None)
+    where = f": line {open_quote} opens a quoted value that does not close" if open_quote is not None else ""
+    raise ValueError(f"the file has {expected} data lines but only {len(table)} could be read as rows{where}")
+
+
+#: Line breaks as the table readers see them (str.splitlines also breaks at form feeds and other separators).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _opening_quotes(line: str) -> list[int]:
+    """Where a value of ``line`` starts with a quote (at the line's start or after a delimiter): a quote inside a
+    value (1.2" for arcseconds) opens nothing."""
+    return [match.end() - 1 for match in re.finditer(r'(?:^|[,\s])"', line)]
 
 
 def write_table(table: Table, path: str | Path, overwrite: bool = False, format: str | None = None) -> Path:

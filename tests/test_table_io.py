@@ -321,11 +321,15 @@ def test_a_column_fits_and_votable_cannot_hold_is_named(tmp_path, suffix):
 
 def test_rows_lost_to_an_unclosed_quote_are_an_error_naming_the_line(tmp_path):
     """astropy's CSV reader kept 1 of these 4 rows without a word: predict then wrote 1 row for 4."""
-    path = tmp_path / "bad.csv"
-    path.write_text('objid,image\n1,a.jpg\n2,"b.jpg\n3,c.jpg\n4,d.jpg\n', encoding="utf-8")
-    with pytest.raises(AstroCNNError, match=r"'.*bad.csv'.* has 4 data lines but only 1 rows could be read: "
-                                            r"line 3 opens a quote"):
-        read_table(path)
-    good = tmp_path / "good.csv"  # a quoted value over two lines is one row, not a lost one
-    good.write_text('objid,note\n1,"two\nlines"\n2,plain\n\n', encoding="utf-8")
+    import gzip
+
+    text = 'objid,size,image\n1,1.2",a.jpg\n2,3,"b.jpg\n3,4,c.jpg\n4,5,d.jpg\n'  # an arcsecond mark opens no quote
+    (tmp_path / "bad.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(text.encode()))
+    for name, given in (("bad.csv", None), ("bad.csv.gz", None), ("bad.csv", "csv")):
+        with pytest.raises(AstroCNNError, match=r"has 4 data lines but only 1 could be read as rows: line 3 opens a "
+                                                r"quoted value that does not close"):
+            read_table(tmp_path / name, format=given)
+    good = tmp_path / "good.csv"  # a quoted value over two lines is one row, a form feed inside a value no break
+    good.write_text('objid,note\n1,"two\nlines"\n2,plain\x0cpage\n\n', encoding="utf-8")
     assert list(read_table(good)["objid"]) == [1, 2]
