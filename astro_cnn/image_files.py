@@ -14,7 +14,7 @@ from .jpeg_check import check_entropy
 from .target import Target
 from .target_survey import TargetSurvey
 
-__all__ = ["ImageFileSurvey", "read_image", "image_path", "decode_colour"]
+__all__ = ["ImageFileSurvey", "read_image", "image_path", "check_image_dir", "decode_colour"]
 
 _COLOUR_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp"}
 #: Pillow modes of greyscale images (8-bit, bilevel, with alpha); 16-bit ones are "I;16..." modes.
@@ -75,9 +75,7 @@ class ImageFileSurvey(TargetSurvey):
         self.bands = tuple(bands)
         self.pixel_scale = u.Quantity(pixel_scale, u.arcsec)
         self.image_size = int(image_size)
-        self.base_dir = Path(base_dir) if base_dir is not None else None
-        if self.base_dir is not None and not self.base_dir.is_dir():
-            raise NotADirectoryError(f"image_dir {str(self.base_dir)!r} is not a directory")
+        self.base_dir = check_image_dir(base_dir)
 
     def cutout(self, target: Target, size: int) -> np.ndarray:
         """Read the target's file; raise when it is missing, unreadable or of another shape."""
@@ -89,6 +87,21 @@ class ImageFileSurvey(TargetSurvey):
         if image.shape != expected:
             raise ValueError(f"image file {str(path)!r} has shape {image.shape}, expected {expected}")
         return image
+
+
+def check_image_dir(image_dir: str | Path | None) -> Path | None:
+    """The directory relative image paths are in, checked to be one (None stays None).
+
+    Raises
+    ------
+    NotADirectoryError
+        ``image_dir`` is not a directory: every row would be flagged as a missing file.
+    """
+    if image_dir is None:
+        return None
+    if not Path(image_dir).is_dir():
+        raise NotADirectoryError(f"image_dir {str(image_dir)!r} is not a directory")
+    return Path(image_dir)
 
 
 def image_path(name: str | Path, base_dir: str | Path | None = None) -> Path:

@@ -173,13 +173,15 @@ def test_tables_that_cannot_train_or_be_measured_are_reported_not_crashed(tmp_pa
     flags = Table(given_train)
     flags["oh_p50"] = np.arange(len(flags)) % 2 == 0
     flags.write(tmp_path / "flags.ecsv")
-    cases.append((tmp_path / "flags.ecsv", test, 2, "column 'oh_p50' holds booleans"))
+    cases.append((tmp_path / "flags.ecsv", test, 2, "flags.ecsv': column 'oh_p50' holds booleans"))
     numbers = Table(given_test)
     numbers["image"] = np.arange(len(numbers))
     numbers.write(tmp_path / "numbers.ecsv")
     cases.append((train, tmp_path / "numbers.ecsv", 2, "image column 'image' holds int64 numbers, not file names"))
+    cases.append((train, test, 2, "--image-dir"))  # a directory that is not there, given below
     for k, (training, testing, status, message) in enumerate(cases):
-        assert main(_args(training, testing, tmp_path / f"o{k}.ecsv")) == status, message
+        extra = ["--image-dir", str(tmp_path / "nope")] if message == "--image-dir" else []
+        assert main(_args(training, testing, tmp_path / f"o{k}.ecsv", *extra)) == status, message
         assert message in capsys.readouterr().err
         assert not (tmp_path / f"o{k}.ecsv").exists()
     unreadable = Table(given_test)

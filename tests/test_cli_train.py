@@ -205,3 +205,11 @@ def test_a_learning_rate_that_cannot_train_is_refused_by_its_flag_before_any_wor
     assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--lr", value,
                  "--run-dir", str(tmp_path / "run"), "-o", str(tmp_path / "m.acnn")]) == 2
     assert "--lr" in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_a_missing_image_dir_is_refused_before_reading(tmp_path, capsys):
+    """Every row was read as a missing file, and training stopped on "none of the 16 rows has a readable image"."""
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", "--image-dir",
+                 str(tmp_path / "nope"), "-o", str(tmp_path / "m.acnn")]) == 2
+    error = capsys.readouterr().err
+    assert "--image-dir" in error and "is not a directory" in error and not (tmp_path / "m.acnn").exists()

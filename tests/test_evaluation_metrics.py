@@ -86,6 +86,13 @@ def test_binning_on_a_column_with_no_finite_value_is_refused_naming_it():
     assert binned_metrics(table, "t", "p", by="mass", bins=[9.0, 10.0])["n"][0] == 0  # edges given: empty bins
 
 
+def test_a_boolean_column_may_be_binned_on_but_is_no_true_value():
+    table = Table({"t": [8.0, 9.0, 8.5, 9.5], "p": [8.1, 9.1, 8.4, 9.4], "agn": [True, False, False, True]})
+    assert list(binned_metrics(table, "t", "p", by="agn", bins=[-0.5, 0.5, 1.5])["n"]) == [2, 2]
+    with pytest.raises(ColumnError, match="column 'agn' holds booleans, not numbers"):
+        evaluate(table, "agn", "p")
+
+
 def test_bin_edges_may_be_infinite_and_a_single_number_is_a_count():
     table = Table({"t": [8.0, 9.0, 8.5, 9.5], "p": [8.1, 9.1, 8.4, 9.4]})
     assert list(binned_metrics(table, "t", "p", bins=[-np.inf, 9.0, np.inf])["n"]) == [2, 2]

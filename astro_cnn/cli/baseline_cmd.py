@@ -18,7 +18,7 @@ import numpy as np
 from astropy.table import QTable, Table
 
 from .._atomic import check_destination, same_file
-from ..exceptions import AstroCNNError
+from ..exceptions import AstroCNNError, ColumnError
 from ..image_checks import MIN_CENTRE_SNR
 from .options import finite_number, non_negative_int
 
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from .. import registry
     from ..evaluation.baselines import aperture_forest
     from ..evaluation.metrics import column_values
+    from ..image_files import check_image_dir
     from ..table_io import check_output_format, read_table, write_table
     from ..target import ID_NAMES, find_optional_column
 
@@ -87,7 +88,11 @@ def run(args: argparse.Namespace) -> int:
                          f"{label or ' or '.join(quantity.label_columns)!r}; give --label-column")
     id_column = args.id_column or find_optional_column(test, ID_NAMES)
     names = _output_names(test, quantity, args, id_column, label)
-    labels = column_values(train, label)
+    try:
+        labels = column_values(train, label)
+    except ColumnError as exc:
+        raise ColumnError(f"the training table {str(args.train)!r}: {exc}") from None
+    check_image_dir(args.image_dir)
     # read now, so that a table that cannot be compared is refused before any work
     compared = _compared_values(args.compare, test, quantity, id_column) if args.compare is not None else None
     min_snr = args.min_centre_snr if args.min_centre_snr > 0 else None

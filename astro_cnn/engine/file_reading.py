@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..image_files import image_path, read_image
+from ..image_files import check_image_dir, image_path, read_image
+from .devices import usable_workers
 from .store import compact_image
 
 __all__ = ["read_image_files", "store_workers"]
@@ -66,7 +67,9 @@ def read_image_files(sources: Sequence[str], image_dir: str | Path | None = None
     path : str
         The file read (for messages).
     """
+    check_image_dir(image_dir)
     paths = [image_path(name, image_dir) for name in sources]
+    workers = usable_workers(workers, -(-len(paths) // FILES_PER_TASK))
     if workers <= 0 or len(paths) < MIN_FILES_FOR_WORKERS:
         for row, path in enumerate(paths):
             yield row, _read_compact(path), str(path)

@@ -17,6 +17,7 @@ from ..image_checks import MIN_CENTRE_SNR
 from ..partitions import table_digest
 from ..quantity import Prediction, values_in_unit
 from ..survey_factory import make_survey
+from ..target import image_file_names
 from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
 from .predictor import NetworkPredictor
@@ -222,10 +223,7 @@ def _store_rows(table: Table, q, image_column: str, label_column, extras) -> tup
     columns = dict(zip(label_columns, _labels(table, q, label_columns)))
     for column in extras:
         columns[column] = _finite_column(table, column, "extra input")
-    if image_column not in table.colnames:
-        raise ColumnError(f"image column {image_column!r} is not in the table; its columns are: "
-                          f"{', '.join(table.colnames)}")
-    return Table({**columns, "source": [str(name) for name in table[image_column]]}), label_columns, extras
+    return Table({**columns, "source": image_file_names(table, image_column)}), label_columns, extras
 
 
 def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0,

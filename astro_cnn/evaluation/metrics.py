@@ -40,8 +40,11 @@ def regression_metrics(true: np.ndarray, pred: np.ndarray, outlier_threshold: fl
             "outlier_fraction": float(np.mean(np.abs(residual) > outlier_threshold))}
 
 
-def column_values(table: Table, name: str) -> np.ndarray:
+def column_values(table: Table, name: str, *, booleans: bool = False) -> np.ndarray:
     """A column as plain floats (units dropped, masked values and flagged rows as NaN).
+
+    ``booleans=True`` takes a column of booleans as 0 and 1 (a column to bin on, such as ``is_agn``); true
+    values and predictions are numbers.
 
     Raises
     ------
@@ -53,7 +56,7 @@ def column_values(table: Table, name: str) -> np.ndarray:
     column = table[name]
     values = getattr(column, "value", column)
     kind = getattr(values, "dtype", np.dtype(object)).kind
-    if kind not in "iuf":
+    if kind not in ("biuf" if booleans else "iuf"):
         what = "text" if kind in "US" else "booleans" if kind == "b" else f"{values.dtype} values"
         raise ColumnError(f"column {name!r} holds {what}, not numbers")
     if np.ndim(values) != 1:
@@ -171,7 +174,7 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
     """
     outlier_threshold = check_threshold(outlier_threshold)
     truth, values = column_values(table, true), column_values(table, pred)
-    key = column_values(table, by or true)
+    key = column_values(table, by or true, booleans=by is not None)
     rows = [{"bin_low": lo, "bin_high": hi, **regression_metrics(truth[inside], values[inside], outlier_threshold)}
             for lo, hi, inside in value_bins(key, bins, name=f"column {by or true!r}")]
     out = QTable(rows=rows)

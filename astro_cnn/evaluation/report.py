@@ -140,8 +140,9 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     return directory
 
 
-#: The files :func:`write_report` writes into its directory.
-REPORT_FILES = ("metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md")
+#: The files :func:`write_report` writes into its directory, and the PDF figures written beside them.
+REPORT_FILES = ("metrics.ecsv", "binned_metrics.ecsv", "prediction.png", "prediction.pdf", "summary.md", "pit.png",
+                "pdf_gallery.png")
 
 
 def check_report_destination(directory: str | Path, overwrite: bool = False) -> None:
@@ -172,7 +173,7 @@ def _binned_photoz(table: Table, true: str, pred: str, by: str | None, bins: int
                    outlier_threshold: float | str) -> QTable:
     """Photo-z metrics in equal-count bins of ``by`` (default the true redshift)."""
     z_spec, z_phot = column_values(table, true), column_values(table, pred)
-    key = column_values(table, by or true)
+    key = column_values(table, by or true, booleans=by is not None)
     rows = [{"bin_low": lo, "bin_high": hi,
              **photoz_metrics(z_spec[inside], z_phot[inside], outlier_threshold=outlier_threshold)}
             for lo, hi, inside in value_bins(key, bins, name=f"column {by or true!r}")]
