@@ -8,6 +8,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .arguments import checked_switch
+
 __all__ = ["atomic_path", "check_destination", "same_file"]
 
 
@@ -69,8 +71,11 @@ def check_destination(path: str | Path, overwrite: bool = False) -> None:
         A folder above ``path`` is a file.
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
+    AstroCNNError
+        ``overwrite`` is not True or False (a string such as "no" would count as true).
     """
     path = Path(path)
+    overwrite = checked_switch(overwrite, "overwrite")
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory: name a file to write (a directory is never replaced)")
     for parent in path.parents:

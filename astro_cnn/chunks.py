@@ -37,6 +37,7 @@ from astropy.table import QTable, Table
 
 from . import survey_factory
 from ._version import __version__
+from .arguments import checked_count
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_checks import (
     MIN_CENTRE_SNR,
@@ -110,11 +111,9 @@ def prediction_setup(model: Predictor | str | Path | None, quantity: str | None,
         ``batch_size`` or ``workers`` is not a valid count, ``device`` is malformed, or the survey
         does not take one of ``survey_options``.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise AstroCNNError(f"batch_size must be a positive integer, not {batch_size!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, (int, np.integer))
-                                or workers < 0):
-        raise AstroCNNError(f"workers must be a non-negative integer, not {workers!r}")
+    checked_count(batch_size, "batch_size")
+    if workers is not None:
+        checked_count(workers, "workers", 0)
     predictor = resolve_predictor(model, quantity)
     if predictor is model:  # the caller's own predictor: set this run's device on a copy, never on theirs
         predictor = copy.copy(predictor)

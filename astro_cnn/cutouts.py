@@ -14,6 +14,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ._atomic import atomic_path, check_destination
+from .arguments import checked_count
 from .exceptions import ColumnError
 from .survey import ImageBatch, Survey
 from .survey_factory import make_survey
@@ -65,6 +66,8 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     ------
     FileExistsError
         A file exists and ``overwrite`` is false, or ``outdir`` is a file.
+    AstroCNNError
+        ``batch_size`` or ``size`` is not a positive integer.
     ValueError
         A batch of images of ``size`` would not fit in half this machine's memory.
 
@@ -75,6 +78,8 @@ def write_cutouts(table: Table | TargetList, outdir: str | Path, survey: str | S
     it wrote are removed again.
     """
     outdir = Path(outdir)
+    batch_size = checked_count(batch_size, "batch_size")
+    size = None if size is None else checked_count(size, "size")
     if outdir.exists() and not outdir.is_dir():
         raise FileExistsError(f"outdir {str(outdir)!r} is a file, not a directory")
     targets = as_targets(table)

@@ -17,8 +17,16 @@ import numpy as np
 from . import registry
 from ._atomic import atomic_path
 from ._version import __version__
+from .arguments import checked_count
 from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
-from .image_checks import NOISE_RATIO_LIMITS, TrainingImages, noise_problems, pixel_noise, screen_training_images
+from .image_checks import (
+    NOISE_RATIO_LIMITS,
+    TrainingImages,
+    colour_range_problems,
+    noise_problems,
+    pixel_noise,
+    screen_training_images,
+)
 from .quantity import Prediction, Quantity, values_in_unit
 from .survey import ImageBatch
 
@@ -162,17 +170,29 @@ class Predictor(abc.ABC):
     def predict(self, batch: ImageBatch | np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
         """Predict for an :class:`ImageBatch` (checked against the model) or a plain array.
 
+        A plain array of uint8 holds 8-bit colour values (0-255, divided by 255 as decoded JPEGs are); any
+        other is taken as float32.  With no rows to flag, an array that a model trained on colour values would flag
+        (:func:`~astro_cnn.image_checks.colour_range_problems`) is refused.
+
         Raises
         ------
         IncompatibleImagesError
-            The images' bands, size or pixel scale differ from those the model was trained on.
+            The images' bands, size or pixel scale differ from those the model was trained on, or an array
+            given to a model trained on colour values lies outside their 0..1 (a uint16 image, or one scaled
+            by 255).
         """
         if isinstance(batch, ImageBatch):
             self.check_images(batch)
             images = batch.images
         else:
-            images = np.asarray(batch, dtype=np.float32)
+            images = np.asarray(batch)
+            images = (images.astype(np.float32) / 255.0 if images.dtype == np.uint8
+                      else images.astype(np.float32, copy=False))
             self._check_shape(images.shape)
+            problems = [problem for problem in colour_range_problems(images, self) if problem]
+            if problems:
+                raise IncompatibleImagesError(f"{len(problems)} of {len(images)} images are not colour values "
+                                              f"as model {self.name!r} takes them: {problems[0]}")
         missing = [e for e in self.extras if extras is None or e not in extras]
         if missing:
             raise AstroCNNError(f"model {self.name!r} needs the extra inputs {missing} besides images")
@@ -387,8 +407,7 @@ def _checked_geometry(bands: Sequence[str], image_size: int,
     names = tuple(bands) if isinstance(bands, (str, Iterable)) else ()
     if not names or not all(isinstance(b, str) and b for b in names):
         raise AstroCNNError(f"bands must be a non-empty sequence of band names, not {bands!r}")
-    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or image_size < 1:
-        raise AstroCNNError(f"image_size must be a positive integer, not {image_size!r}")
+    checked_count(image_size, "image_size")
     try:
         scale = u.Quantity(pixel_scale, u.arcsec)
     except (TypeError, ValueError, u.UnitsError) as exc:

@@ -25,6 +25,7 @@ from astropy.table import QTable, Table
 
 from ._atomic import atomic_path, check_destination, same_file
 from ._version import __version__
+from .arguments import checked_count
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR
@@ -150,8 +151,7 @@ def predict_to_file(
     output = Path(output)
     if resume and overwrite:
         raise AstroCNNError("resume=True continues an interrupted run and overwrite=True starts again: pass one")
-    if isinstance(partition_rows, bool) or not isinstance(partition_rows, (int, np.integer)) or partition_rows < 1:
-        raise AstroCNNError(f"partition_rows must be a positive integer, not {partition_rows!r}")
+    checked_count(partition_rows, "partition_rows")
     output_format = check_output_format(output)
     if isinstance(table, (str, os.PathLike)) and same_file(table, output):
         raise AstroCNNError(f"output {str(output)!r} is the input table: write the predictions to another file "

@@ -75,14 +75,14 @@ def test_worker_processes_give_the_same_table_as_the_reading_thread(example_mode
 
 @pytest.mark.parametrize("batch_size", [0, -5, 2.5, True])
 def test_batch_size_must_be_a_positive_integer(example_model, galaxies, batch_size):
-    with pytest.raises(AstroCNNError, match="batch_size must be a positive integer"):
+    with pytest.raises(AstroCNNError, match="batch_size must be an integer of at least 1"):
         astro_cnn.predict(galaxies, model=example_model, batch_size=batch_size)
 
 
 def test_device_and_workers_are_checked(example_model, galaxies):
     with pytest.raises(AstroCNNError, match="device 'gpu' is not one of auto, cpu, cuda or cuda:N"):
         astro_cnn.predict(galaxies, model="metallicity-sdss-gri-v1", device="gpu")
-    with pytest.raises(AstroCNNError, match="workers must be a non-negative integer"):
+    with pytest.raises(AstroCNNError, match="workers must be an integer of at least 0"):
         astro_cnn.predict(galaxies, model=example_model, workers=-1)
 
 

@@ -68,3 +68,19 @@ def test_a_size_too_large_for_memory_is_refused_before_anything_is_made(example_
     with pytest.raises(ValueError, match=r"size=100000 px with batch_size=1 needs \d+ GiB for one batch"):
         write_cutouts(table, tmp_path / "out", "example-sky", size=100000, progress=False)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("options, message", [({"batch_size": -1}, "batch_size must be an integer of at least 1"),
+                                              ({"batch_size": 1.5}, "batch_size must be an integer"),
+                                              ({"size": 0}, "size must be an integer of at least 1"),
+                                              ({"size": True}, "size must be an integer of at least 1"),
+                                              ({"size": "16"}, "size must be an integer")])
+def test_counts_that_are_not_positive_integers_are_refused(example_plugin, tmp_path, options, message):
+    """batch_size=-1 wrote nothing and returned an index of unflagged, unmeasured rows; size=True wrote 1-pixel
+    images marked ok."""
+    from astro_cnn import AstroCNNError
+
+    with pytest.raises(AstroCNNError, match=message):
+        write_cutouts(Table({"ra": [150.0], "dec": [10.0]}), tmp_path / "out", "example-sky", progress=False,
+                      **options)
+    assert not (tmp_path / "out").exists()

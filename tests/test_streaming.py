@@ -237,7 +237,7 @@ def _stopping_north_of_the_equator():
 def test_resume_with_overwrite_and_bad_partition_rows_are_refused(tmp_path, example_model):
     with pytest.raises(AstroCNNError, match="resume=True continues an interrupted run and overwrite=True"):
         astro_cnn.predict_to_file(_many(4), tmp_path / "o.ecsv", model=example_model, resume=True, overwrite=True)
-    with pytest.raises(AstroCNNError, match="partition_rows must be a positive integer, not 0"):
+    with pytest.raises(AstroCNNError, match="partition_rows must be an integer of at least 1, not 0"):
         astro_cnn.predict_to_file(_many(4), tmp_path / "o.ecsv", model=example_model, partition_rows=0)
 
 

@@ -333,3 +333,13 @@ def test_rows_lost_to_an_unclosed_quote_are_an_error_naming_the_line(tmp_path):
     good = tmp_path / "good.csv"  # a quoted value over two lines is one row, a form feed inside a value no break
     good.write_text('objid,note\n1,"two\nlines"\n2,plain\x0cpage\n\n', encoding="utf-8")
     assert list(read_table(good)["objid"]) == [1, 2]
+
+
+@pytest.mark.parametrize("overwrite", ["no", 1, None])
+def test_overwrite_must_be_true_or_false(tmp_path, overwrite):
+    """overwrite="no" replaced the file: a non-empty string counts as true."""
+    path = write_table(Table({"a": [1]}), tmp_path / "keep.ecsv")
+    before = path.read_bytes()
+    with pytest.raises(AstroCNNError, match="overwrite must be True or False"):
+        write_table(Table({"a": [2]}), path, overwrite=overwrite)
+    assert path.read_bytes() == before

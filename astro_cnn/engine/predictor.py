@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from .. import registry
+from ..arguments import checked_count
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
 from ..predictor import Predictor, checked_labels
@@ -351,6 +352,7 @@ class NetworkPredictor(Predictor):
         """:meth:`outputs_and_variances` of all images, a batch at a time."""
         if not self.members_:
             raise RuntimeError(f"model {self.name!r} has not been trained")
+        batch_size = checked_count(batch_size, "batch_size")
         outputs = [self.outputs_and_variances(images[i:i + batch_size] if isinstance(images, np.ndarray)  # a view
                                               else images[np.arange(i, min(i + batch_size, len(images)))],
                                               None if extras is None else
@@ -643,9 +645,8 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
     """Refuse arguments that cannot train: counts below 1 (0 for workers), a learning rate ≤ 0 or not finite."""
     for name, value, least in (("epochs", epochs, 1), ("ensemble", ensemble, 1), ("batch_size", batch_size, 1),
                                ("workers", workers, 0)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                  or value < least):
-            raise AstroCNNError(f"{name} must be an integer of at least {least}, not {value!r}")
+        if value is not None:
+            checked_count(value, name, least)
     if lr is not None and not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
         raise AstroCNNError(f"lr must be a positive finite number, not {lr!r}")
 

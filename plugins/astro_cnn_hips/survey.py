@@ -15,6 +15,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from astro_cnn import AstroCNNError, Cutout, TargetSurvey
+from astro_cnn.arguments import checked_count
 from astro_cnn.downloads import Cache
 from astro_cnn.http_client import HTTPClient, url_with_query
 from astro_cnn.target import Target
@@ -357,9 +358,7 @@ def _flag(name: str, value: Any) -> bool:
 
 
 def _count(name: str, value: Any, smallest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
-        raise AstroCNNError(f"option {name} must be an integer of at least {smallest}, not {value!r}")
-    return int(value)
+    return checked_count(value, f"option {name}", smallest)
 
 
 def _positive(name: str, value: Any, zero: bool = False) -> float:

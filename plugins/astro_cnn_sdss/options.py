@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from astro_cnn import AstroCNNError
+from astro_cnn.arguments import checked_count
 
 __all__ = ["flag", "count", "seconds", "rate"]
 
@@ -19,9 +20,7 @@ def flag(name: str, value: Any) -> bool:
 
 def count(name: str, value: Any, smallest: int) -> int:
     """Return ``value`` if it is an integer of at least ``smallest``, else raise naming option ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < smallest:
-        raise AstroCNNError(f"option {name} must be an integer of at least {smallest}, not {value!r}")
-    return value
+    return checked_count(value, f"option {name}", smallest)
 
 
 def seconds(name: str, value: Any, *, zero: bool) -> float:

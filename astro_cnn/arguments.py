@@ -1,0 +1,50 @@
+"""Checks of the plain arguments every entry point takes (counts and true/false switches), with one wording.
+
+A count given as ``True``, ``1.5``, ``"8"`` or below its least value, or a switch given as ``"no"`` (which
+Python would take for true, and so replace a file), is refused with an error that names the argument.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .exceptions import AstroCNNError
+
+__all__ = ["checked_count", "checked_switch"]
+
+
+def checked_count(value: Any, name: str, least: int = 1) -> int:
+    """Return ``value`` as an int if it is an integer of at least ``least``.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    name : str
+        Its name, for the error (e.g. ``"batch_size"`` or ``"option retries"``).
+    least : int
+        The smallest value allowed.
+
+    Raises
+    ------
+    AstroCNNError
+        ``value`` is a boolean, not an integer, or below ``least``.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
+        raise AstroCNNError(f"{name} must be an integer of at least {least}, not {value!r}")
+    return int(value)
+
+
+def checked_switch(value: Any, name: str) -> bool:
+    """Return ``value`` if it is True or False.
+
+    Raises
+    ------
+    AstroCNNError
+        ``value`` is anything else (a string such as ``"no"`` would count as true).
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise AstroCNNError(f"{name} must be True or False, not {value!r}")
+    return bool(value)
