@@ -136,3 +136,38 @@ def test_photoz_metrics_print_rounded():
     table = Table({"z_spec": z, "z_phot": z + rng.normal(0, 0.0123456789, 50)})
     text = "\n".join(evaluate_photoz(table, pdf=None).pformat(max_width=-1))
     assert "sigma_mad" in text and not any(len(token) > 8 for token in text.split()[-6:])
+
+
+def test_photoz_inputs_that_cannot_be_scored_are_refused_or_left_out_of_the_pdf_metrics():
+    """Each gave a wrong number or a numpy message: z_spec in km/s was taken as a redshift, z_spec = -1 gave an
+    infinite bias, one row without a PDF made CRPS and PIT NaN for the whole table, a PDF of other bins gave
+    "operands could not be broadcast", width='nope' was skipped and remove_widest='0.1' gave a TypeError."""
+    import astropy.units as u
+    from astropy.table import QTable
+
+    from astro_cnn import ColumnError
+    from astro_cnn.evaluation import evaluate_photoz
+
+    edges = np.linspace(0, 0.4, 5)
+    z = np.array([0.05, 0.15, 0.25, 0.35])
+    pdf = np.eye(4)
+    pdf[3] = np.nan
+    table = QTable({"z_spec": z, "z_phot": z + 0.01, "z_pdf": pdf}, meta={"astro_cnn": {"pdf_bin_edges": edges}})
+    row = evaluate_photoz(table)[0]
+    assert row["n"] == 4 and row["n_pdf"] == 3 and np.isfinite(row["crps"]) and np.isfinite(row["pit_ks"])
+    speeds = QTable(table)
+    speeds["z_spec"] = z * 3e5 * u.km / u.s
+    with pytest.raises(ColumnError, match="column 'z_spec' is in km / s, not a redshift"):
+        evaluate_photoz(speeds)
+    negative = QTable(table)
+    negative["z_spec"][1] = -1.0
+    with pytest.raises(ValueError, match=r"z_spec must be above -1 .* rows \[1\]"):
+        evaluate_photoz(negative)
+    other_bins = QTable(table)
+    other_bins["z_pdf"] = np.ones((4, 3))
+    with pytest.raises(ValueError, match=r"one PDF of 4 bins per row .* shape \(4, 3\)"):
+        evaluate_photoz(other_bins)
+    with pytest.raises(ColumnError, match="width='nope' is not a column"):
+        evaluate_photoz(table, width="nope")
+    with pytest.raises(ValueError, match="remove_widest must be a fraction"):
+        evaluate_photoz(table, remove_widest="0.1")

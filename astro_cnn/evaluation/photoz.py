@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
@@ -106,17 +107,30 @@ def photoz_metrics(z_spec: np.ndarray, z_phot: np.ndarray, pdf: np.ndarray | Non
     width : ndarray, optional
         PDF widths (e.g. the 68 % interval), needed with ``remove_widest``.
 
+    Returns
+    -------
+    dict
+        ``n``, ``bias``, ``sigma_mad``, ``outlier_fraction``, ``outlier_threshold``; with PDFs ``n_pdf`` (the rows
+        with a finite PDF, on which ``crps`` and ``pit_ks`` are measured); with widths ``median_width68``.
+
     Raises
     ------
     ValueError
         ``outlier_threshold`` is neither a non-negative number nor "rail", ``remove_widest`` is not
-        in [0, 1), or it is given without ``width``.
+        in [0, 1) or is given without ``width``, a ``z_spec`` is -1 or below, or ``pdf`` does not hold
+        one PDF of the bins ``edges`` gives per row.
     """
     if outlier_threshold != "rail":
         check_threshold(outlier_threshold)
-    if not 0 <= remove_widest < 1:
+    if (isinstance(remove_widest, (bool, np.bool_)) or not isinstance(remove_widest, (int, float, np.number))
+            or not 0 <= remove_widest < 1):
         raise ValueError(f"remove_widest must be a fraction in [0, 1), got {remove_widest!r}")
     z_spec, z_phot = np.asarray(z_spec, dtype=float), np.asarray(z_phot, dtype=float)
+    with np.errstate(invalid="ignore"):
+        impossible = np.flatnonzero(z_spec <= -1)
+    if len(impossible):
+        raise ValueError(f"z_spec must be above -1 (Δz divides by 1 + z_spec); rows {impossible[:10].tolist()} "
+                         f"are not")
     keep = np.isfinite(z_spec) & np.isfinite(z_phot)
     if remove_widest:
         if width is None:
@@ -127,9 +141,14 @@ def photoz_metrics(z_spec: np.ndarray, z_phot: np.ndarray, pdf: np.ndarray | Non
     out = {"n": int(keep.sum()), "bias": float(np.mean(dz)), "sigma_mad": sigma_mad(dz),
            "outlier_fraction": float(np.mean(np.abs(dz) > threshold)), "outlier_threshold": threshold}
     if pdf is not None:
-        kept = np.asarray(pdf)[keep]
-        out["crps"] = float(np.mean(crps_binned(kept, edges, z_spec[keep])))
-        out["pit_ks"] = pit_histogram(pit(kept, edges, z_spec[keep]))[2]
+        pdf = np.asarray(pdf, dtype=float)
+        if pdf.ndim != 2 or edges is None or pdf.shape[1] != len(edges) - 1:
+            raise ValueError(f"pdf must hold one PDF of {len(edges) - 1 if edges is not None else 'len(edges) - 1'} "
+                             f"bins per row (the bins edges gives), not an array of shape {pdf.shape}")
+        scored = keep & np.all(np.isfinite(pdf), axis=1)  # a row without a PDF is left out of CRPS and PIT only
+        out["n_pdf"] = int(scored.sum())
+        out["crps"] = float(np.mean(crps_binned(pdf[scored], edges, z_spec[scored])))
+        out["pit_ks"] = pit_histogram(pit(pdf[scored], edges, z_spec[scored]))[2]
     if width is not None:
         out["median_width68"] = float(np.median(np.asarray(width, dtype=float)[keep]))
     return out
@@ -145,9 +164,21 @@ def evaluate_photoz(table: Table, true: str = "z_spec", pred: str = "z_phot", *,
     Raises
     ------
     ColumnError
-        The table has the column ``pdf`` but no bin edges.
+        The table has the column ``pdf`` but no bin edges, ``pdf`` or ``width`` names a column the table does
+        not have (other than the defaults, which are left out when absent), or ``true`` or ``pred`` has a unit
+        that is not dimensionless.
+    ValueError
+        As :func:`photoz_metrics`.
     """
     pdfs = edges = widths = None
+    for name, column, default in (("pdf", pdf, "z_pdf"), ("width", width, "z_width68")):
+        if column is not None and column != default and column not in table.colnames:
+            raise ColumnError(f"{name}={column!r} is not a column of the table; its columns are: "
+                              f"{', '.join(table.colnames)}")
+    for column in (true, pred):
+        unit = getattr(table[column], "unit", None) if column in table.colnames else None
+        if unit is not None and not unit.is_equivalent(u.dimensionless_unscaled):
+            raise ColumnError(f"column {column!r} is in {unit}, not a redshift (dimensionless)")
     if pdf is not None and pdf in table.colnames:
         pdfs = np.asarray(table[pdf], dtype=float)
         try:
