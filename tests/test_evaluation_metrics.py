@@ -155,3 +155,15 @@ def test_flags_read_back_from_text_tables_are_parsed():
     assert list(flag_values(masked)) == [False, True, True]  # an unknown flag is not trusted
     with pytest.raises(ColumnError, match=r"column 'flag' holds 'maybe' in row 1: expected True or False"):
         flag_values(np.array(["True", "maybe"]))
+
+
+def test_binned_metrics_keep_units_and_convert_edges_and_predictions():
+    """The errors and bin edges came back without units, edges in mK were compared with a column in K as numbers,
+    and a prediction in another unit than the truth was compared as numbers."""
+    table = QTable({"t": [1.0, 2.0, 3.0, 4.0] * u.arcsec, "p": ([1.0, 2.0, 3.0, 4.0] * u.arcsec).to(u.arcmin),
+                    "T": [1000.0, 3000.0, 8000.0, 15000.0] * u.K})
+    binned = binned_metrics(table, "t", "p", by="T", bins=np.array([0, 5000, 20000]) * 1000 * u.mK)
+    assert list(binned["n"]) == [2, 2] and binned["bin_high"].unit == u.K
+    assert binned["rmse"].unit == u.arcsec and np.allclose(binned["rmse"].value, 0.0)
+    with pytest.raises(ColumnError, match="bins are in m, which does not convert to the K of column 'T'"):
+        binned_metrics(table, "t", "p", by="T", bins=[0, 1] * u.m)

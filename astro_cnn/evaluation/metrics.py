@@ -163,21 +163,43 @@ def binned_metrics(table: Table, true: str, pred: str, by: str | None = None, bi
         As :func:`evaluate`.
     by : str, optional
         Column to bin on (e.g. stellar mass); default ``true``.
-    bins : int or sequence of float
-        Number of equal-count bins, or bin edges.
+    bins : int, sequence of float or Quantity
+        Number of equal-count bins, or bin edges (a Quantity is converted to the unit of ``by``).
+
+    Returns
+    -------
+    QTable
+        One row per bin: ``bin_low`` and ``bin_high`` (in the unit of ``by``), and the columns of
+        :func:`evaluate`, its errors in the unit of ``true``.
 
     Raises
     ------
     ValueError
         ``bins`` is not a positive number of bins nor increasing edges, the column binned on has no
         finite value to bin, or ``outlier_threshold`` is not a non-negative number.
+    ColumnError
+        ``pred`` cannot be converted to the unit of ``true``, or ``bins`` has a unit that ``by`` does not.
     """
     outlier_threshold = check_threshold(outlier_threshold)
-    truth, values = column_values(table, true), column_values(table, pred)
+    truth, values = column_values(table, true), _in_unit_of(table, pred, true)
     key = column_values(table, by or true, booleans=by is not None)
+    key_unit = getattr(table[by or true], "unit", None)
+    if isinstance(bins, u.Quantity):
+        if key_unit is None:
+            raise ColumnError(f"bins are in {bins.unit} but column {by or true!r} has no unit")
+        try:
+            bins = bins.to_value(key_unit)
+        except u.UnitsError:
+            raise ColumnError(f"bins are in {bins.unit}, which does not convert to the {key_unit} of column "
+                              f"{by or true!r}") from None
     rows = [{"bin_low": lo, "bin_high": hi, **regression_metrics(truth[inside], values[inside], outlier_threshold)}
             for lo, hi, inside in value_bins(key, bins, name=f"column {by or true!r}")]
     out = QTable(rows=rows)
+    unit = _difference_unit(table[true])
+    for name in ("rmse", "nmad", "bias_mean", "bias_median") if unit is not None else ():
+        out[name] = out[name] * unit
+    for name in ("bin_low", "bin_high") if key_unit is not None else ():
+        out[name] = out[name] * key_unit
     out.meta.update({"true": true, "pred": pred, "by": by or true})
     return out
 
@@ -225,7 +247,9 @@ def value_bins(key: np.ndarray, bins: int | Sequence[float], *, name: str
         except (TypeError, ValueError):
             edges = np.array([np.nan])
         if edges.ndim != 1 or len(edges) < 2 or np.any(np.isnan(edges)) or np.any(np.diff(edges) <= 0):
-            raise ValueError(f"bins must be at least two increasing edges, got {np.asarray(bins).tolist()}")
+            given = np.asarray(bins).tolist()
+            shown = given[:10] + ["..."] if isinstance(given, list) and len(given) > 10 else given
+            raise ValueError(f"bins must be at least two increasing edges, got {shown}")
     last = len(edges) - 2
     return [(float(lo), float(hi), good & (key >= lo) & ((key < hi) | ((k == last) & (key <= hi))))
             for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))]
