@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from astropy.table import Table
 
 from .exceptions import AstroCNNError
 
-__all__ = ["checked_count", "checked_switch"]
+__all__ = ["checked_count", "checked_switch", "checked_table"]
 
 
 def checked_count(value: Any, name: str, least: int = 1) -> int:
@@ -48,3 +49,18 @@ def checked_switch(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise AstroCNNError(f"{name} must be True or False, not {value!r}")
     return bool(value)
+
+
+def checked_table(table: Any, name: str = "table") -> Table:
+    """Return ``table`` if it is an astropy Table or QTable.
+
+    Raises
+    ------
+    TypeError
+        ``table`` is anything else (a pandas DataFrame, a dict): says how to make a Table of it.
+    """
+    if isinstance(table, Table):
+        return table
+    kind = type(table).__name__
+    how = ("astropy.table.Table.from_pandas(df)" if kind == "DataFrame" else "astropy.table.Table(...)")
+    raise TypeError(f"{name} must be an astropy Table or QTable, not a {kind}: make one with {how}")

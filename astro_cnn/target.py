@@ -15,6 +15,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from .arguments import checked_table
 from .exceptions import ColumnError
 
 __all__ = ["Target", "TargetList", "RA_NAMES", "DEC_NAMES", "ID_NAMES", "find_optional_column", "image_file_names"]
@@ -159,7 +160,9 @@ class TargetList(Sequence[Target]):
             A named column does not exist, or coordinate columns are missing, ambiguous,
             of a non-angle unit, boolean or text that is not an angle.
         """
-        n = len(table)
+        n = len(checked_table(table))
+        if isinstance(extras, str):
+            raise ColumnError(f"extras must be a list of column names, not the string {extras!r} (write [{extras!r}])")
         status = [""] * n
         id_name = id_column if id_column is not None else find_optional_column(table, ID_NAMES)
         paths = None

@@ -548,3 +548,11 @@ def test_a_label_column_of_several_values_per_row_is_refused_naming_it():
     table = Table({"image": ["a.fits"] * 3, "oh_p50": np.full((3, 2), 8.9)})
     with pytest.raises(ColumnError, match="label column 'oh_p50' holds 2 values per row, not one"):
         train(table, "metallicity", image_column="image", progress=False, log=lambda line: None)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "a", True])
+def test_a_seed_that_is_not_a_non_negative_integer_is_refused(seed):
+    """numpy's "expected non-negative integer" or "SeedSequence expects int" came out of the training loop."""
+    images, labels = _data(n=8)
+    with pytest.raises(astro_cnn.AstroCNNError, match="seed must be an integer of at least 0"):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None, seed=seed)

@@ -167,3 +167,13 @@ def test_binned_metrics_keep_units_and_convert_edges_and_predictions():
     assert binned["rmse"].unit == u.arcsec and np.allclose(binned["rmse"].value, 0.0)
     with pytest.raises(ColumnError, match="bins are in m, which does not convert to the K of column 'T'"):
         binned_metrics(table, "t", "p", by="T", bins=[0, 1] * u.m)
+
+
+def test_a_table_that_is_not_an_astropy_table_is_refused_saying_how_to_make_one():
+    """A pandas DataFrame or a dict gave "AttributeError: ... has no attribute 'colnames'"."""
+    pandas = pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match=r"table must be an astropy Table or QTable, not a DataFrame: make one with "
+                                        r"astropy.table.Table.from_pandas\(df\)"):
+        evaluate(pandas.DataFrame({"t": [1.0], "p": [1.0]}), "t", "p")
+    with pytest.raises(TypeError, match="not a dict"):
+        evaluate({"t": [1.0], "p": [1.0]}, "t", "p")

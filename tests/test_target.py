@@ -180,3 +180,12 @@ def test_an_image_column_that_does_not_hold_file_names_is_refused(values, what):
     """Numbers became file names ('1', 'True', '[0. 0.]') and every row was flagged as a missing file."""
     with pytest.raises(ColumnError, match=f"image column 'path' holds {what}, not file names"):
         TargetList.from_table(Table({"path": values}), image_column="path")
+
+
+def test_a_dict_or_a_string_of_extras_is_refused():
+    """A dict gave an AttributeError; extras="ebv" looked for columns 'e', 'b' and 'v'."""
+    with pytest.raises(TypeError, match="table must be an astropy Table or QTable, not a dict"):
+        TargetList.from_table({"ra": [1.0], "dec": [2.0]})
+    with pytest.raises(ColumnError, match=r"extras must be a list of column names, not the string 'dec' "
+                                          r"\(write \['dec'\]\)"):
+        TargetList.from_table(Table({"ra": [1.0], "dec": [2.0]}), extras="dec")

@@ -147,6 +147,7 @@ class NetworkPredictor(Predictor):
         if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
             images = np.asarray(images, dtype=np.float32)
         labels = checked_labels(labels, self.quantity, len(images))
+        checked_count(seed, "seed", 0)
         _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
                       workers=workers, lr=overrides.get("lr"))
         weights = self.architecture.get("weights")

@@ -8,6 +8,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import QTable, Table
 
+from ..arguments import checked_table
 from ..exceptions import ColumnError
 
 __all__ = ["rmse", "nmad", "regression_metrics", "evaluate", "binned_metrics", "column_values", "flag_values"]
@@ -51,7 +52,7 @@ def column_values(table: Table, name: str, *, booleans: bool = False) -> np.ndar
     ColumnError
         The column is not in the table, or does not hold one number per row (text, booleans, arrays).
     """
-    if name not in table.colnames:
+    if name not in checked_table(table).colnames:
         raise ColumnError(f"column {name!r} is not in the table; its columns are: {', '.join(table.colnames)}")
     column = table[name]
     values = getattr(column, "value", column)
