@@ -268,10 +268,11 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
     AstroCNNError
-        The format cannot hold the table; the message names the file.
+        The format is unknown or its package missing (:func:`check_output_format`), or it cannot hold the
+        table; the message names the file.
     """
     path = Path(path)
-    fmt = _format(path, format)
+    fmt = check_output_format(path, format)
     with atomic_path(path, overwrite=overwrite) as tmp:
         try:
             if fmt == "fits":

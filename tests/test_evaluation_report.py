@@ -113,3 +113,17 @@ def test_a_report_with_nothing_to_measure_is_refused_before_writing(tmp_path):
     with pytest.raises(AstroCNNError, match="no row of 3 has both a usable 'log_oh' and a true 'oh_p50'"):
         write_report(table, tmp_path / "report", true="oh_p50", pred="log_oh")
     assert not (tmp_path / "report").exists()
+
+
+def test_a_residual_or_remove_widest_the_report_cannot_use_is_refused(tmp_path):
+    """residual='ratio' was taken for 'difference' and remove_widest was ignored outside photo-z, without a word."""
+    from astropy.table import Table
+
+    from astro_cnn.evaluation import write_report
+
+    table = Table({"t": [8.8, 8.9, 9.0], "p": [8.85, 8.9, 8.95]})
+    with pytest.raises(ValueError, match="residual must be 'difference' or 'delta_z', not 'ratio'"):
+        write_report(table, tmp_path / "r", true="t", pred="p", residual="ratio")
+    with pytest.raises(ValueError, match="remove_widest leaves out the widest photo-z PDFs"):
+        write_report(table, tmp_path / "r", true="t", pred="p", remove_widest=0.1)
+    assert not (tmp_path / "r").exists()

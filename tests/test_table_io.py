@@ -343,3 +343,10 @@ def test_overwrite_must_be_true_or_false(tmp_path, overwrite):
     with pytest.raises(AstroCNNError, match="overwrite must be True or False"):
         write_table(Table({"a": [2]}), path, overwrite=overwrite)
     assert path.read_bytes() == before
+
+
+def test_an_unknown_output_suffix_is_one_short_line(tmp_path):
+    """write_table dumped astropy's list of some 3,000 characters of format names."""
+    with pytest.raises(AstroCNNError, match=r"its suffix '.xyz' is not a known table format") as info:
+        write_table(Table({"a": [1]}), tmp_path / "x.xyz")
+    assert len(str(info.value)) < 400 and not (tmp_path / "x.xyz").exists()

@@ -84,8 +84,9 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     FileExistsError
         A report file exists and ``overwrite`` is false.
     ValueError
-        ``outlier_threshold`` is "rail" for a report that is not on Δz, or the column binned on (``by``,
-        default ``true``) has no finite value (nothing is written).
+        ``residual`` is neither "difference" nor "delta_z", ``outlier_threshold`` is "rail" or
+        ``remove_widest`` is given for a report that is not on Δz, or the column binned on (``by``, default
+        ``true``) has no finite value (nothing is written).
     AstroCNNError
         No row has both a usable prediction and a true value (nothing is written).
     """
@@ -94,7 +95,11 @@ def write_report(table: Table, directory: str | Path, *, true: str, pred: str, b
     quantity = quantity_of(table, true, pred)
     if residual is None:
         residual = "delta_z" if quantity is not None and quantity.kind == "pdf" else "difference"
+    if residual not in ("delta_z", "difference"):
+        raise ValueError(f"residual must be 'difference' or 'delta_z', not {residual!r}")
     photoz = residual == "delta_z"
+    if remove_widest and not photoz:
+        raise ValueError("remove_widest leaves out the widest photo-z PDFs: it goes with residual='delta_z'")
     if outlier_threshold is None:
         outlier_threshold = 0.05 if photoz else 0.3
     if outlier_threshold == "rail" and not photoz:
