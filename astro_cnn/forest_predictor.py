@@ -212,17 +212,21 @@ class ForestPredictor(Predictor):
         if self.quantity.kind == "pdf":
             edges = self.quantity.bin_edges
             pdf = _kernel_pdf(trees, edges, calibration.get("bandwidth", float(edges[1] - edges[0])))
-            return Prediction(value, self.quantity.summarise_pdf(pdf).error, pdf, edges)
+            pdf[~np.isfinite(value)] = np.nan  # no value, no PDF and no error (its summary gave an error of 0)
+            return Prediction(value, np.where(np.isfinite(value), self.quantity.summarise_pdf(pdf).error, np.nan),
+                              pdf, edges)
         if calibration:
             from .engine.calibration import apply_error_model
 
             spread = apply_error_model(calibration, spread)
-        return Prediction(value, spread)
+        return Prediction(value, np.where(np.isfinite(value), spread, np.nan))  # no value, no error (not the floor)
 
     def tree_predictions(self, images: np.ndarray) -> np.ndarray:
         """Every tree's prediction, shape ``(trees, N)``; NaN where an image's photometry is not finite."""
         if not self.trees_:
             raise AstroCNNError(f"model {self.name!r} has not been trained")
+        if not len(images):
+            return np.empty((len(self.trees_["roots"]), 0))
         features = self.features(images)
         finite = np.isfinite(features).all(axis=1)
         out = np.full((len(self.trees_["roots"]), len(features)), np.nan)

@@ -307,3 +307,21 @@ def test_labels_with_units_and_masks_are_taken_as_meant():
     with pytest.raises(astro_cnn.AstroCNNError, match=r"missing or not finite in rows \[2\]"):
         ForestPredictor("stellar_mass", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII).fit(
             held_out, np.where(np.arange(40) == 2, np.nan, labels), n_estimators=5)
+
+
+@pytest.mark.parametrize("model", ["photoz-sdss-injected-forest-v1", "stellar-mass-sdss-injected-forest-v1"])
+def test_an_image_with_no_photometry_has_no_error_and_no_images_give_no_rows(model):
+    """A NaN image came back with an error of 0 (the photo-z PDF's summary); no images gave a numpy reshape
+    error."""
+    import warnings
+
+    from astro_cnn.models import resolve_predictor
+
+    forest = resolve_predictor(model)
+    images = np.full((2, 5, 64, 64), np.nan, np.float32)
+    images[1] = np.random.default_rng(0).normal(0, 0.01, (5, 64, 64))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        prediction = forest.predict_images(images)
+    assert np.isnan(prediction.value[0]) and np.isnan(prediction.error[0]) and np.isfinite(prediction.error[1])
+    assert np.shape(forest.predict_images(np.zeros((0, 5, 64, 64), np.float32)).value) == (0,)
