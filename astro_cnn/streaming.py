@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import astropy.units as u
 import numpy as np
+from astropy.coordinates import SkyCoord
 from astropy.table import QTable, Table
 
 from ._atomic import atomic_path, check_destination, same_file
 from ._version import __version__
-from .arguments import checked_count
+from .arguments import checked_count, checked_table
 from .chunks import empty_columns, kept_columns, make_targets, output_table, predict_chunks, prediction_setup
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR
@@ -73,7 +75,7 @@ def partial_paths(output: str | Path) -> tuple[Path, Path]:
 
 
 def predict_to_file(
-    table: Table | str | Path,
+    table: Table | SkyCoord | str | Path,
     output: str | Path,
     quantity: str | None = None,
     survey: str | Survey | None = None,
@@ -98,7 +100,7 @@ def predict_to_file(
 
     Parameters
     ----------
-    table : Table or path
+    table : Table, SkyCoord or path
         The targets, or a table file.  FITS and Parquet files are read ``partition_rows`` rows at
         a time; other formats are read whole.
     output : path
@@ -149,6 +151,10 @@ def predict_to_file(
         directory cannot be made.
     """
     output = Path(output)
+    if isinstance(table, SkyCoord):  # as predict takes one: its ICRS positions, row for row
+        table = QTable({"ra": table.icrs.ra.to(u.deg), "dec": table.icrs.dec.to(u.deg)})
+    elif not isinstance(table, (str, os.PathLike)):
+        checked_table(table)
     if resume and overwrite:
         raise AstroCNNError("resume=True continues an interrupted run and overwrite=True starts again: pass one")
     checked_count(partition_rows, "partition_rows")

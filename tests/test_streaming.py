@@ -282,3 +282,18 @@ def test_an_output_that_is_a_directory_is_refused_before_any_prediction(tmp_path
     with pytest.raises(IsADirectoryError, match="is a directory: name a file to write"):
         astro_cnn.predict_to_file(table, tmp_path / "out.ecsv", model=example_model, overwrite=True, progress=False)
     assert not list(tmp_path.glob("*.partial*")) and not list((tmp_path / "out.ecsv").iterdir())
+
+
+def test_a_skycoord_streams_like_a_table_and_a_dataframe_is_refused(tmp_path, example_model):
+    """Both gave a pathlib TypeError ("expected str, bytes or os.PathLike object")."""
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    coords = SkyCoord([150.0, 151.0] * u.deg, [10.0, 11.0] * u.deg)
+    out = read_table(astro_cnn.predict_to_file(coords, tmp_path / "o.ecsv", model=example_model, progress=False))
+    expected = astro_cnn.predict(coords, model=example_model, progress=False)
+    assert len(out) == 2 and np.allclose(out["colour_ab"], expected["colour_ab"])
+    pandas = pytest.importorskip("pandas")
+    with pytest.raises(TypeError, match="must be an astropy Table or QTable, not a DataFrame"):
+        astro_cnn.predict_to_file(pandas.DataFrame({"ra": [1.0], "dec": [2.0]}), tmp_path / "p.ecsv",
+                                  model=example_model)
