@@ -303,7 +303,8 @@ def load_predictor(path: str | Path) -> Predictor:
     """
     path = Path(path)
     if not path.is_file():
-        raise ModelNotFoundError(f"model file {str(path)!r} does not exist")
+        what = "is a directory, not a model file" if path.is_dir() else "does not exist"
+        raise ModelNotFoundError(f"model file {str(path)!r} {what}")
     try:
         with zipfile.ZipFile(path) as archive:
             metadata = json.loads(archive.read("metadata.json"))

@@ -161,6 +161,10 @@ class TargetList(Sequence[Target]):
             of a non-angle unit, boolean or text that is not an angle.
         """
         n = len(checked_table(table))
+        for argument, value in (("ra", ra), ("dec", dec), ("coord", coord), ("id_column", id_column),
+                                ("image_column", image_column)):
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"{argument} must be the name of a column, not a {type(value).__name__}")
         if isinstance(extras, str):
             raise ColumnError(f"extras must be a list of column names, not the string {extras!r} (write [{extras!r}])")
         status = [""] * n

@@ -110,3 +110,8 @@ def test_arrays_given_to_a_colour_model_are_read_as_prediction_reads_images():
         model.predict((images * 65535).astype(np.uint16))
     with pytest.raises(AstroCNNError, match="batch_size must be an integer of at least 1, not 0"):
         model.predict_images(images, batch_size=0)
+
+
+def test_a_directory_given_as_a_model_file_is_named_as_one(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="is a directory, not a model file"):
+        load_predictor(tmp_path)

@@ -189,3 +189,10 @@ def test_a_dict_or_a_string_of_extras_is_refused():
     with pytest.raises(ColumnError, match=r"extras must be a list of column names, not the string 'dec' "
                                           r"\(write \['dec'\]\)"):
         TargetList.from_table(Table({"ra": [1.0], "dec": [2.0]}), extras="dec")
+
+
+def test_a_column_given_where_its_name_goes_is_refused():
+    """predict(t, ra=t["ra"]) gave "The truth value of an array with more than one element is ambiguous"."""
+    table = Table({"ra": [1.0, 2.0], "dec": [3.0, 4.0]})
+    with pytest.raises(TypeError, match="ra must be the name of a column, not a Column"):
+        TargetList.from_table(table, ra=table["ra"])

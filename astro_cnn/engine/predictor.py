@@ -152,7 +152,8 @@ class NetworkPredictor(Predictor):
                       workers=workers, lr=overrides.get("lr"))
         weights = self.architecture.get("weights")
         if weights and not Path(weights).is_file():
-            raise AstroCNNError(f"pretrained weights file {weights!r} does not exist")
+            what = "is a directory, not a weights file" if Path(weights).is_dir() else "does not exist"
+            raise AstroCNNError(f"pretrained weights file {weights!r} {what}")
         recipe_name = recipe or default_recipe(self.quantity.default_recipe, len(labels), overrides, log)
         settings = {**registry.get("recipe", recipe_name).settings, **overrides}
         recipe_tta = _checked_tta(settings.get("tta", True))  # before training: a bad override fails at once
