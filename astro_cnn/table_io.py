@@ -190,7 +190,8 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
                 raise ValueError("the file is empty")
             read_as = "ascii.ecsv" if fmt in _WRITTEN_AS_ECSV and _is_ecsv(text) else fmt
             # in a list: a single string without a line break would be taken for the name of another file
-            table = QTable.read([text], format=read_as)
+            table = _read_empty_ecsv(text) if read_as == "ascii.ecsv" else None
+            table = QTable.read([text], format=read_as) if table is None else table
             if read_as in ("ascii.ecsv", "ascii.csv", "csv"):
                 _check_all_rows_read(table, text)
             return table
@@ -210,6 +211,34 @@ def read_table(path: str | Path, format: str | None = None, *, memmap: bool = Fa
         if isinstance(getattr(column, "unit", None), u.UnrecognizedUnit):
             column.unit = _table_unit(column.unit.to_string())
     return QTable(table, copy=False)
+
+
+#: An ECSV array subtype (``float64[180]``): element type and shape.
+_ARRAY_SUBTYPE = re.compile(r"^(?P<dtype>\w+)\[(?P<shape>[\d,]+)\]$")
+
+
+def _read_empty_ecsv(text: str) -> QTable | None:
+    """An ECSV table of no rows with array columns (a PDF column), which astropy cannot read ("shape mismatch"),
+    made from its header.  None for any other text, which astropy reads."""
+    from astropy.table.meta import get_header_from_yaml
+
+    lines = _LINE_BREAK.split(text)
+    if sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#")) > 1:  # names, then rows
+        return None
+    yaml_lines = [line[2:] for line in lines[1:] if line.startswith("# ")]  # after "# %ECSV 1.0"
+    header = get_header_from_yaml(yaml_lines)
+    specs = header.get("datatype", [])
+    if not any(_ARRAY_SUBTYPE.match(str(spec.get("subtype", ""))) for spec in specs):
+        return None
+    columns = []
+    for spec in specs:
+        array = _ARRAY_SUBTYPE.match(str(spec.get("subtype", "")))
+        kind = spec.get("datatype", "string")
+        values = (np.zeros((0, *map(int, array["shape"].split(","))), dtype=array["dtype"]) if array
+                  else np.zeros(0, dtype=str if kind == "string" else kind))
+        columns.append(Column(values, name=spec["name"], unit=spec.get("unit"), description=spec.get("description"),
+                              meta=spec.get("meta"), format=spec.get("format")))
+    return QTable(columns, meta=header.get("meta"))
 
 
 def _check_all_rows_read(table: Table, text: str) -> None:

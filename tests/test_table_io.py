@@ -350,3 +350,13 @@ def test_an_unknown_output_suffix_is_one_short_line(tmp_path):
     with pytest.raises(AstroCNNError, match=r"its suffix '.xyz' is not a known table format") as info:
         write_table(Table({"a": [1]}), tmp_path / "x.xyz")
     assert len(str(info.value)) < 400 and not (tmp_path / "x.xyz").exists()
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_a_photoz_prediction_of_no_rows_reads_back_with_its_pdf_column(tmp_path, suffix):
+    """astropy cannot read an ECSV table of no rows with an array column ("shape mismatch"): the empty output
+    of an empty input could not be read back from ECSV, CSV or text."""
+    back = read_table(predict_photoz(tmp_path / f"empty{suffix}", rows=0))
+    assert len(back) == 0 and back["z_pdf"].shape[1:] == (180,)
+    assert "photometric redshift" in back["z_phot"].info.description
+    assert len(back.meta["astro_cnn"]["pdf_bin_edges"]) == 181
