@@ -556,3 +556,21 @@ def test_a_seed_that_is_not_a_non_negative_integer_is_refused(seed):
     images, labels = _data(n=8)
     with pytest.raises(astro_cnn.AstroCNNError, match="seed must be an integer of at least 0"):
         _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None, seed=seed)
+
+
+def test_train_arguments_that_cannot_be_meant_are_refused(tmp_path):
+    """resume=True with nowhere to resume from was accepted, a pixel scale in metres gave astropy's
+    UnitConversionError, and lr=True trained at a learning rate of 1."""
+    from astro_cnn import read_table
+
+    from .conftest import DATA
+
+    galaxies = read_table(DATA / "gri_small" / "galaxies.ecsv")
+    common = {"image_column": "image", "image_dir": DATA / "gri_small", "progress": False, "log": lambda line: None}
+    with pytest.raises(astro_cnn.AstroCNNError, match="resume=True continues the run kept in run_dir"):
+        astro_cnn.train(galaxies, "metallicity", resume=True, **common)
+    with pytest.raises(astro_cnn.AstroCNNError, match="pixel_scale must be an angle"):
+        astro_cnn.train(galaxies, "metallicity", bands="irg", pixel_scale=0.3 * u.m, **common)
+    images, labels = _data(n=8)
+    with pytest.raises(astro_cnn.AstroCNNError, match="lr must be a positive finite number, not True"):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None, lr=True)

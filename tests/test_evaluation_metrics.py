@@ -177,3 +177,8 @@ def test_a_table_that_is_not_an_astropy_table_is_refused_saying_how_to_make_one(
         evaluate(pandas.DataFrame({"t": [1.0], "p": [1.0]}), "t", "p")
     with pytest.raises(TypeError, match="not a dict"):
         evaluate({"t": [1.0], "p": [1.0]}, "t", "p")
+
+
+def test_a_boolean_outlier_threshold_is_refused():
+    with pytest.raises(ValueError, match="outlier_threshold must be a non-negative number, got True"):
+        evaluate(Table({"t": [1.0], "p": [1.0]}), "t", "p", outlier_threshold=True)

@@ -649,7 +649,8 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
                                ("workers", workers, 0)):
         if value is not None:
             checked_count(value, name, least)
-    if lr is not None and not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
+    if lr is not None and (isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.floating))
+                           or not np.isfinite(lr) or lr <= 0):
         raise AstroCNNError(f"lr must be a positive finite number, not {lr!r}")
 
 

@@ -144,6 +144,8 @@ def train(
         The images do not all have one shape (the message names the first odd file).
     """
     q = registry.get("quantity", quantity)
+    if resume and run_dir is None and store is None:
+        raise AstroCNNError("resume=True continues the run kept in run_dir (or its store): give run_dir")
     _check_run_paths(run_dir, store, resume, overwrite)
     overrides = {k: v for k, v in {"batch_size": batch_size, "lr": lr}.items() if v is not None}
     with _opened_store(table, q, label_column=label_column, image_column=image_column, image_dir=image_dir,
@@ -471,14 +473,17 @@ def _finite_column(table: Table, name: str, role: str, unit: u.UnitBase | None =
 
 
 def _survey_geometry(survey: str, bands, pixel_scale):
-    if bands is not None and pixel_scale is not None:
-        return tuple(bands), u.Quantity(pixel_scale, u.arcsec)
+    if bands is None or pixel_scale is None:
+        try:
+            instance = make_survey(survey)
+        except UnknownNameError:
+            raise AstroCNNError(f"survey {survey!r} is not installed: give bands and pixel_scale for the images") \
+                from None
+        bands, pixel_scale = bands or instance.bands, pixel_scale or instance.pixel_scale
     try:
-        instance = make_survey(survey)
-    except UnknownNameError:
-        raise AstroCNNError(f"survey {survey!r} is not installed: give bands and pixel_scale for the images") \
-            from None
-    return tuple(bands or instance.bands), u.Quantity(pixel_scale or instance.pixel_scale, u.arcsec)
+        return tuple(bands), u.Quantity(pixel_scale, u.arcsec)
+    except (u.UnitsError, TypeError, ValueError):
+        raise AstroCNNError(f"pixel_scale must be an angle (arcsec per pixel), not {pixel_scale!r}") from None
 
 
 def _check_labels(labels: np.ndarray, valid_range: tuple[float, float], quantity, column: str) -> None:

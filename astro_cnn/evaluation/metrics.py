@@ -265,7 +265,7 @@ def check_threshold(value: object) -> float:
         ``value`` is text, negative, NaN or infinite.
     """
     try:
-        threshold = float(value)
+        threshold = np.nan if isinstance(value, (bool, np.bool_)) else float(value)
     except (TypeError, ValueError):
         threshold = np.nan
     if not np.isfinite(threshold) or threshold < 0:
