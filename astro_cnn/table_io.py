@@ -297,7 +297,7 @@ def write_table(table: Table, path: str | Path, overwrite: bool = False, format:
     FileExistsError
         ``path`` exists and ``overwrite`` is false.
     AstroCNNError
-        The format is unknown or its package missing (:func:`check_output_format`), or it cannot hold the
+        The format is unknown or its package missing (``check_output_format``), or it cannot hold the
         table; the message names the file.
     """
     path = Path(path)
