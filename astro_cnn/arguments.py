@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 
-from .exceptions import AstroCNNError
+from .exceptions import AstroCNNError, ColumnError
 
-__all__ = ["checked_count", "checked_switch", "checked_table"]
+__all__ = ["checked_count", "checked_switch", "checked_table", "checked_names"]
 
 
 def checked_count(value: Any, name: str, least: int = 1) -> int:
@@ -64,3 +64,16 @@ def checked_table(table: Any, name: str = "table") -> Table:
     kind = type(table).__name__
     how = ("astropy.table.Table.from_pandas(df)" if kind == "DataFrame" else "astropy.table.Table(...)")
     raise TypeError(f"{name} must be an astropy Table or QTable, not a {kind}: make one with {how}")
+
+
+def checked_names(names: Any, name: str) -> tuple:
+    """Return column names given as a list (or any sequence) as a tuple.
+
+    Raises
+    ------
+    ColumnError
+        ``names`` is one string, which would be taken letter by letter (``"ebv"`` as columns e, b and v).
+    """
+    if isinstance(names, str):
+        raise ColumnError(f"{name} must be a list of column names, not the string {names!r} (write [{names!r}])")
+    return tuple(names)

@@ -37,7 +37,7 @@ from astropy.table import QTable, Table
 
 from . import survey_factory
 from ._version import __version__
-from .arguments import checked_count
+from .arguments import checked_count, checked_names
 from .exceptions import AstroCNNError, ColumnError, IncompatibleImagesError
 from .image_checks import (
     MIN_CENTRE_SNR,
@@ -145,14 +145,12 @@ def kept_columns(table: Table | SkyCoord, names: Sequence[str], predictor: Predi
                  image_column: str | None = None) -> Table | None:
     """The input columns to carry into the output, checked to exist and not to clash with an output column
     (``output_names``; ``image_column`` as given to predict)."""
-    if isinstance(names, str):
-        raise ColumnError(f"keep_columns must be a list of column names, not the string {names!r} "
-                          f"(write [{names!r}])")
+    names = checked_names(names, "keep_columns")
     if not names:
         return None
     if not isinstance(table, Table):
         raise ColumnError("keep_columns needs a table input")
-    repeated = sorted({n for n in names if list(names).count(n) > 1})
+    repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise ColumnError(f"columns {repeated} are named more than once in keep_columns")
     missing = [n for n in names if n not in table.colnames]

@@ -15,7 +15,7 @@ import numpy as np
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
-from .arguments import checked_table
+from .arguments import checked_names, checked_table
 from .exceptions import ColumnError
 
 __all__ = ["Target", "TargetList", "RA_NAMES", "DEC_NAMES", "ID_NAMES", "find_optional_column", "image_file_names"]
@@ -165,8 +165,7 @@ class TargetList(Sequence[Target]):
                                 ("image_column", image_column)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"{argument} must be the name of a column, not a {type(value).__name__}")
-        if isinstance(extras, str):
-            raise ColumnError(f"extras must be a list of column names, not the string {extras!r} (write [{extras!r}])")
+        extras = checked_names(extras, "extras")
         status = [""] * n
         id_name = id_column if id_column is not None else find_optional_column(table, ID_NAMES)
         paths = None

@@ -12,7 +12,7 @@ import numpy as np
 from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
-from ..arguments import checked_table
+from ..arguments import checked_names, checked_table
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
 from ..image_checks import MIN_CENTRE_SNR
 from ..partitions import table_digest
@@ -222,9 +222,7 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
 def _store_rows(table: Table, q, image_column: str, label_column, extras) -> tuple[Table, list[str], tuple[str, ...]]:
     """What a store keeps of a table (checked labels, extras and image file names), its label columns and extras."""
     label_columns = _label_columns(q, checked_table(table), label_column)
-    if isinstance(extras, str):
-        raise ColumnError(f"extras must be a list of column names, not the string {extras!r} (write [{extras!r}])")
-    extras = tuple(q.extras if extras is None else extras)
+    extras = tuple(q.extras) if extras is None else checked_names(extras, "extras")
     columns = dict(zip(label_columns, _labels(table, q, label_columns)))
     for column in extras:
         columns[column] = _finite_column(table, column, "extra input")
