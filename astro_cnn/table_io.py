@@ -42,9 +42,11 @@ from __future__ import annotations
 import gzip
 import importlib
 import io
+import itertools
 import json
 import re
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -222,10 +224,9 @@ def _read_empty_ecsv(text: str) -> QTable | None:
     made from its header.  None for any other text, which astropy reads."""
     from astropy.table.meta import get_header_from_yaml
 
-    lines = _LINE_BREAK.split(text)
-    if sum(1 for line in lines if line.strip() and not line.lstrip().startswith("#")) > 1:  # names, then rows
+    if len(list(itertools.islice(_data_lines(text), 2))) > 1:  # names, then rows: read only as far as a row
         return None
-    yaml_lines = [line[2:] for line in lines[1:] if line.startswith("# ")]  # after "# %ECSV 1.0"
+    yaml_lines = [line[2:] for line in _LINE_BREAK.split(text)[1:] if line.startswith("# ")]  # after "# %ECSV 1.0"
     header = get_header_from_yaml(yaml_lines)
     specs = header.get("datatype", [])
     if not any(_ARRAY_SUBTYPE.match(str(spec.get("subtype", ""))) for spec in specs):
@@ -250,23 +251,33 @@ def _check_all_rows_read(table: Table, text: str) -> None:
     ValueError
         Rows were lost; names the first line where a quoted value opens and does not close, where there is one.
     """
-    numbered = [(number, line) for number, line in enumerate(_LINE_BREAK.split(text), 1)
-                if line.strip() and not line.lstrip().startswith("#")]
-    expected = len(numbered) - 1  # less the line of column names
+    expected = sum(1 for _ in _data_lines(text)) - 1  # less the line of column names
     if len(table) >= expected:
         return
     for column in table.itercols():
         if getattr(column, "dtype", None) is not None and column.dtype.kind in "USO" and any(
                 "\n" in str(value) or "\r" in str(value) for value in np.ravel(column)):
             return  # a quoted value over several lines: fewer rows than lines, nothing lost
-    open_quote = next((number for number, line in numbered
-                       if any(line[start:].count('"') % 2 for start in _opening_quotes(line))), None)
+    open_quote = next((number for number, line in enumerate(_LINE_BREAK.split(text), 1)
+                       if _is_data_line(line) and any(line[start:].count('"') % 2 for start in _opening_quotes(line))),
+                      None)
     where = f": line {open_quote} opens a quoted value that does not close" if open_quote is not None else ""
     raise ValueError(f"the file has {expected} data lines but only {len(table)} could be read as rows{where}")
 
 
 #: Line breaks as the table readers see them (str.splitlines also breaks at form feeds and other separators).
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _is_data_line(line: str) -> bool:
+    """Whether a line of a CSV or ECSV text holds column names or values (not blank, not a ``#`` comment)."""
+    return bool(line.strip()) and not line.lstrip().startswith("#")
+
+
+def _data_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` that hold column names or values, found one at a time (a large table's text is not
+    split into a list of all its lines)."""
+    return (match.group() for match in re.finditer(r"[^\r\n]+", text) if _is_data_line(match.group()))
 
 
 def _opening_quotes(line: str) -> list[int]:
