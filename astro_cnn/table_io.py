@@ -406,7 +406,7 @@ def _plain_columns(table: Table, standard: str) -> tuple[Table, dict[str, str]]:
             format_name = "FITS" if standard == "fits" else "VOTable"
             raise ValueError(f"column {column.info.name!r} is a {type(column).__name__}, which a {format_name} table "
                              "cannot hold: write its parts as columns of numbers (e.g. ra and dec), or use ECSV")
-        if isinstance(column, Column) and column.unit is not None:
+        if column.unit is not None:
             units[column.info.name] = _file_unit(column.unit, standard)
             column.unit = None
     return plain, units

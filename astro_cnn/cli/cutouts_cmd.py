@@ -45,8 +45,6 @@ def run(args: argparse.Namespace) -> int:
     from ..survey_factory import default_survey
     from ..table_io import read_table
 
-    if args.outdir.exists() and not args.outdir.is_dir():
-        raise NotADirectoryError(f"--output-dir {str(args.outdir)!r} is a file, not a directory")
     if same_file(args.table, args.outdir / "index.ecsv"):
         raise FileExistsError(f"the table {str(args.table)!r} is the index that cutouts writes into --output-dir "
                               f"{str(args.outdir)!r}: give another --output-dir (the table would be lost)")
