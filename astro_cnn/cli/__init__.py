@@ -113,9 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _message(exc: Exception, hint: bool) -> str:
     """One line: the error's message (with its type unless it is ours or the operating system's), shortened."""
     text = str(exc) if isinstance(exc, (AstroCNNError, OSError)) else f"{type(exc).__name__}: {exc}"
-    flags = [part if _QUOTED.fullmatch(part) else _ARGUMENT_PATTERN.sub(lambda m: _ARGUMENT_TO_FLAG[m.group(1)], part)
+    parts = [part if _QUOTED.fullmatch(part) else _ARGUMENT_PATTERN.sub(lambda m: _ARGUMENT_TO_FLAG[m.group(1)], part)
              for part in _QUOTED.split(" ".join(text.split()))]
-    text = "".join(flags) or type(exc).__name__
+    text = "".join(parts) or type(exc).__name__
     if len(text) > _MAX_MESSAGE:  # keep the start (what failed) and the end (the cause)
         text = f"{text[:_MAX_MESSAGE // 2]} ... {text[-_MAX_MESSAGE // 2:]}"
     if hint and exit_status(exc) == 1:

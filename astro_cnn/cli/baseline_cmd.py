@@ -133,9 +133,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _output_names(test: Table, quantity, args: argparse.Namespace, id_column: str | None,
                   label: str) -> dict[str, str | None]:
-    """The output's column names: the id, the image column, the true values (``label``, or ``label_true`` when the
-    prediction has that name; None when the test table has none), refusing an id or image column named like an
-    output column, which would be lost."""
+    """The output's id column (``"id"``) and true-value column (``"truth"``: ``label``, or ``label_true`` when an
+    output column has that name; None when the test table has no true values), refusing an id or image column
+    named like an output column, which would be lost."""
     written = {quantity.column, "status", "flag"}
     for flag, column in (("--id-column", id_column), ("--image-column", args.image_column)):
         if column is not None and column in written:
