@@ -199,7 +199,14 @@ class ForestPredictor(Predictor):
     # --- prediction -----------------------------------------------------------------------------------
     def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
         """The forest's prediction (mean of the trees) with calibrated uncertainties; NaN where the photometry
-        is not finite."""
+        is not finite.
+
+        Raises
+        ------
+        IncompatibleImagesError
+            ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
+        """
+        self._check_shape(np.shape(images))
         return self.predict_from_trees(self.tree_predictions(images), calibrated=True)
 
     def predict_from_trees(self, trees: np.ndarray, calibrated: bool = True) -> Prediction:

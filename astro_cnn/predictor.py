@@ -90,7 +90,10 @@ class Predictor(abc.ABC):
 
     @abc.abstractmethod
     def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
-        """Predict for images ``(N, C, H, W)`` that already passed :meth:`check_images`."""
+        """Predict for images ``(N, C, H, W)`` in the model's units (as :meth:`predict` takes them).
+
+        Implementations refuse an array of another shape with :class:`IncompatibleImagesError` (the shared
+        ``_check_shape`` says what the model takes) before any computation."""
 
     @abc.abstractmethod
     def _state_bytes(self) -> bytes:
@@ -234,11 +237,15 @@ class Predictor(abc.ABC):
         self._check_shape(batch.images.shape)
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:
+        """Refuse an array of images that is not ``(N, bands, size, size)``, saying what it got."""
         expected = (len(self.bands), self.image_size, self.image_size)
-        if tuple(shape[1:]) != expected:
+        shape = tuple(shape)
+        if len(shape) != 4 or shape[1:] != expected:
+            bands_last = len(shape) == 4 and shape[1:] == expected[1:] + expected[:1] != expected
+            hint = "; its bands are on the last axis: np.moveaxis(images, -1, 1) puts them second" if bands_last else ""
             raise IncompatibleImagesError(
-                f"model {self.name!r} takes images of shape {expected} (channels, height, width) "
-                f"but got {tuple(shape[1:])}"
+                f"model {self.name!r} takes images of shape {expected} (bands, height, width), in an array of shape "
+                f"(N, {', '.join(map(str, expected))}), but got an array of shape {shape}{hint}"
             )
 
     def metadata(self) -> dict[str, Any]:

@@ -149,6 +149,16 @@ def test_trees_whose_children_point_backwards_are_refused(tmp_path):
         astro_cnn.load_predictor(model.save(tmp_path / "loop.acnn"))
 
 
+@pytest.mark.parametrize("shape, says", [((3, 16, 16), r"got an array of shape \(3, 16, 16\)$"),
+                                         ((3, 16, 16, 5), r"bands are on the last axis"),
+                                         ((3, 5, 8, 8), r"\(N, 5, 16, 16\).*got an array of shape \(3, 5, 8, 8\)")])
+def test_images_of_another_shape_are_refused_by_predict_images(shape, says):
+    """An array without its band axis, or with it last, got a numpy error about apertures that named no shape."""
+    model = _forest(n=40)[0]
+    with pytest.raises(astro_cnn.IncompatibleImagesError, match=says):
+        model.predict_images(np.ones(shape, dtype=np.float32))
+
+
 def test_extras_are_refused():
     with pytest.raises(astro_cnn.AstroCNNError, match="images only"):
         ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, extras=("ebv",))

@@ -49,8 +49,21 @@ def test_incompatible_images_are_refused(example_model):
         predictor.check_images(ImageBatch(np.zeros((1, 3, 16, 16)), "gri", 1 * u.arcsec, status))
     with pytest.raises(IncompatibleImagesError, match="per pixel"):
         predictor.check_images(ImageBatch(np.zeros((1, 2, 16, 16)), "ab", 0.396 * u.arcsec, status))
-    with pytest.raises(IncompatibleImagesError, match=r"\(2, 16, 16\).*got \(2, 32, 32\)"):
+    with pytest.raises(IncompatibleImagesError, match=r"\(N, 2, 16, 16\).*got an array of shape \(1, 2, 32, 32\)"):
         predictor.predict(np.zeros((1, 2, 32, 32)))
+    with pytest.raises(IncompatibleImagesError, match=r"got an array of shape \(2, 16, 16\)$"):
+        predictor.predict(np.zeros((2, 16, 16)))
+
+
+@pytest.mark.parametrize("shape, says", [((3, 128, 128), r"got an array of shape \(3, 128, 128\)$"),
+                                         ((2, 128, 128, 3), r"bands are on the last axis"),
+                                         ((1, 1), r"\(N, 3, 128, 128\).*got an array of shape \(1, 1\)")])
+def test_a_network_refuses_images_of_another_shape_in_predict_images(shape, says):
+    """A channels-last or band-less array reached the network and failed in torch with a tensor-size message."""
+    from astro_cnn.models import resolve_predictor
+
+    with pytest.raises(IncompatibleImagesError, match=says):
+        resolve_predictor(None, "metallicity").predict_images(np.zeros(shape, dtype=np.float32))
 
 
 def _rewrite(source, target, metadata=None, state=None):

@@ -332,7 +332,13 @@ class NetworkPredictor(Predictor):
         The uncertainty of a regression is the standard deviation over transforms and members (taken,
         like the mean, on each output's learned scale, see :class:`astro_cnn.quantity.Output`); for a
         PDF quantity the PDFs are averaged and summarised (mean, 68 % interval).
+
+        Raises
+        ------
+        IncompatibleImagesError
+            ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
+        self._check_shape(np.shape(images))
         return self._predict(images, extras, batch_size, calibrated=True)
 
     def _predict(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int,
