@@ -13,7 +13,7 @@ from astropy.table import Table
 
 from .exceptions import AstroCNNError, ColumnError
 
-__all__ = ["checked_count", "checked_switch", "checked_table", "checked_names"]
+__all__ = ["checked_count", "checked_widths", "checked_switch", "checked_table", "checked_names"]
 
 
 def checked_count(value: Any, name: str, least: int = 1) -> int:
@@ -36,6 +36,19 @@ def checked_count(value: Any, name: str, least: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
         raise AstroCNNError(f"{name} must be an integer of at least {least}, not {value!r}")
     return int(value)
+
+
+def checked_widths(value: Any, name: str) -> tuple[int, ...]:
+    """Return layer widths given as a list or tuple of integers of at least 1 (none: no such layers).
+
+    Raises
+    ------
+    AstroCNNError
+        ``value`` is one number rather than a sequence of them, or a width is not an integer of at least 1.
+    """
+    if not isinstance(value, (list, tuple)):
+        raise AstroCNNError(f"{name} must be a list of layer widths, e.g. [1024, 1024], not {value!r}")
+    return tuple(checked_count(width, f"{name}[{i}]") for i, width in enumerate(value))
 
 
 def checked_switch(value: Any, name: str) -> bool:

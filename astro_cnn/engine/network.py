@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -67,14 +69,19 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
     Raises
     ------
     AstroCNNError
-        The head gives another number of values per galaxy than the quantity's outputs.
+        The backbone or head cannot be built with the options given (an unknown option, or a value it
+        refuses: the message names the argument and says why), or the head gives another number of values
+        per galaxy than the quantity's outputs.
     """
-    backbone = registry.get("backbone", architecture["backbone"]).build(
-        architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"),
-        **architecture.get("backbone_options", {}))
-    head = registry.get("head", architecture["head"]).build(
-        backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0),
-        **architecture.get("head_options", {}))
+    backbone_options = architecture.get("backbone_options", {})
+    with _options_named("backbone", architecture["backbone"], "backbone_options", backbone_options):
+        backbone = registry.get("backbone", architecture["backbone"]).build(
+            architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"),
+            **backbone_options)
+    head_options = architecture.get("head_options", {})
+    with _options_named("head", architecture["head"], "head_options", head_options):
+        head = registry.get("head", architecture["head"]).build(
+            backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0), **head_options)
     network = Network(backbone, head)
     if network.predicts_variance and quantity.kind != "regression":
         raise AstroCNNError(f"head {architecture['head']!r} predicts variances, which only a regression quantity "
@@ -82,6 +89,15 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
     if quantity.kind == "regression":
         _check_head_width(network, architecture.get("n_extras", 0), architecture["head"], quantity)
     return network
+
+
+@contextlib.contextmanager
+def _options_named(kind: str, name: str, argument: str, options: dict[str, Any]) -> Iterator[None]:
+    """Turn a factory's refusal of its options (TypeError, ValueError) into an error naming ``argument``."""
+    try:
+        yield
+    except (TypeError, ValueError, AstroCNNError) as error:
+        raise AstroCNNError(f"{kind} {name!r} cannot be built with {argument}={options!r}: {error}") from error
 
 
 def _check_head_width(network: Network, n_extras: int, name: str, quantity: Quantity) -> None:

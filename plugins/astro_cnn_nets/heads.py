@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from astro_cnn.arguments import checked_count, checked_widths
+
 __all__ = ["RegressionHead", "PDFHead", "PasquetHead", "build_regression_head", "build_pdf_head", "build_pasquet_head"]
 
 
@@ -19,11 +21,12 @@ class RegressionHead(nn.Module):
     n_extras : int
         Per-object scalars joined after pooling.
     hidden : int
-        Width of the hidden layer.
+        Width of the hidden layer (at least 1).
     """
 
     def __init__(self, in_features: int, n_extras: int = 0, hidden: int = 512):
         super().__init__()
+        hidden = checked_count(hidden, "hidden")
         width = 2 * in_features + n_extras
         self.layers = nn.Sequential(
             nn.BatchNorm1d(width), nn.Dropout(0.25), nn.Linear(width, hidden), nn.ReLU(inplace=True),
@@ -51,12 +54,13 @@ class PDFHead(nn.Module):
         Number of PDF bins.
     n_extras : int
         Per-object scalars joined at every dense layer.
-    hidden : tuple of int
-        Widths of the dense layers.
+    hidden : sequence of int
+        Widths of the dense layers (each at least 1; none: logits straight from the pooled features).
     """
 
     def __init__(self, in_features: int, n_bins: int, n_extras: int = 0, hidden: tuple[int, ...] = (1024, 1024)):
         super().__init__()
+        hidden = checked_widths(hidden, "hidden")
         self.n_extras = n_extras
         widths = [in_features, *hidden]
         self.dense = nn.ModuleList(
@@ -88,13 +92,14 @@ class PasquetHead(nn.Module):
         Logits (PDF bins: 180 in the paper), or 1 for a regression, whose output is then squeezed to ``(N,)``.
     n_extras : int
         Per-object scalars joined before the first dense layer.
-    hidden : tuple of int
-        Widths of the dense ReLU layers.
+    hidden : sequence of int
+        Widths of the dense ReLU layers (each at least 1).
     """
 
     def __init__(self, in_features: int, n_outputs: int, n_extras: int = 0,
                  hidden: tuple[int, ...] = (1096, 1096)):
         super().__init__()
+        hidden = checked_widths(hidden, "hidden")
         widths = [in_features + n_extras, *hidden]
         layers: list[nn.Module] = []
         for i in range(len(hidden)):

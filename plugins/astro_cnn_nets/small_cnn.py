@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
+from astro_cnn.arguments import checked_count
+
 __all__ = ["build_small_cnn"]
 
 #: Layers in one block: conv-BN-ReLU twice, then a max-pool.
@@ -23,7 +25,7 @@ def build_small_cnn(in_channels: int, image_size: int, weights=None, width: int 
     weights : None
         Pretrained weights are not available for this network.
     width : int
-        Channels of the first block.
+        Channels of the first block (at least 1).
     space_to_depth : int
         Fold each ``space_to_depth`` × ``space_to_depth`` square of pixels into channels before the first block
         (``torch.nn.PixelUnshuffle``, which keeps every pixel value): at 2, the blocks run at half the
@@ -31,6 +33,7 @@ def build_small_cnn(in_channels: int, image_size: int, weights=None, width: int 
     """
     if weights is not None:
         raise ValueError("small_cnn has no pretrained weights; leave weights unset")
+    width = checked_count(width, "width")
     if isinstance(space_to_depth, bool) or not isinstance(space_to_depth, int) or space_to_depth < 1:
         raise ValueError(f"space_to_depth must be a whole number of pixels >= 1, not {space_to_depth!r}")
     if image_size % space_to_depth or image_size < 16 * space_to_depth:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from astro_cnn.arguments import checked_count, checked_switch
+from astro_cnn.exceptions import AstroCNNError
+
 __all__ = ["MultiOutputHead", "build_multi_output_head"]
 
 
@@ -21,9 +24,9 @@ class MultiOutputHead(nn.Module):
     n_extras : int
         Per-object scalars joined after pooling.
     hidden : int
-        Width of the hidden layer.
+        Width of the hidden layer (at least 1).
     dropout : float
-        Dropout before the last layer.
+        Dropout before the last layer, at least 0 and below 1.
     variance : bool
         Also predict each output's log-variance, so that the network gives its own uncertainty
         (trained by the likelihood of its residuals, see :mod:`astro_cnn.engine.losses`) and
@@ -39,6 +42,11 @@ class MultiOutputHead(nn.Module):
     def __init__(self, in_features: int, n_outputs: int, n_extras: int = 0, hidden: int = 128, dropout: float = 0.1,
                  variance: bool = False, separate_variance: bool = False):
         super().__init__()
+        hidden = checked_count(hidden, "hidden")
+        variance, separate_variance = checked_switch(variance, "variance"), checked_switch(separate_variance,
+                                                                                          "separate_variance")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise AstroCNNError(f"dropout must be a number at least 0 and below 1, not {dropout!r}")
         if separate_variance and not variance:
             raise ValueError("separate_variance=True needs variance=True")
         width = 2 * in_features + n_extras
