@@ -50,6 +50,19 @@ def test_missing_image_column_is_named(tmp_path, capsys, column):
     assert "'nope' is not in the table" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("band_map, init_model, says", [
+    (["y=z"], [], "--band-map is given without --init-model"),
+    (["y=z", "y=i"], ["--init-model", "m.acnn"], "--band-map gives band 'y' twice ('y=i' and 'y=z')"),
+])
+def test_a_band_map_needs_a_model_to_start_from_and_each_band_once(tmp_path, capsys, band_map, init_model, says):
+    """Without --init-model the map was ignored; given twice, the last one silently won."""
+    flags = [item for pair in band_map for item in ("--band-map", pair)]
+    assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", *flags, *init_model,
+                 "-o", str(tmp_path / "m.acnn")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and says in err
+
+
 @pytest.mark.parametrize("flag", ["--batch-size", "--epochs", "--ensemble"])
 def test_counts_must_be_positive(tmp_path, capsys, flag):
     assert main(["train", str(GALAXIES), "-q", "metallicity", "--image-column", "image", flag, "0",

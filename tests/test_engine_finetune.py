@@ -63,6 +63,8 @@ def test_a_band_map_and_a_new_quantity(tmp_path):
     assert torch.equal(target.new_network().state_dict()[first][:, 0], source.members_[0][first][:, 0])
     with pytest.raises(AstroCNNError, match=r"band_map names bands \['q'\]"):
         target.start_from(source, {"g": "q"}, lambda line: None)
+    with pytest.raises(AstroCNNError, match=r"band_map maps bands \['G'\] that the new images do not have"):
+        target.start_from(source, {"G": "i"}, lambda line: None)  # was ignored: g started from g, not i
     other = NetworkPredictor("metallicity", "x", "irg", 32, 0.3 * u.arcsec, backbone="resnet18")
     with pytest.raises(AstroCNNError, match="needs the same backbone"):
         other.start_from(source, None, lambda line: None)
@@ -82,6 +84,14 @@ def test_train_fine_tunes_from_a_saved_model(tmp_path):
                             device="cpu", progress=False, log=lambda line: None)
     assert model.info["weights_origin"] == f"model {source.name}" and model.architecture["backbone"] == "small_cnn"
     assert np.isfinite(model.predict_images(images[:2].astype(np.float32) + 0.01).value).all()
+
+
+def test_a_band_map_without_a_model_to_start_from_is_refused():
+    """It was ignored: the network started from random weights as if no band_map had been given."""
+    images, labels = _data(n=4, bands=3)
+    with pytest.raises(AstroCNNError, match="band_map= is given without init_model="):
+        astro_cnn.train(Table({"image": ["a.fits"] * 4, "oh_p50": labels}), "metallicity", image_column="image",
+                        band_map={"g": "i"}, progress=False, log=lambda line: None)
 
 
 def test_backbone_options_size_the_network_survive_saving_and_carry_into_fine_tuning(tmp_path):

@@ -130,6 +130,9 @@ def _band_map(pairs: list[str]) -> dict[str, str] | None:
         new, sep, old = pair.partition("=")
         if not sep or not new.strip() or not old.strip():
             raise AstroCNNError(f"--band-map {pair!r} is not of the form NEW=OLD (e.g. y=z)")
+        if new.strip() in mapping:
+            raise AstroCNNError(f"--band-map gives band {new.strip()!r} twice ({pair!r} and "
+                                f"'{new.strip()}={mapping[new.strip()]}'): give each new band once")
         mapping[new.strip()] = old.strip()
     return mapping or None
 

@@ -43,7 +43,8 @@ def initial_state(source: Any, target: Any, band_map: Mapping[str, str] | None =
     Raises
     ------
     AstroCNNError
-        The backbones or their options differ, ``source`` is untrained, or ``band_map`` names a band ``source``
+        The backbones or their options differ, ``source`` is untrained, ``band_map`` maps a band the new images
+        do not have, or names a band ``source``
         does not have.
     """
     if not getattr(source, "members_", None):
@@ -55,6 +56,10 @@ def initial_state(source: Any, target: Any, band_map: Mapping[str, str] | None =
     if source_options != target_options:
         raise AstroCNNError(f"model {source.name!r} has backbone options {source_options}; fine-tuning it needs the "
                             f"same, not {target_options}")
+    strays = sorted(set(band_map or {}) - set(target.bands))
+    if strays:
+        raise AstroCNNError(f"band_map maps bands {strays} that the new images do not have "
+                            f"(they have {list(target.bands)})")
     mapping = {band: (band_map or {}).get(band, band) for band in target.bands}
     unknown = sorted({m for m in mapping.values() if m not in source.bands} & set((band_map or {}).values()))
     if unknown:

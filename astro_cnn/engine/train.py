@@ -141,9 +141,13 @@ def train(
         Label, extra or image columns are missing; labels or extras are missing (masked, NaN) or
         labels lie outside the quantity's valid range.
     AstroCNNError
-        The images do not all have one shape (the message names the first odd file).
+        The images do not all have one shape (the message names the first odd file), or ``band_map`` is
+        given without ``init_model``.
     """
     q = registry.get("quantity", quantity)
+    if band_map and init_model is None:
+        raise AstroCNNError("band_map= is given without init_model=: it says which of a trained model's bands "
+                            "each new band starts from, so it needs the model to start from")
     if resume and run_dir is None and store is None:
         raise AstroCNNError("resume=True continues the run kept in run_dir (or its store): give run_dir")
     _check_run_paths(run_dir, store, resume, overwrite)
