@@ -268,12 +268,15 @@ def checked_threshold(min_snr: float | None) -> float | None:
     Raises
     ------
     AstroCNNError
-        It is not a finite number or None.
+        It is not a finite number of at least 0 or None (a negative S/N would call noise a source, and
+        looks like a way to turn the check off, which None is).
     """
     if min_snr is None:
         return None
-    if isinstance(min_snr, (bool, np.bool_)) or not isinstance(min_snr, numbers.Real) or not np.isfinite(min_snr):
-        raise AstroCNNError(f"min_centre_snr must be a finite number or None, not {min_snr!r}")
+    if (isinstance(min_snr, (bool, np.bool_)) or not isinstance(min_snr, numbers.Real) or not np.isfinite(min_snr)
+            or min_snr < 0):
+        raise AstroCNNError(f"min_centre_snr must be a finite number of at least 0, or None for no presence "
+                            f"check, not {min_snr!r}")
     return float(min_snr)
 
 

@@ -126,6 +126,10 @@ def read_only_dir(tmp_path):
     (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--min-centre-snr", "inf"], "--min-centre-snr"),
     (["train", "t.ecsv", "-q", "metallicity", "-o", "m.acnn", "--min-centre-snr", "nan"], "--min-centre-snr"),
     (["baseline", "t.ecsv", "-o", "o.ecsv", "--min-centre-snr=-inf"], "--min-centre-snr"),
+    # a negative threshold turned the check off as 0 does, without a word
+    (["predict", "t.ecsv", "-q", "metallicity", "-o", "o.ecsv", "--min-centre-snr=-1"], "--min-centre-snr"),
+    (["train", "t.ecsv", "-q", "metallicity", "-o", "m.acnn", "--min-centre-snr=-0.5"], "--min-centre-snr"),
+    (["baseline", "t.ecsv", "-o", "o.ecsv", "--min-centre-snr=-3"], "--min-centre-snr"),
 ])
 def test_bad_flag_values_are_one_line_usage_errors(capsys, argv, flag):
     assert main(argv) == 2

@@ -170,10 +170,12 @@ def test_a_threshold_that_is_not_a_number_is_refused():
     from astro_cnn import AstroCNNError
     from astro_cnn.image_checks import screen_training_images
 
-    for bad in (float("nan"), float("inf"), "5", True, [5.0]):  # "5" was a bare TypeError from numpy
-        with pytest.raises(AstroCNNError, match="min_centre_snr must be a finite number or None"):
+    # "5" was a bare TypeError from numpy; -1 flagged almost nothing, a check turned off without a word
+    for bad in (float("nan"), float("inf"), "5", True, [5.0], -1, -0.5):
+        with pytest.raises(AstroCNNError, match="min_centre_snr must be a finite number of at least 0, or None"):
             screen_training_images(_field([60.0]), SCALE, bad)
     assert screen_training_images(_field([60.0]), SCALE, np.float32(5)).usable.all()
+    assert screen_training_images(_field([60.0]), SCALE, 0).usable.all()
 
 
 def test_pixel_noise_measures_the_sky_even_under_a_galaxy_that_fills_the_image():

@@ -20,7 +20,7 @@ from astropy.table import QTable, Table
 from .._atomic import check_destination, same_file
 from ..exceptions import AstroCNNError, ColumnError
 from ..image_checks import MIN_CENTRE_SNR
-from .options import finite_number, non_negative_int
+from .options import non_negative_int, non_negative_number
 
 __all__ = ["add_parser", "run"]
 
@@ -51,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--id-column", help="identifier column carried to the output (found automatically)")
     parser.add_argument("--radii", type=_radii, default=(1.0, 2.0, 4.0, 8.0), metavar="R1,R2,...",
                         help="aperture radii in arcsec, increasing (default 1,2,4,8)")
-    parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
+    parser.add_argument("--min-centre-snr", type=non_negative_number, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
     parser.add_argument("--compare", type=Path, metavar="PREDICTIONS",

@@ -57,6 +57,14 @@ def finite_number(text: str) -> float:
     return value
 
 
+def non_negative_number(text: str) -> float:
+    """Argument type: a finite number of at least 0."""
+    value = finite_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text!r}")
+    return value
+
+
 def positive_number(text: str) -> float:
     """Argument type: a finite number above 0."""
     value = finite_number(text)

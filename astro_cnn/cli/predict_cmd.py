@@ -12,7 +12,7 @@ from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
 from ..resampling import PixelScaleMismatchError
 from ..streaming import PredictionSummary, predict_to_file
-from .options import finite_number, non_negative_int, positive_int, survey_options
+from .options import non_negative_int, non_negative_number, positive_int, survey_options
 
 __all__ = ["add_parser", "run"]
 
@@ -53,7 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=non_negative_int,
                         help="processes reading images ahead of the model (default: none on a CPU; on a GPU, all "
                              "CPUs but one; never more than the chunks to read or 4 per CPU)")
-    parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
+    parser.add_argument("--min-centre-snr", type=non_negative_number, default=MIN_CENTRE_SNR,
                         help="flag rows whose image shows no source at the centre: signal-to-noise ratio in a "
                              f"1 arcsec aperture below this (default {MIN_CENTRE_SNR:g}; 0 keeps every image)")
     parser.add_argument("--resample", action="store_true",

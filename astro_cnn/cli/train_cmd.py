@@ -9,7 +9,7 @@ from pathlib import Path
 from .._atomic import check_destination
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR
-from .options import finite_number, non_negative_int, positive_int, positive_number
+from .options import non_negative_int, non_negative_number, positive_int, positive_number
 
 __all__ = ["add_parser", "run"]
 
@@ -68,7 +68,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=non_negative_int,
                         help="processes reading batches ahead of the step (default: none on a CPU, 4 with a GPU; "
                              "never more than 4 per CPU)")
-    parser.add_argument("--min-centre-snr", type=finite_number, default=MIN_CENTRE_SNR,
+    parser.add_argument("--min-centre-snr", type=non_negative_number, default=MIN_CENTRE_SNR,
                         help="leave out (and count) training images that prediction would flag as showing no "
                              "source at the centre: signal-to-noise ratio in a 1 arcsec aperture below this "
                              f"(default {MIN_CENTRE_SNR:g}, as predict; 0 keeps every image that has finite pixels "
