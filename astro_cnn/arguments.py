@@ -1,4 +1,4 @@
-"""Checks of the plain arguments every entry point takes (counts and true/false switches), with one wording.
+"""Checks of the plain arguments every entry point takes (counts, numbers and true/false switches), with one wording.
 
 A count given as ``True``, ``1.5``, ``"8"`` or below its least value, or a switch given as ``"no"`` (which
 Python would take for true, and so replace a file), is refused with an error that names the argument.
@@ -13,7 +13,7 @@ from astropy.table import Table
 
 from .exceptions import AstroCNNError, ColumnError
 
-__all__ = ["checked_count", "checked_widths", "checked_switch", "checked_table", "checked_names"]
+__all__ = ["checked_count", "checked_number", "checked_widths", "checked_switch", "checked_table", "checked_names"]
 
 
 def checked_count(value: Any, name: str, least: int = 1) -> int:
@@ -36,6 +36,33 @@ def checked_count(value: Any, name: str, least: int = 1) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < least:
         raise AstroCNNError(f"{name} must be an integer of at least {least}, not {value!r}")
     return int(value)
+
+
+def checked_number(value: Any, name: str, *, zero: bool = False, unit: str = "") -> float:
+    """Return ``value`` as a float if it is a finite number above 0 (or at least 0, with ``zero``).
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    name : str
+        Its name, for the error (e.g. ``"option timeout"``).
+    zero : bool
+        Whether 0 is allowed (a rate limit of 0: no limit).
+    unit : str
+        What the number counts, for the error (``"seconds"``).
+
+    Raises
+    ------
+    AstroCNNError
+        ``value`` is a boolean, not a number, not finite, negative, or 0 without ``zero``.
+    """
+    number = (float(value) if isinstance(value, (int, float, np.integer, np.floating))
+              and not isinstance(value, (bool, np.bool_)) else np.nan)
+    if not np.isfinite(number) or number < 0 or (number == 0 and not zero):
+        raise AstroCNNError(f"{name} must be a number{f' of {unit}' if unit else ''} "
+                            f"{'of at least 0' if zero else 'above 0'}, not {value!r}")
+    return number
 
 
 def checked_widths(value: Any, name: str) -> tuple[int, ...]:

@@ -176,8 +176,8 @@ def test_concurrent_fetches_are_capped_by_max_workers(hips_server, hips_options)
     ({"preset": "legacy-dr10", "image_format": "gif"}, "image_format must be jpg or png"),
     ({"preset": "legacy-dr10", "pixel_scale": 0}, "pixel_scale must be a number above 0"),
     ({"preset": "legacy-dr10", "max_workers": 0}, "max_workers must be an integer of at least 1"),
-    ({"preset": "legacy-dr10", "offline": "maybe"}, "offline must be true or false"),
-    ({"preset": "legacy-dr10", "rate_limit": -1}, "rate_limit must be a number of at least 0"),
+    ({"preset": "legacy-dr10", "offline": "maybe"}, "option offline must be True or False, not .maybe."),
+    ({"preset": "legacy-dr10", "rate_limit": -1}, "rate_limit must be a number of requests per second of at least 0"),
 ])
 def test_bad_options_are_refused_naming_them(kwargs, message):
     with pytest.raises(AstroCNNError, match=message):

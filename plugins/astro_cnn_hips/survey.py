@@ -15,7 +15,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from astro_cnn import AstroCNNError, Cutout, TargetSurvey
-from astro_cnn.arguments import checked_count
+from astro_cnn.arguments import checked_count, checked_number, checked_switch
 from astro_cnn.downloads import Cache
 from astro_cnn.http_client import HTTPClient, url_with_query
 from astro_cnn.target import Target
@@ -106,7 +106,7 @@ class HiPSSurvey(TargetSurvey):
         if preset is not None and preset not in PRESETS:
             raise AstroCNNError(f"unknown HiPS preset {preset!r}; the presets are: {', '.join(PRESETS)}")
         self.preset = None if preset is None else PRESETS[preset]
-        self.colour = _flag("colour", colour)
+        self.colour = checked_switch(colour, "option colour")
         self.image_format = str(image_format).lower()
         if self.image_format not in _IMAGE_FORMATS[1:]:
             raise AstroCNNError(f"option image_format must be jpg or png, not {image_format!r}")
@@ -117,22 +117,24 @@ class HiPSSurvey(TargetSurvey):
             self.bands, self.band_hips = self._band_sources(hips, bands)
         scale = pixel_scale if pixel_scale is not None else (
             self.preset.native_pixel_scale.to_value(u.arcsec) if self.preset else 1.0)
-        self.scale = _positive("pixel_scale", scale)
+        self.scale = checked_number(scale, "option pixel_scale")
         self.pixel_scale = self.scale * u.arcsec
-        self.image_size = _count("image_size", image_size, 1)
-        self.check_coverage = _flag("check_coverage", check_coverage)
+        self.image_size = checked_count(image_size, "option image_size")
+        self.check_coverage = checked_switch(check_coverage, "option check_coverage")
         self.title = title or (self.preset.title if self.preset else next(iter(self.band_hips.values())))
         self._declare()
         root = (base_url or conf.base_url).rstrip("/")
         self.hips2fits_url, self.moc_url = root + HIPS2FITS_PATH, root + MOCSERVER_PATH
-        self.max_workers = _count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
+        self.max_workers = checked_count(conf.max_workers if max_workers is None else max_workers, "option max_workers")
         self.cache = Cache(_cache_dir(cache_dir))
         self.client = HTTPClient(
-            self.cache, offline=_flag("offline", conf.offline if offline is None else offline),
-            timeout=_positive("timeout", conf.timeout if timeout is None else timeout),
-            retries=_count("retries", conf.retries if retries is None else retries, 0),
-            backoff=_positive("backoff", conf.backoff if backoff is None else backoff, zero=True),
-            rate_limit=_positive("rate_limit", conf.rate_limit if rate_limit is None else rate_limit, zero=True),
+            self.cache, offline=checked_switch(conf.offline if offline is None else offline, "option offline"),
+            timeout=checked_number(conf.timeout if timeout is None else timeout, "option timeout", unit="seconds"),
+            retries=checked_count(conf.retries if retries is None else retries, "option retries", 0),
+            backoff=checked_number(conf.backoff if backoff is None else backoff, "option backoff", zero=True,
+                                   unit="seconds"),
+            rate_limit=checked_number(conf.rate_limit if rate_limit is None else rate_limit, "option rate_limit",
+                                      zero=True, unit="requests per second"),
             max_retry_after=float(conf.max_retry_after), max_connections=self.max_workers, user_agent="astro_cnn_hips")
         self._mocs: dict[str, MOC] = {}
         self._moc_lock = threading.Lock()
@@ -349,21 +351,3 @@ def _band_list(value: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return tuple(b.strip() for b in value.split(",") if b.strip()) if "," in value else tuple(value)
     return tuple(str(b) for b in value)
-
-
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise AstroCNNError(f"option {name} must be true or false, not {value!r}")
-    return bool(value)
-
-
-def _count(name: str, value: Any, smallest: int) -> int:
-    return checked_count(value, f"option {name}", smallest)
-
-
-def _positive(name: str, value: Any, zero: bool = False) -> float:
-    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
-    if not np.isfinite(number) or number < 0 or (number == 0 and not zero):
-        raise AstroCNNError(f"option {name} must be a number {'of at least 0' if zero else 'above 0'}, "
-                            f"not {value!r}")
-    return number

@@ -10,11 +10,12 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from astro_cnn.arguments import checked_count
 from astro_cnn.downloads import Cache
 from astro_cnn.target import Target
 from astro_cnn.target_survey import Cutout, TargetSurvey
 
-from . import catalog, http, jpeg, options
+from . import catalog, http, jpeg
 from .config import cache_dir as _cache_dir
 from .config import conf
 from .frames import (
@@ -49,7 +50,7 @@ class _SDSSSurvey(TargetSurvey):
                  rate_limit: float | None = None):
         self.base_url = base_url or conf.skyserver_url
         self.sas_url = sas_url or conf.sas_url
-        self.max_workers = options.count("max_workers", conf.max_workers if max_workers is None else max_workers, 1)
+        self.max_workers = checked_count(conf.max_workers if max_workers is None else max_workers, "option max_workers")
         self.cache = Cache(_cache_dir(cache_dir))
         self.client = http.client(self.cache, offline=offline, timeout=timeout, retries=retries, backoff=backoff,
                                   rate_limit=rate_limit, max_connections=self.max_workers)

@@ -1,4 +1,4 @@
-"""SDSS survey options are checked when the survey is built: a wrong value is one error naming the option."""
+"""SDSS surveys (astro_cnn_sdss.surveys): their options are checked when built, a wrong value is one error naming it."""
 
 import pytest
 
