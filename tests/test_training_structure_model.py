@@ -129,7 +129,7 @@ def test_calibration_uses_the_stacked_galaxies_with_a_source_at_their_centre():
     calibration = structure_model.calibrate(model, plan, images, log=lines.append)
     assert calibration["rows"] == 8 and calibration["left_out"] == {"no source at the centre (S/N below 5)": 1}
     assert lines[0] == ("left out 1 of 9 calibration images, as prediction would flag them: 1 with no source at the "
-                        "centre (S/N below 5) (rows 2)")
+                        "centre (S/N below 5) (rows 3)")  # the plan's row: was 2, its place among the stacked
     assert lines[1].startswith("uncertainties calibrated on 8 galaxies of a further injection (seed 20")
     usable = [0, 1, 4, 5, 6, 7, 8, 9]
     expected = model.calibrate(images[usable], truth_from_plan(plan[usable]))

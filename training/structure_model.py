@@ -33,7 +33,7 @@ from astropy.io import fits
 from astropy.table import QTable, Table, vstack
 
 from astro_cnn.engine.calibration import describe_error_model
-from astro_cnn.engine.predictor import NetworkPredictor
+from astro_cnn.engine.predictor import ImageRows, NetworkPredictor
 from astro_cnn.target import TargetList
 from astro_cnn_injection.plan import plan_injections, select_galaxies
 from astro_cnn_injection.survey import SDSSInjectedSurvey
@@ -174,9 +174,9 @@ def train(plan: Table, images: np.ndarray, *, epochs: int = EPOCHS, seed: int = 
 def calibrate(predictor: NetworkPredictor, plan: Table, images: np.ndarray, log=print) -> dict:
     """Calibrate ``predictor``'s uncertainties on the stacked galaxies of ``plan`` (:data:`CALIBRATION`'s injection);
     :meth:`NetworkPredictor.calibrate` leaves out those that prediction would flag (non-finite or blank, or no
-    source at the centre), and the rows its log names count the stacked galaxies only."""
+    source at the centre), and its log names them by their rows of ``plan`` (and of ``images``, one per row)."""
     rows = np.flatnonzero(plan["status"] == "")
-    calibration = predictor.calibrate(images[rows], truth_from_plan(plan[rows]), log=log)
+    calibration = predictor.calibrate(ImageRows(images, rows), truth_from_plan(plan[rows]), log=log)
     used = len(rows) - sum(calibration.get("left_out", {}).values())
     log(f"uncertainties calibrated on {used} galaxies of a further injection (seed {CALIBRATION[0]}, dimmed by "
         f"0-{CALIBRATION[1]:g} mag): coverage of ±1σ "

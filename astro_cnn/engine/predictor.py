@@ -189,7 +189,7 @@ class NetworkPredictor(Predictor):
         if data.val_rows is not None and len(data.val_rows) >= MIN_CALIBRATION_ROWS:
             rows = np.sort(data.val_rows)
             # the validation rows passed the training screen and the label checks already
-            held_out = self._calibrate_on(_Rows(images, rows), labels[rows], subset_extras(extras, rows), {})
+            held_out = self._calibrate_on(ImageRows(images, rows), labels[rows], subset_extras(extras, rows), {})
             log(f"uncertainties calibrated on {len(rows)} validation galaxies: coverage of ±1σ "
                 f"{held_out['coverage_before']:.0%} before, {held_out['coverage_after']:.0%} after")
         self.info.update({
@@ -419,7 +419,7 @@ class NetworkPredictor(Predictor):
         images, labels, screened = self.calibration_set(images, labels, min_centre_snr, log)
         if screened.left_out:
             rows = screened.rows
-            images, labels, extras = _Rows(images, rows), labels[rows], subset_extras(extras, rows)
+            images, labels, extras = ImageRows(images, rows), labels[rows], subset_extras(extras, rows)
         return self._calibrate_on(images, labels, extras, screened.left_out, batch_size)
 
     def _calibrate_on(self, images: Any, labels: np.ndarray, extras: Mapping[str, np.ndarray] | None,
@@ -590,7 +590,7 @@ def _calibrated_spread(calibration: dict[str, Any], spread: np.ndarray) -> np.nd
 MIN_CALIBRATION_ROWS = 20
 
 
-class _Rows:
+class ImageRows:
     """Rows of an image array or store, read when indexed (so a validation split is never copied whole)."""
 
     def __init__(self, images: Any, rows: np.ndarray):
@@ -600,12 +600,25 @@ class _Rows:
         return len(self.rows)
 
     @property
+    def row_shape(self) -> tuple[int, ...]:
+        """``(C, H, W)``: one image's shape (as a store's images give it, so training reads these a batch at a
+        time rather than copying them whole)."""
+        return tuple(self.images.shape[1:])
+
+    @property
     def shape(self) -> tuple[int, ...]:
         """``(rows, C, H, W)``."""
-        return (len(self.rows),) + tuple(self.images.shape[1:])
+        return (len(self.rows),) + self.row_shape
 
     def __getitem__(self, index: np.ndarray) -> np.ndarray:
         return np.asarray(self.images[self.rows[index]])
+
+    @property
+    def table_rows(self) -> np.ndarray:
+        """The table row of each of these images, for logs: the images' own where they know them (a store's),
+        else their positions in ``images``."""
+        known = getattr(self.images, "table_rows", None)
+        return self.rows if known is None else np.asarray(known)[self.rows]
 
 
 def interval_coverage(truth: np.ndarray, prediction: Prediction) -> float:

@@ -21,7 +21,7 @@ from ..survey_factory import make_survey
 from ..target import image_file_names
 from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
-from .predictor import NetworkPredictor
+from .predictor import ImageRows, NetworkPredictor
 from .store import TrainingStore, is_store, write_store
 from .trainer import distributed_rank
 
@@ -274,7 +274,8 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     seed : int
         Seeds the fold assignment and the training.
     **fit_options
-        Passed to :meth:`NetworkPredictor.fit`.
+        Passed to :meth:`NetworkPredictor.fit`; its log names the images a fold leaves out of training by
+        their rows in ``images``.
 
     Returns
     -------
@@ -291,7 +292,9 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     for fold in range(folds):
         test = fold_of == fold
         predictor = predictor_factory()
-        predictor.fit(images[~test], labels[~test], subset_extras(extras, ~test), seed=seed + fold, **fit_options)
+        # read through ImageRows, so that images left out of a fold's training are logged by their rows of images
+        predictor.fit(ImageRows(images, np.flatnonzero(~test)), labels[~test], subset_extras(extras, ~test),
+                      seed=seed + fold, **fit_options)
         prediction = predictor.predict_images(images[test], subset_extras(extras, test))
         value[test], error[test] = prediction.value, prediction.error
         if prediction.pdf is not None:

@@ -140,7 +140,7 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     pin = device.type == "cuda"
     fit_rows = np.asarray(data.fit_rows)
     n = len(fit_rows)
-    steps = max(1, math.ceil(n / batch_size))
+    steps = len(batch_slices(n, batch_size))
     history: list[dict[str, float]] = []
     start_epoch, stage, optimizer, model = 0, None, None, prepared
     checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
@@ -246,13 +246,25 @@ def epoch_batches(fit_rows: np.ndarray, batch_size: int, seed: int, epoch: int, 
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
     n = len(fit_rows)
     order = fit_rows[torch.randperm(n, generator=generator).numpy()]
-    batches = [order[start:start + batch_size] for start in range(0, max(n, 1), batch_size)]
+    batches = [order[part] for part in batch_slices(n, batch_size)]
     choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
                for rows in batches]
     if world > 1:
         kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
         batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
     return batches, choices
+
+
+def batch_slices(n: int, batch_size: int) -> list[slice]:
+    """The batches of an epoch's ``n`` rows: ``batch_size`` each, and a last one of what is left.
+
+    A last batch of one row joins the batch before it: batch normalisation in training cannot
+    normalise a single value (torch refuses it), so training on 17 rows in batches of 16 failed.
+    """
+    starts = list(range(0, max(n, 1), batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [slice(start, stop) for start, stop in zip(starts, starts[1:] + [n])]
 
 
 class RunShares:
@@ -265,8 +277,7 @@ class RunShares:
     def __init__(self, fit_rows: np.ndarray, batch_size: int, seed: int, epochs: range, rank: int = 0,
                  world: int = 1):
         self.fit_rows, self.batch_size, self.seed, self.rank, self.world = fit_rows, batch_size, seed, rank, world
-        sizes = [len(rows) for rows in np.array_split(np.arange(len(fit_rows)), range(batch_size, len(fit_rows),
-                                                                                       batch_size))]
+        sizes = [part.stop - part.start for part in batch_slices(len(fit_rows), batch_size)]
         per_epoch = sum(1 for size in sizes if size >= world) if world > 1 else len(sizes)
         self.epochs, self.per_epoch = epochs, per_epoch
         self._drawn: tuple[int, list[np.ndarray]] | None = None
