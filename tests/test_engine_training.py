@@ -9,7 +9,7 @@ import torch
 from astropy.table import Table
 
 import astro_cnn
-from astro_cnn import ColumnError, IncompatibleImagesError, registry
+from astro_cnn import AstroCNNError, ColumnError, IncompatibleImagesError, registry
 from astro_cnn.engine import NetworkPredictor, cross_validate
 from astro_cnn.engine.augment import ALL_TRANSFORMS, dihedral
 from astro_cnn.engine.trainer import fit_network
@@ -209,6 +209,16 @@ def test_a_last_batch_of_one_row_joins_the_batch_before_it():
     assert batch_slices(18, 16) == [slice(0, 16), slice(16, 18)] and batch_slices(1, 16) == [slice(0, 1)]
     images, labels = _data(n=17)
     assert _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None).members_
+
+
+def test_training_on_fewer_than_two_usable_images_is_refused_saying_why():
+    """One image failed in torch's batch norm ("Expected more than 1 value per channel when training")."""
+    images, labels = _data(n=3)
+    with pytest.raises(AstroCNNError, match="only 1 of the 1 training images can be used: training needs at least 2"):
+        _predictor().fit(images[:1], labels[:1], recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    images[1:] = 0.0
+    with pytest.raises(AstroCNNError, match=r"only 1 of the 3 training images can be used \(2 with a blank image\)"):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
 
 
 def test_labels_outside_the_valid_range_are_refused(tmp_path):

@@ -220,13 +220,17 @@ class NetworkPredictor(Predictor):
         Raises
         ------
         AstroCNNError
-            No image is left to learn from.
+            Fewer than 2 images are left to learn from.
         """
         screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
         if not len(screened.rows):
             raise AstroCNNError(f"none of the {screened.total} training images can be used ({screened.reasons()}): "
                                 "is each image centred on its galaxy? (min_centre_snr=None skips the presence "
                                 "check)")
+        if len(screened.rows) == 1:
+            raise AstroCNNError(f"only 1 of the {screened.total} training images can be used"
+                                f"{f' ({screened.reasons()})' if screened.left_out else ''}: training needs at "
+                                "least 2, as batch normalisation learns from several images at once")
         if screened.left_out:
             log(screened.summary())
         rows = screened.rows
