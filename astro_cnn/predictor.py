@@ -90,9 +90,11 @@ class Predictor(abc.ABC):
 
     @abc.abstractmethod
     def predict_images(self, images: np.ndarray, extras: Mapping[str, np.ndarray] | None = None) -> Prediction:
-        """Predict for images ``(N, C, H, W)`` in the model's units (as :meth:`predict` takes them).
+        """Predict for float images ``(N, C, H, W)`` (:meth:`predict` also reads 8-bit colour values and checks
+        their range).
 
-        Implementations refuse an array of another shape with :class:`IncompatibleImagesError` (the shared
+        Implementations refuse an array of another shape with
+        :class:`~astro_cnn.exceptions.IncompatibleImagesError` (the shared
         ``_check_shape`` says what the model takes) before any computation."""
 
     @abc.abstractmethod
