@@ -10,6 +10,7 @@ are reported on the ``astro_cnn.http_client`` logger (:mod:`logging`); nothing i
 
 from __future__ import annotations
 
+import functools
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -20,10 +21,11 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError
 from urllib3.util import Retry
 
+from .arguments import checked_count, checked_number, checked_switch
 from .downloads import Cache, FetchError, RateLimit
 from .exceptions import NetworkDisabledError
 
-__all__ = ["HTTPClient", "url_with_query", "RETRY_STATUSES"]
+__all__ = ["HTTPClient", "url_with_query", "RETRY_STATUSES", "OPTION_CHECKS"]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +33,16 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: Redirects followed per request.
 MAX_REDIRECTS = 5
+#: The check of each option :meth:`HTTPClient.from_options` takes, called as ``check(value, name)``.
+OPTION_CHECKS: dict[str, Callable[[Any, str], Any]] = {
+    "offline": checked_switch,
+    "timeout": functools.partial(checked_number, unit="seconds"),
+    "retries": functools.partial(checked_count, least=0),
+    "backoff": functools.partial(checked_number, zero=True, unit="seconds"),
+    "rate_limit": functools.partial(checked_number, zero=True, unit="requests per second"),
+    "max_retry_after": functools.partial(checked_number, zero=True, unit="seconds"),
+    "max_connections": checked_count,
+}
 
 
 class HTTPClient:
@@ -82,6 +94,40 @@ class HTTPClient:
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self.max_connections, pool_block=True, max_retries=0)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
+
+    @classmethod
+    def from_options(cls, cache: Cache | None, defaults: Any, *, user_agent: str, **options: Any) -> HTTPClient:
+        """A client from a survey plugin's options, each checked as a user's option.
+
+        Parameters
+        ----------
+        cache : Cache or None
+            As for the constructor.
+        defaults : object
+            The plugin's configured values as attributes (its astropy ``conf``): an option not given, or given
+            as None, takes the attribute of its name, or the constructor's default where there is none.
+        user_agent : str
+            The ``User-Agent`` header sent.
+        **options
+            Any of the constructor's ``offline``, ``timeout``, ``retries``, ``backoff``, ``rate_limit``,
+            ``max_retry_after`` and ``max_connections`` (the keys of :data:`OPTION_CHECKS`).
+
+        Raises
+        ------
+        AstroCNNError
+            A value is of the wrong kind or out of its range; the message names ``option <name>``.
+        TypeError
+            An option this client does not have.
+        """
+        unknown = sorted(set(options) - set(OPTION_CHECKS))
+        if unknown:
+            raise TypeError(f"HTTPClient has no options {unknown}; it has {sorted(OPTION_CHECKS)}")
+        values = {}
+        for name, check in OPTION_CHECKS.items():
+            value = getattr(defaults, name, None) if options.get(name) is None else options[name]
+            if value is not None:
+                values[name] = check(value, f"option {name}")
+        return cls(cache, user_agent=user_agent, **values)
 
     def get(self, url: str, key: str, validate: Callable[[bytes], Any] | None = None) -> bytes:
         """Return the body of ``url``, from the cache under ``key`` when there, else downloaded and cached.

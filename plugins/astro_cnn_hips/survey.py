@@ -127,15 +127,9 @@ class HiPSSurvey(TargetSurvey):
         self.hips2fits_url, self.moc_url = root + HIPS2FITS_PATH, root + MOCSERVER_PATH
         self.max_workers = checked_count(conf.max_workers if max_workers is None else max_workers, "option max_workers")
         self.cache = Cache(_cache_dir(cache_dir))
-        self.client = HTTPClient(
-            self.cache, offline=checked_switch(conf.offline if offline is None else offline, "option offline"),
-            timeout=checked_number(conf.timeout if timeout is None else timeout, "option timeout", unit="seconds"),
-            retries=checked_count(conf.retries if retries is None else retries, "option retries", 0),
-            backoff=checked_number(conf.backoff if backoff is None else backoff, "option backoff", zero=True,
-                                   unit="seconds"),
-            rate_limit=checked_number(conf.rate_limit if rate_limit is None else rate_limit, "option rate_limit",
-                                      zero=True, unit="requests per second"),
-            max_retry_after=float(conf.max_retry_after), max_connections=self.max_workers, user_agent="astro_cnn_hips")
+        self.client = HTTPClient.from_options(
+            self.cache, conf, user_agent="astro_cnn_hips", offline=offline, timeout=timeout, retries=retries,
+            backoff=backoff, rate_limit=rate_limit, max_connections=self.max_workers)
         self._mocs: dict[str, MOC] = {}
         self._moc_lock = threading.Lock()
 

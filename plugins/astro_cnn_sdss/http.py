@@ -7,7 +7,6 @@ rate limit, logged on the ``astro_cnn.http_client`` logger.
 
 from __future__ import annotations
 
-from astro_cnn.arguments import checked_count, checked_number, checked_switch
 from astro_cnn.downloads import Cache
 from astro_cnn.http_client import HTTPClient
 
@@ -43,15 +42,6 @@ def client(cache: Cache, *, offline: bool | None = None, timeout: float | None =
     AstroCNNError
         An option has a wrong value; the message names it.
     """
-    return HTTPClient(
-        cache,
-        offline=checked_switch(conf.offline if offline is None else offline, "option offline"),
-        timeout=checked_number(conf.timeout if timeout is None else timeout, "option timeout", unit="seconds"),
-        retries=checked_count(conf.retries if retries is None else retries, "option retries", 0),
-        backoff=checked_number(conf.backoff if backoff is None else backoff, "option backoff", zero=True,
-                               unit="seconds"),
-        rate_limit=checked_number(conf.rate_limit if rate_limit is None else rate_limit, "option rate_limit",
-                                  zero=True, unit="requests per second"),
-        max_connections=checked_count(conf.max_workers if max_connections is None else max_connections,
-                                      "option max_connections"),
-        user_agent="astro_cnn_sdss")
+    return HTTPClient.from_options(
+        cache, conf, user_agent="astro_cnn_sdss", offline=offline, timeout=timeout, retries=retries, backoff=backoff,
+        rate_limit=rate_limit, max_connections=conf.max_workers if max_connections is None else max_connections)
