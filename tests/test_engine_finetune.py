@@ -89,7 +89,7 @@ def test_train_fine_tunes_from_a_saved_model(tmp_path):
 def test_a_band_map_without_a_model_to_start_from_is_refused():
     """It was ignored: the network started from random weights as if no band_map had been given."""
     images, labels = _data(n=4, bands=3)
-    with pytest.raises(AstroCNNError, match="band_map= is given without init_model="):
+    with pytest.raises(AstroCNNError, match="band_map is given without init_model:"):
         astro_cnn.train(Table({"image": ["a.fits"] * 4, "oh_p50": labels}), "metallicity", image_column="image",
                         band_map={"g": "i"}, progress=False, log=lambda line: None)
 

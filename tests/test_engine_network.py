@@ -35,3 +35,14 @@ def test_layer_widths_saved_as_json_lists_build_the_same_head():
                     "backbone_options": {"width": 4}, "head_options": {"hidden": [16, 8]}}
     network = build_network(architecture, registry.get("quantity", "photo_z"))
     assert [layer[0].out_features for layer in network.head.dense] == [16, 8]
+
+
+def test_an_unknown_network_and_a_factorys_own_refusal_without_options_pass_as_they_are():
+    from astro_cnn import UnknownNameError
+
+    architecture = {"backbone": "nope", "head": "regression", "in_channels": 3, "image_size": 32}
+    with pytest.raises(UnknownNameError, match="nope"):
+        build_network(architecture, registry.get("quantity", "metallicity"))
+    architecture = {"backbone": "small_cnn", "head": "regression", "in_channels": 3, "image_size": 8}
+    with pytest.raises(ValueError, match="image_size 8 must be a multiple of space_to_depth 1 and at least 16"):
+        build_network(architecture, registry.get("quantity", "metallicity"))

@@ -41,8 +41,7 @@ _ARGUMENT_TO_FLAG = {"overwrite=True": "--overwrite", "resume=True": "--resume",
                      "min_centre_snr=None": "--min-centre-snr 0", "min_centre_snr": "--min-centre-snr",
                      "batch_size": "--batch-size", "run_dir": "--run-dir", "keep_columns": "--keep-column",
                      "size=": "--size ", "image_dir": "--image-dir",
-                     "outdir": "--output-dir", "band_map=": "--band-map",
-                     "init_model=": "--init-model"}  # each argument before any that starts it
+                     "outdir": "--output-dir"}  # each argument before any that starts it
 #: An argument's name as a word (one ending in "=" also before its value), outside quoted text such as paths.
 _ARGUMENT_PATTERN = re.compile(r"\b(" + "|".join(re.escape(name) + ("" if name.endswith("=") else r"(?![\w.])")
                                                  for name in _ARGUMENT_TO_FLAG) + ")")

@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     model = train(table, args.quantity, recipe=args.recipe, epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, ensemble=args.ensemble, weights=args.weights, run_dir=args.run_dir,
                   store=args.store, resume=args.resume, overwrite=args.overwrite, seed=args.seed, device=args.device,
-                  init_model=args.init_model, band_map=_band_map(args.band_map),
+                  init_model=args.init_model, band_map=_band_map(args.band_map, args.init_model),
                   workers=args.workers, progress=rank == 0, log=print if rank == 0 else _silent, **options)
     if rank == 0:
         model.save(args.output, overwrite=args.overwrite)
@@ -123,8 +123,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _band_map(pairs: list[str]) -> dict[str, str] | None:
-    """``--band-map NEW=OLD`` values as a mapping."""
+def _band_map(pairs: list[str], init_model: str | None) -> dict[str, str] | None:
+    """``--band-map NEW=OLD`` values as a mapping (a map of bands onto those of the ``--init-model``)."""
+    if pairs and init_model is None:
+        raise AstroCNNError("--band-map is given without --init-model: it says which of a trained model's bands "
+                            "each new band starts from, so it needs the model to start from")
     mapping = {}
     for pair in pairs:
         new, sep, old = pair.partition("=")

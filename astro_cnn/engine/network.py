@@ -73,15 +73,16 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
         refuses: the message names the argument and says why), or the head gives another number of values
         per galaxy than the quantity's outputs.
     """
+    backbone_factory = registry.get("backbone", architecture["backbone"])
     backbone_options = architecture.get("backbone_options", {})
     with _options_named("backbone", architecture["backbone"], "backbone_options", backbone_options):
-        backbone = registry.get("backbone", architecture["backbone"]).build(
-            architecture["in_channels"], architecture["image_size"], weights=architecture.get("weights"),
-            **backbone_options)
+        backbone = backbone_factory.build(architecture["in_channels"], architecture["image_size"],
+                                          weights=architecture.get("weights"), **backbone_options)
+    head_factory = registry.get("head", architecture["head"])
     head_options = architecture.get("head_options", {})
     with _options_named("head", architecture["head"], "head_options", head_options):
-        head = registry.get("head", architecture["head"]).build(
-            backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0), **head_options)
+        head = head_factory.build(backbone.out_features, quantity, n_extras=architecture.get("n_extras", 0),
+                                  **head_options)
     network = Network(backbone, head)
     if network.predicts_variance and quantity.kind != "regression":
         raise AstroCNNError(f"head {architecture['head']!r} predicts variances, which only a regression quantity "
@@ -93,10 +94,13 @@ def build_network(architecture: dict[str, Any], quantity: Quantity) -> Network:
 
 @contextlib.contextmanager
 def _options_named(kind: str, name: str, argument: str, options: dict[str, Any]) -> Iterator[None]:
-    """Turn a factory's refusal of its options (TypeError, ValueError) into an error naming ``argument``."""
+    """Where options were given, turn a factory's refusal (an unknown option is a TypeError; a value it refuses,
+    AstroCNNError or ValueError) into an error naming ``argument``; without options, its errors pass as they are."""
     try:
         yield
     except (TypeError, ValueError, AstroCNNError) as error:
+        if not options:
+            raise
         raise AstroCNNError(f"{kind} {name!r} cannot be built with {argument}={options!r}: {error}") from error
 
 

@@ -146,7 +146,7 @@ def train(
     """
     q = registry.get("quantity", quantity)
     if band_map and init_model is None:
-        raise AstroCNNError("band_map= is given without init_model=: it says which of a trained model's bands "
+        raise AstroCNNError("band_map is given without init_model: it says which of a trained model's bands "
                             "each new band starts from, so it needs the model to start from")
     if resume and run_dir is None and store is None:
         raise AstroCNNError("resume=True continues the run kept in run_dir (or its store): give run_dir")
