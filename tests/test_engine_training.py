@@ -207,6 +207,9 @@ def test_a_last_batch_of_one_row_joins_the_batch_before_it():
 
     assert batch_slices(17, 16) == [slice(0, 17)] and batch_slices(33, 16) == [slice(0, 16), slice(16, 33)]
     assert batch_slices(18, 16) == [slice(0, 16), slice(16, 18)] and batch_slices(1, 16) == [slice(0, 1)]
+    # several processes: the same batches (so that they train as one would), less a last one smaller than them
+    assert batch_slices(35, 16, world=2) == batch_slices(35, 16) and batch_slices(33, 16, 2)[-1] == slice(16, 33)
+    assert batch_slices(34, 16, world=3) == [slice(0, 16), slice(16, 32)] and batch_slices(1, 16, world=2) == []
     images, labels = _data(n=17)
     assert _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None).members_
 
@@ -372,12 +375,13 @@ def test_a_diverging_run_is_an_error_and_a_rising_validation_loss_a_warning():
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"batch_size": 0}, "batch_size must be an integer of at least 1, not 0"),
+    ({"batch_size": 0}, "batch_size must be an integer of at least 2, not 0"),
+    ({"batch_size": 1}, "batch_size must be an integer of at least 2, not 1"),  # batch norm failed on each step
     ({"ensemble": 0}, "ensemble must be an integer of at least 1, not 0"),
     ({"epochs": 0}, "epochs must be an integer of at least 1, not 0"),
     ({"epochs": -1}, "epochs must be an integer of at least 1"),
-    ({"lr": -1.0}, "lr must be a positive finite number, not -1.0"),
-    ({"lr": float("nan")}, "lr must be a positive finite number"),
+    ({"lr": -1.0}, "lr must be a number above 0, not -1.0"),
+    ({"lr": float("nan")}, "lr must be a number above 0"),
     ({"workers": -2}, "workers must be an integer of at least 0"),
 ])
 def test_arguments_that_cannot_train_are_refused(options, message):
@@ -415,7 +419,7 @@ def test_one_loader_serves_every_epoch_of_a_run(monkeypatch):
 
 
 @pytest.mark.parametrize(("n", "batch_size", "world"), [(23, 4, 1), (23, 4, 3), (25, 4, 2), (8, 4, 2), (0, 4, 1),
-                                                       (17, 16, 1), (33, 16, 2)])
+                                                       (17, 16, 1), (33, 16, 2), (34, 16, 3)])
 def test_run_shares_are_each_process_share_of_every_epoch(n, batch_size, world):
     from astro_cnn.engine.trainer import RunShares, epoch_batches
 
@@ -604,5 +608,5 @@ def test_train_arguments_that_cannot_be_meant_are_refused(tmp_path):
     with pytest.raises(astro_cnn.AstroCNNError, match="pixel_scale must be an angle"):
         astro_cnn.train(galaxies, "metallicity", bands="irg", pixel_scale=0.3 * u.m, **common)
     images, labels = _data(n=8)
-    with pytest.raises(astro_cnn.AstroCNNError, match="lr must be a positive finite number, not True"):
+    with pytest.raises(astro_cnn.AstroCNNError, match="lr must be a number above 0, not True"):
         _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None, lr=True)

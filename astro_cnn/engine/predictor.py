@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import registry
-from ..arguments import checked_count
+from ..arguments import checked_count, checked_number
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
 from ..predictor import Predictor, checked_labels
@@ -667,14 +667,14 @@ def default_recipe(name: str, rows: int, overrides: Mapping[str, Any], log=print
 
 
 def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, lr: Any) -> None:
-    """Refuse arguments that cannot train: counts below 1 (0 for workers), a learning rate ≤ 0 or not finite."""
-    for name, value, least in (("epochs", epochs, 1), ("ensemble", ensemble, 1), ("batch_size", batch_size, 1),
+    """Refuse arguments that cannot train: counts below 1 (0 for workers; 2 for a batch, as batch normalisation
+    needs 2 images), a learning rate ≤ 0 or not finite."""
+    for name, value, least in (("epochs", epochs, 1), ("ensemble", ensemble, 1), ("batch_size", batch_size, 2),
                                ("workers", workers, 0)):
         if value is not None:
             checked_count(value, name, least)
-    if lr is not None and (isinstance(lr, (bool, np.bool_)) or not isinstance(lr, (int, float, np.floating))
-                           or not np.isfinite(lr) or lr <= 0):
-        raise AstroCNNError(f"lr must be a positive finite number, not {lr!r}")
+    if lr is not None:
+        checked_number(lr, "lr")
 
 
 def _warn_if_diverging(histories: list[list[dict[str, Any]]], log, can_be_negative: bool = False) -> None:

@@ -140,7 +140,10 @@ def fit_network(network: Network, data: TrainingData, settings: Mapping[str, Any
     pin = device.type == "cuda"
     fit_rows = np.asarray(data.fit_rows)
     n = len(fit_rows)
-    steps = len(batch_slices(n, batch_size))
+    if batch_size < 2 * world:
+        raise AstroCNNError(f"batch_size {batch_size} gives each of the {world} processes fewer than 2 images a "
+                            f"step, and batch normalisation needs 2: use a batch_size of at least {2 * world}")
+    steps = len(batch_slices(n, batch_size, world))
     history: list[dict[str, float]] = []
     start_epoch, stage, optimizer, model = 0, None, None, prepared
     checkpoint_path = run_dir / "checkpoint.pt" if run_dir is not None else None
@@ -239,32 +242,44 @@ def epoch_batches(fit_rows: np.ndarray, batch_size: int, seed: int, epoch: int, 
                   augment: bool = True) -> tuple[list[np.ndarray], list[torch.Tensor | None]]:
     """The row batches of one epoch and each batch's augmentation choices, drawn from the seed.
 
-    Every process draws the same batches and the whole batch's choices, then keeps its share
-    (``rows[rank::world]``); with several processes a tail batch smaller than the number of
-    processes is left out, as it would leave a process nothing to train on.
+    Every process draws the same batches (:func:`batch_slices`) and the whole batch's choices, then keeps
+    its share (``rows[rank::world]``).
     """
     generator = torch.Generator().manual_seed(seed * 100_003 + epoch)
     n = len(fit_rows)
     order = fit_rows[torch.randperm(n, generator=generator).numpy()]
-    batches = [order[part] for part in batch_slices(n, batch_size)]
+    batches = [order[part] for part in batch_slices(n, batch_size, world)]
     choices = [torch.randint(len(ALL_TRANSFORMS), (len(rows),), generator=generator) if augment else None
                for rows in batches]
-    if world > 1:
-        kept = [i for i, rows in enumerate(batches) if len(rows) >= world]
-        batches, choices = [batches[i] for i in kept], [choices[i] for i in kept]
     return batches, choices
 
 
-def batch_slices(n: int, batch_size: int) -> list[slice]:
+def batch_slices(n: int, batch_size: int, world: int = 1) -> list[slice]:
     """The batches of an epoch's ``n`` rows: ``batch_size`` each, and a last one of what is left.
 
-    A last batch of one row joins the batch before it: batch normalisation in training cannot
-    normalise a single value (torch refuses it), so training on 17 rows in batches of 16 failed.
+    Parameters
+    ----------
+    n : int
+        Rows in the epoch.
+    batch_size : int
+        Rows per batch, over all processes.
+    world : int
+        Processes training together, each taking every ``world``-th row of a batch.
+
+    Returns
+    -------
+    list of slice
+        Each batch's rows of the epoch's order, the same for any ``world`` (so that several processes train
+        as one would), except that with several processes a last batch smaller than their number is left
+        out, as it would leave a process nothing to train on.  A last batch of one row joins the batch
+        before it: batch normalisation in training cannot normalise a single value (torch refuses it), so
+        17 rows in batches of 16 failed.
     """
     starts = list(range(0, max(n, 1), batch_size))
     if len(starts) > 1 and n - starts[-1] == 1:
         starts.pop()
-    return [slice(start, stop) for start, stop in zip(starts, starts[1:] + [n])]
+    parts = [slice(start, stop) for start, stop in zip(starts, starts[1:] + [n])]
+    return [part for part in parts if part.stop - part.start >= world] if world > 1 else parts
 
 
 class RunShares:
@@ -277,9 +292,7 @@ class RunShares:
     def __init__(self, fit_rows: np.ndarray, batch_size: int, seed: int, epochs: range, rank: int = 0,
                  world: int = 1):
         self.fit_rows, self.batch_size, self.seed, self.rank, self.world = fit_rows, batch_size, seed, rank, world
-        sizes = [part.stop - part.start for part in batch_slices(len(fit_rows), batch_size)]
-        per_epoch = sum(1 for size in sizes if size >= world) if world > 1 else len(sizes)
-        self.epochs, self.per_epoch = epochs, per_epoch
+        self.epochs, self.per_epoch = epochs, len(batch_slices(len(fit_rows), batch_size, world))
         self._drawn: tuple[int, list[np.ndarray]] | None = None
 
     def __len__(self) -> int:
