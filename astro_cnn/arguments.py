@@ -13,7 +13,10 @@ from astropy.table import Table
 
 from .exceptions import AstroCNNError, ColumnError
 
-__all__ = ["checked_count", "checked_number", "checked_widths", "checked_switch", "checked_table", "checked_names"]
+__all__ = [
+    "checked_count", "checked_number", "checked_fraction", "checked_widths", "checked_switch", "checked_table",
+    "checked_names",
+]
 
 
 def checked_count(value: Any, name: str, least: int = 1) -> int:
@@ -57,16 +60,53 @@ def checked_number(value: Any, name: str, *, zero: bool = False, unit: str = "")
     AstroCNNError
         ``value`` is a boolean, not a number, not finite, negative, or 0 without ``zero``.
     """
-    number = (float(value) if isinstance(value, (int, float, np.integer, np.floating))
-              and not isinstance(value, (bool, np.bool_)) else np.nan)
+    number = _as_float(value)
     if not np.isfinite(number) or number < 0 or (number == 0 and not zero):
         raise AstroCNNError(f"{name} must be a number{f' of {unit}' if unit else ''} "
                             f"{'of at least 0' if zero else 'above 0'}, not {value!r}")
     return number
 
 
+def checked_fraction(value: Any, name: str) -> float:
+    """Return ``value`` as a float if it is a number from 0 up to (not including) 1.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    name : str
+        Its name, for the error (e.g. ``"dropout"``).
+
+    Raises
+    ------
+    AstroCNNError
+        ``value`` is a boolean, not a number, or outside 0 to 1 (1 itself included).
+    """
+    number = _as_float(value)
+    if not 0 <= number < 1:
+        raise AstroCNNError(f"{name} must be a number from 0 up to (not including) 1, not {value!r}")
+    return number
+
+
+def _as_float(value: Any) -> float:
+    """``value`` as a float if it is a real number (not a boolean), else NaN (also for an int too large)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return np.nan
+    try:
+        return float(value)
+    except OverflowError:
+        return np.nan
+
+
 def checked_widths(value: Any, name: str) -> tuple[int, ...]:
     """Return layer widths given as a list or tuple of integers of at least 1 (none: no such layers).
+
+    Parameters
+    ----------
+    value : object
+        The argument as given.
+    name : str
+        Its name, for the error (``"hidden"``); a width is named by its place (``"hidden[1]"``).
 
     Raises
     ------

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import numbers
 from collections import Counter
 from typing import TYPE_CHECKING
 
 import astropy.units as u
 import numpy as np
 
-from .exceptions import AstroCNNError
+from .arguments import checked_number
 
 if TYPE_CHECKING:  # the predictor module imports this one
     from .predictor import Predictor
@@ -244,7 +243,7 @@ def screen_training_images(images, pixel_scale: u.Quantity, min_snr: float | Non
     Raises
     ------
     AstroCNNError
-        ``min_snr`` is not a finite number or None.
+        ``min_snr`` is not a finite number of at least 0, or None.
     """
     given = checked_threshold(min_snr)
     threshold = -np.inf if given is None else given
@@ -271,13 +270,7 @@ def checked_threshold(min_snr: float | None) -> float | None:
         It is not a finite number of at least 0 or None (a negative S/N would call noise a source, and
         looks like a way to turn the check off, which None is).
     """
-    if min_snr is None:
-        return None
-    if (isinstance(min_snr, (bool, np.bool_)) or not isinstance(min_snr, numbers.Real) or not np.isfinite(min_snr)
-            or min_snr < 0):
-        raise AstroCNNError(f"min_centre_snr must be a finite number of at least 0, or None for no presence "
-                            f"check, not {min_snr!r}")
-    return float(min_snr)
+    return None if min_snr is None else checked_number(min_snr, "min_centre_snr", zero=True)
 
 
 def snr_range(snr: np.ndarray) -> list[float]:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from astro_cnn import registry
+from astro_cnn import AstroCNNError, registry
 from astro_cnn.engine import NetworkPredictor
 from astro_cnn_nets.pasquet import PasquetInception
 
@@ -92,5 +92,5 @@ def test_compact_variant_is_registered_separately(clean_registry):
     compact = registry.get("backbone", "pasquet2019-compact").build(5, 64)
     assert compact.out_features == 256
     assert compact(torch.zeros(1, 5, 64, 64)).shape == (1, 256, 8, 8)
-    with pytest.raises(ValueError, match="no pretrained weights"):
+    with pytest.raises(AstroCNNError, match="no pretrained weights"):
         registry.get("backbone", "pasquet2019").build(5, 64, weights="x.pth")

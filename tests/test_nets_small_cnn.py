@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from astro_cnn import registry
+from astro_cnn import AstroCNNError, registry
 
 
 def _build(**options):
@@ -29,12 +29,12 @@ def test_space_to_depth_folds_pixels_into_channels_and_keeps_every_pixel():
 
 
 @pytest.mark.parametrize("options, size, message", [
-    ({"space_to_depth": 0}, 64, "whole number of pixels >= 1"),
-    ({"space_to_depth": 1.5}, 64, "whole number of pixels >= 1"),
-    ({"space_to_depth": 2.0}, 64, "whole number of pixels >= 1"),
+    ({"space_to_depth": 0}, 64, "space_to_depth must be an integer of at least 1"),
+    ({"space_to_depth": 1.5}, 64, "space_to_depth must be an integer of at least 1"),
+    ({"space_to_depth": 2.0}, 64, "space_to_depth must be an integer of at least 1"),
     ({"space_to_depth": 3}, 64, "multiple of space_to_depth 3"),
     ({"space_to_depth": 2}, 16, "at least 32, for four pooling blocks"),
     ({}, 8, "at least 16, for four pooling blocks")])
 def test_a_fold_or_an_image_that_does_not_fit_is_refused(options, size, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(AstroCNNError, match=message):
         registry.get("backbone", "small_cnn").build(5, size, **options)

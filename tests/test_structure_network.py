@@ -88,7 +88,7 @@ def test_a_separate_variance_branch_does_not_train_the_backbone():
         assert out.shape == (4, 6) and head.predicts_variance
         out[:, 3:].sum().backward()  # the log-variances alone
         assert bool(features.grad.abs().sum() > 0) is reaches
-    with pytest.raises(ValueError, match="separate_variance=True needs variance=True"):
+    with pytest.raises(astro_cnn.AstroCNNError, match="separate_variance=True needs variance=True"):
         build_multi_output_head(8, quantity, separate_variance=True)
 
 

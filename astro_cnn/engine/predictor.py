@@ -29,7 +29,7 @@ from .normalisation import ImageNormaliser, as_float_images, image_statistics, s
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
 from .trainer import fit_network
 
-__all__ = ["NetworkPredictor"]
+__all__ = ["NetworkPredictor", "ImageRows"]
 
 
 class NetworkPredictor(Predictor):
@@ -223,14 +223,14 @@ class NetworkPredictor(Predictor):
             Fewer than 2 images are left to learn from.
         """
         screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
-        if not len(screened.rows):
-            raise AstroCNNError(f"none of the {screened.total} training images can be used ({screened.reasons()}): "
-                                "is each image centred on its galaxy? (min_centre_snr=None skips the presence "
-                                "check)")
-        if len(screened.rows) == 1:
-            raise AstroCNNError(f"only 1 of the {screened.total} training images can be used"
-                                f"{f' ({screened.reasons()})' if screened.left_out else ''}: training needs at "
-                                "least 2, as batch normalisation learns from several images at once")
+        if len(screened.rows) < 2:
+            needs = "training needs at least 2, as batch normalisation learns from several images at once"
+            if not screened.left_out:
+                raise AstroCNNError(f"{screened.total} training image{'' if screened.total == 1 else 's'} "
+                                    f"{'is' if screened.total == 1 else 'are'} too few: {needs}")
+            raise AstroCNNError(f"{'none' if not len(screened.rows) else 'only 1'} of the {screened.total} training "
+                                f"images can be used ({screened.reasons()}): is each image centred on its galaxy? "
+                                f"(min_centre_snr=None skips the presence check); {needs}")
         if screened.left_out:
             log(screened.summary())
         rows = screened.rows
@@ -595,7 +595,17 @@ MIN_CALIBRATION_ROWS = 20
 
 
 class ImageRows:
-    """Rows of an image array or store, read when indexed (so a validation split is never copied whole)."""
+    """Rows of an image array or store, read when indexed (so a validation split is never copied whole).
+
+    Training, calibration and prediction take it as they take a store's images.
+
+    Parameters
+    ----------
+    images : ndarray or StoreImages, shape (N, C, H, W)
+        All the images.
+    rows : ndarray of int
+        The rows of ``images`` these are, in order.
+    """
 
     def __init__(self, images: Any, rows: np.ndarray):
         self.images, self.rows = images, rows

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from astro_cnn.arguments import checked_count, checked_widths
+from astro_cnn.exceptions import AstroCNNError
 
 __all__ = ["RegressionHead", "PDFHead", "PasquetHead", "build_regression_head", "build_pdf_head", "build_pasquet_head"]
 
@@ -55,12 +56,16 @@ class PDFHead(nn.Module):
     n_extras : int
         Per-object scalars joined at every dense layer.
     hidden : sequence of int
-        Widths of the dense layers (each at least 1; none: logits straight from the pooled features).
+        Widths of the dense layers (each at least 1; none: logits straight from the pooled features, for a
+        model without extra inputs).
     """
 
     def __init__(self, in_features: int, n_bins: int, n_extras: int = 0, hidden: tuple[int, ...] = (1024, 1024)):
         super().__init__()
         hidden = checked_widths(hidden, "hidden")
+        if n_extras and not hidden:
+            raise AstroCNNError("the pdf head joins the extra inputs at its dense layers: with hidden=[] it has "
+                                "none and would ignore them; give it at least one (e.g. hidden=[1024])")
         self.n_extras = n_extras
         widths = [in_features, *hidden]
         self.dense = nn.ModuleList(

@@ -33,6 +33,8 @@ import math
 import torch
 from torch import nn
 
+from astro_cnn.exceptions import AstroCNNError
+
 __all__ = ["PasquetInception", "CompactInception", "build_pasquet", "build_pasquet_compact"]
 
 
@@ -106,7 +108,7 @@ def build_pasquet(in_channels: int, image_size: int, weights: None = None) -> nn
         blocks; the next two; the last block and the flatten).
     """
     if weights is not None:
-        raise ValueError("pasquet2019 has no pretrained weights; leave weights unset")
+        raise AstroCNNError("pasquet2019 has no pretrained weights; leave weights unset")
     blocks = [PasquetInception(64, 48, 64)]
     blocks.append(PasquetInception(blocks[-1].out_channels, 64, 92))
     blocks.append(PasquetInception(blocks[-1].out_channels, 92, 128))
@@ -175,7 +177,7 @@ def build_pasquet_compact(in_channels: int, image_size: int, weights: None = Non
         With ``out_features`` (256) and ``layer_groups``.
     """
     if weights is not None:
-        raise ValueError("pasquet2019-compact has no pretrained weights; leave weights unset")
+        raise AstroCNNError("pasquet2019-compact has no pretrained weights; leave weights unset")
     body = nn.Sequential(
         nn.Conv2d(in_channels, 64, 5, padding=2), nn.PReLU(64),
         nn.AvgPool2d(2),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from astro_cnn.arguments import checked_count
+from astro_cnn.exceptions import AstroCNNError
 
 __all__ = ["build_small_cnn"]
 
@@ -32,13 +33,11 @@ def build_small_cnn(in_channels: int, image_size: int, weights=None, width: int 
         resolution, so twice the width costs about the same as before.  1 (the default) folds nothing.
     """
     if weights is not None:
-        raise ValueError("small_cnn has no pretrained weights; leave weights unset")
-    width = checked_count(width, "width")
-    if isinstance(space_to_depth, bool) or not isinstance(space_to_depth, int) or space_to_depth < 1:
-        raise ValueError(f"space_to_depth must be a whole number of pixels >= 1, not {space_to_depth!r}")
+        raise AstroCNNError("small_cnn has no pretrained weights; leave weights unset")
+    width, space_to_depth = checked_count(width, "width"), checked_count(space_to_depth, "space_to_depth")
     if image_size % space_to_depth or image_size < 16 * space_to_depth:
-        raise ValueError(f"image_size {image_size} must be a multiple of space_to_depth {space_to_depth} and at "
-                         f"least {16 * space_to_depth}, for four pooling blocks")
+        raise AstroCNNError(f"image_size {image_size} must be a multiple of space_to_depth {space_to_depth} and at "
+                            f"least {16 * space_to_depth}, for four pooling blocks")
     layers: list[nn.Module] = [nn.PixelUnshuffle(space_to_depth)] if space_to_depth > 1 else []
     channels = in_channels * space_to_depth**2
     for block in range(4):

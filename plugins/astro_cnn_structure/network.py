@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from astro_cnn.arguments import checked_count, checked_switch
+from astro_cnn.arguments import checked_count, checked_fraction, checked_switch
 from astro_cnn.exceptions import AstroCNNError
 
 __all__ = ["MultiOutputHead", "build_multi_output_head"]
@@ -45,10 +45,9 @@ class MultiOutputHead(nn.Module):
         hidden = checked_count(hidden, "hidden")
         variance, separate_variance = checked_switch(variance, "variance"), checked_switch(separate_variance,
                                                                                           "separate_variance")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise AstroCNNError(f"dropout must be a number at least 0 and below 1, not {dropout!r}")
+        dropout = checked_fraction(dropout, "dropout")
         if separate_variance and not variance:
-            raise ValueError("separate_variance=True needs variance=True")
+            raise AstroCNNError("separate_variance=True needs variance=True")
         width = 2 * in_features + n_extras
         self.predicts_variance = bool(variance)
         shared = variance and not separate_variance
