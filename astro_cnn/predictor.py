@@ -198,10 +198,8 @@ class Predictor(abc.ABC):
             if problems:
                 raise IncompatibleImagesError(f"{len(problems)} of {len(images)} images are not colour values "
                                               f"as model {self.name!r} takes them: {problems[0]}")
-        missing = [e for e in self.extras if extras is None or e not in extras]
-        if missing:
-            raise AstroCNNError(f"model {self.name!r} needs the extra inputs {missing} besides images")
-        return self.predict_images(images, extras)
+        return self.predict_images(images, checked_extras(extras, self.extras, len(images), self.name,
+                                                          training=False))
 
     @property
     def training_pixel_noise(self) -> np.ndarray | None:
@@ -345,6 +343,70 @@ def load_predictor(path: str | Path) -> Predictor:
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)
     return predictor
+
+
+def checked_extras(extras: Any, names: Sequence[str], n_images: int, model: str, *,
+                   training: bool) -> dict[str, np.ndarray] | None:
+    """The extra inputs a model takes besides its images (per-object scalars such as E(B-V)), one number per image.
+
+    Parameters
+    ----------
+    extras : mapping of str to array-like, or None
+        Values by input name; a masked value (masked array or column) counts as missing.
+    names : sequence of str
+        The inputs the model takes (its ``extras``).
+    n_images : int
+        The number of images the values go with.
+    model : str
+        The model's name, for messages.
+    training : bool
+        Whether the values train or calibrate the model: then a missing or non-finite value is an error naming
+        its rows, and an input the model does not take is refused (it would be ignored).  For prediction such
+        a value is NaN (its prediction is NaN) and other inputs are passed over.
+
+    Returns
+    -------
+    dict of str to ndarray of float, or None
+        Each input the model takes, in ``names``' order; None for a model that takes none.
+
+    Raises
+    ------
+    AstroCNNError
+        ``extras`` is not a mapping, lacks an input the model takes, or has values that are not numbers, not one
+        per image, or (``training``) missing or not finite.
+    """
+    extras = {} if extras is None else extras
+    if not isinstance(extras, Mapping):
+        raise AstroCNNError(f"extras must be a mapping of input name to values (e.g. {{'ebv': values}}), not a "
+                            f"{type(extras).__name__}")
+    missing = [name for name in names if name not in extras]
+    if missing:
+        raise AstroCNNError(f"model {model!r} needs the extra inputs {missing} besides images")
+    unused = [name for name in extras if name not in names]
+    if training and unused:
+        takes = f"the extra inputs {list(names)}" if names else "no extra inputs"
+        raise AstroCNNError(f"model {model!r} takes {takes}, so extras {unused} would be ignored: leave them out, "
+                            f"or build the model with extras={[*names, *unused]}")
+    checked = {}
+    for name in names:
+        given = extras[name]
+        masked = np.ma.getmaskarray(given) if np.ma.isMaskedArray(given) else getattr(given, "mask", None)
+        try:
+            values = np.array(getattr(given, "unmasked", np.ma.getdata(given)), dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise AstroCNNError(f"extra input {name!r} must be numbers ({exc})") from None
+        if values.ndim != 1 or len(values) != n_images:
+            raise AstroCNNError(f"extra input {name!r} needs one value per image: {n_images} images but values of "
+                                f"shape {values.shape}")
+        if masked is not None:
+            values[np.broadcast_to(np.asarray(masked, bool), values.shape)] = np.nan
+        bad = np.flatnonzero(~np.isfinite(values))
+        if training and len(bad):
+            shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+            raise AstroCNNError(f"extra input {name!r} is missing or not finite in {len(bad)} of {n_images} rows "
+                                f"(rows {shown})")
+        checked[name] = values
+    return checked if names else None
 
 
 def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray:

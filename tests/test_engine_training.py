@@ -224,6 +224,24 @@ def test_training_on_fewer_than_two_usable_images_is_refused_saying_why():
         _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
 
 
+def test_extra_inputs_are_checked_against_the_images_in_training_and_prediction():
+    """300 values of E(B-V) for 256 images were taken a batch at a time, misaligned without a word; a NaN to
+    train on came back as 'training diverged: lower the learning rate'."""
+    images, _ = _data(n=24, bands=5)
+    z, ebv = np.linspace(0.05, 0.3, 24), np.linspace(0.0, 0.1, 24)
+    predictor = NetworkPredictor("photo_z", "sdss-stack", "ugriz", 32, 0.396 * u.arcsec, extras=("ebv",),
+                                 backbone="small_cnn", head_options={"hidden": (16,)})
+    bad = ebv.copy()
+    bad[3] = np.nan
+    with pytest.raises(AstroCNNError, match=r"extra input 'ebv' is missing or not finite in 1 of 24 rows \(rows 3\)"):
+        predictor.fit(images, z, {"ebv": bad}, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    predictor.fit(images, z, {"ebv": ebv}, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    with pytest.raises(AstroCNNError, match=r"'ebv' needs one value per image: 20 images but values of shape \(24,\)"):
+        predictor.predict(images[:20], {"ebv": ebv})
+    with pytest.raises(AstroCNNError, match=r"needs the extra inputs \['ebv'\]"):
+        predictor.predict_images(images[:4])
+
+
 def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):

@@ -128,3 +128,32 @@ def test_arrays_given_to_a_colour_model_are_read_as_prediction_reads_images():
 def test_a_directory_given_as_a_model_file_is_named_as_one(tmp_path):
     with pytest.raises(ModelNotFoundError, match="is a directory, not a model file"):
         load_predictor(tmp_path)
+
+
+@pytest.mark.parametrize("extras, training, says", [
+    ({"ebv": np.zeros(6)}, False, r"'ebv' needs one value per image: 4 images but values of shape \(6,\)"),
+    ({"ebv": 0.02}, False, r"'ebv' needs one value per image: 4 images but values of shape \(\)"),
+    (None, False, r"needs the extra inputs \['ebv'\] besides images"),
+    ({"EBV": np.zeros(4)}, False, r"needs the extra inputs \['ebv'\]"),
+    ([np.zeros(4)], False, "extras must be a mapping of input name to values"),
+    ({"ebv": ["a", "b", "c", "d"]}, False, "extra input 'ebv' must be numbers"),
+    ({"ebv": np.array([0.0, np.nan, 0.1, np.inf])}, True, r"missing or not finite in 2 of 4 rows \(rows 1, 3\)"),
+    ({"ebv": np.ma.masked_array(np.zeros(4), [0, 0, 1, 0])}, True, r"in 1 of 4 rows \(rows 2\)"),
+    ({"ebv": np.zeros(4), "z_phot": np.zeros(4)}, True, r"extras \['z_phot'\] would be ignored"),
+])
+def test_extra_inputs_that_do_not_go_with_the_images_are_refused(extras, training, says):
+    """Too many values were taken a batch at a time (misaligned without a word), too few failed at the last batch
+    in torch, a NaN to train on surfaced as a diverging loss, and a masked value was used as the value under it."""
+    from astro_cnn.predictor import checked_extras
+
+    with pytest.raises(AstroCNNError, match=says):
+        checked_extras(extras, ("ebv",), 4, "m", training=training)
+
+
+def test_extra_inputs_for_prediction_keep_nan_where_missing_and_pass_over_others():
+    from astro_cnn.predictor import checked_extras
+
+    given = {"ebv": np.ma.masked_array([0.1, 0.2, 0.3], [0, 1, 0]), "other": [1, 2, 3]}
+    checked = checked_extras(given, ("ebv",), 3, "m", training=False)
+    assert list(checked) == ["ebv"] and np.isnan(checked["ebv"][1]) and checked["ebv"][2] == 0.3
+    assert checked_extras({}, (), 3, "m", training=True) is None

@@ -17,7 +17,7 @@ from .. import registry
 from ..arguments import checked_count, checked_number
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
-from ..predictor import Predictor, checked_labels
+from ..predictor import Predictor, checked_extras, checked_labels
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -147,6 +147,7 @@ class NetworkPredictor(Predictor):
         if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
             images = np.asarray(images, dtype=np.float32)
         labels = checked_labels(labels, self.quantity, len(images))
+        extras = checked_extras(extras, self.extras, len(images), self.name, training=True)
         checked_count(seed, "seed", 0)
         _check_counts(epochs=epochs, ensemble=ensemble, batch_size=overrides.get("batch_size"),
                       workers=workers, lr=overrides.get("lr"))
@@ -343,6 +344,7 @@ class NetworkPredictor(Predictor):
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
         self._check_shape(np.shape(images))
+        extras = checked_extras(extras, self.extras, len(images), self.name, training=False)
         return self._predict(images, extras, batch_size, calibrated=True)
 
     def _predict(self, images: Any, extras: Mapping[str, np.ndarray] | None, batch_size: int,
@@ -421,6 +423,7 @@ class NetworkPredictor(Predictor):
             model's, or none that prediction would measure.
         """
         images, labels, screened = self.calibration_set(images, labels, min_centre_snr, log)
+        extras = checked_extras(extras, self.extras, len(images), self.name, training=True)
         if screened.left_out:
             rows = screened.rows
             images, labels, extras = ImageRows(images, rows), labels[rows], subset_extras(extras, rows)
