@@ -242,6 +242,33 @@ def test_extra_inputs_are_checked_against_the_images_in_training_and_prediction(
         predictor.predict_images(images[:4])
 
 
+@pytest.mark.parametrize("override, says", [
+    ({"learning_rate": 1e-9}, r"recipe 'quick': unknown settings \['learning_rate'\], which training would ignore"),
+    ({"batchsize": 4}, r"unknown settings \['batchsize'\]"),
+    ({"augment": "no"}, "augment must be True or False, not 'no'"),
+    ({"val_fraction": 1.0}, r"val_fraction must be a number from 0 up to \(not including\) 1, not 1.0"),
+    ({"val_fraction": -0.5}, "val_fraction must be a number from 0"),
+    ({"weight_decay": -1}, "weight_decay must be a number of at least 0, not -1"),
+    ({"optimizer": "SGD"}, "optimizer must be one of 'adamw', 'adam', 'sgd', not 'SGD'"),
+    ({"lr_ratios": [0.1, -1]}, r"lr_ratios\[1\] must be a number above 0, not -1"),
+    ({"bf16": "yes"}, "speed setting bf16 must be True, False or 'auto', not 'yes'"),
+])
+def test_recipe_settings_the_trainer_cannot_use_are_refused_before_training(override, says):
+    """A misspelt override (learning_rate, batchsize) was ignored without a word, augment="no" counted as on,
+    val_fraction=1 failed in a division by zero and -0.5 validated on half the images."""
+    images, labels = _data(n=24)
+    with pytest.raises(AstroCNNError, match=says):
+        _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None, **override)
+
+
+def test_a_schedule_without_its_length_is_refused_unless_epochs_are_given():
+    images, labels = _data(n=24)
+    with pytest.raises(AstroCNNError, match="recipe 'quick': schedule 'step' needs the setting 'epochs'"):
+        _predictor().fit(images, labels, recipe="quick", progress=False, log=lambda line: None, schedule="step")
+    assert _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None,
+                            schedule="step").info["epochs"] == 2  # one head-only epoch, then the one asked for
+
+
 def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):

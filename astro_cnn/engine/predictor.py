@@ -27,7 +27,7 @@ from .losses import rise_limit, split_mean_variance
 from .network import Network, build_network
 from .normalisation import ImageNormaliser, as_float_images, image_statistics, sample_rows, scalar_statistics
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
-from .trainer import fit_network
+from .trainer import checked_recipe_settings, fit_network
 
 __all__ = ["NetworkPredictor", "ImageRows"]
 
@@ -136,7 +136,9 @@ class NetworkPredictor(Predictor):
             S/N is below this (prediction's own threshold, see :mod:`astro_cnn.image_checks`; None:
             no presence check).
         **overrides
-            Recipe settings to override (``batch_size``, ``lr``, ...).
+            Recipe settings to override (``batch_size``, ``lr``, ...; the names and checks of
+            :data:`~astro_cnn.engine.trainer.RECIPE_SETTINGS`: an unknown one or a value training cannot use
+            is refused).
 
         Returns
         -------
@@ -156,7 +158,8 @@ class NetworkPredictor(Predictor):
             what = "is a directory, not a weights file" if Path(weights).is_dir() else "does not exist"
             raise AstroCNNError(f"pretrained weights file {weights!r} {what}")
         recipe_name = recipe or default_recipe(self.quantity.default_recipe, len(labels), overrides, log)
-        settings = {**registry.get("recipe", recipe_name).settings, **overrides}
+        settings = checked_recipe_settings({**registry.get("recipe", recipe_name).settings, **overrides}, recipe_name,
+                                           epochs)
         recipe_tta = _checked_tta(settings.get("tta", True))  # before training: a bad override fails at once
         self._check_shape(images.shape)
         device = resolve_device(self.device)

@@ -23,7 +23,7 @@ from .batches import subset_extras
 from .file_reading import read_image_files, store_workers
 from .predictor import ImageRows, NetworkPredictor
 from .store import TrainingStore, is_store, write_store
-from .trainer import distributed_rank
+from .trainer import checked_recipe_settings, distributed_rank
 
 __all__ = ["train", "lr_find", "build_store", "cross_validate"]
 
@@ -253,7 +253,8 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
     with _opened_store(table, q, **columns, store=None, run_dir=None, resume=False, log=lambda line: None) as opened:
         predictor = _untrained(opened, q, **model_options)
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
-        settings = registry.get("recipe", recipe or q.default_recipe).settings
+        name = recipe or q.default_recipe
+        settings = checked_recipe_settings(registry.get("recipe", name).settings, name)
         return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed,
                              min_centre_snr=min_centre_snr, log=log)
 

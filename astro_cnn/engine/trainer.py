@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -16,13 +17,14 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
+from ..arguments import checked_count, checked_fraction, checked_number, checked_switch, checked_widths
 from ..exceptions import AstroCNNError
 from .augment import ALL_TRANSFORMS, apply_dihedral
 from .batches import TrainingData, batch_loader
 from .losses import loss_functions
 from .network import Network
 from .normalisation import sample_rows
-from .speed import autocast, prepare_input, prepare_network, speed_setting
+from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
 
 __all__ = ["TrainingData", "Schedule", "fit_network", "precise_batch_norm", "epoch_batches", "RunShares",
            "distributed_rank"]
@@ -31,6 +33,84 @@ __all__ = ["TrainingData", "Schedule", "fit_network", "precise_batch_norm", "epo
 PROGRESS_EVERY = 25
 #: Most training rows over which :func:`precise_batch_norm` averages the batch-norm statistics.
 PRECISE_BN_ROWS = 8192
+
+
+#: Optimisers and learning-rate schedules a recipe may name.
+OPTIMIZERS = ("adamw", "adam", "sgd")
+SCHEDULES = ("cosine_restarts", "step", "constant")
+
+
+def _choice(options: tuple[str, ...]):
+    def check(value: Any, name: str) -> str:
+        if value not in options:
+            raise AstroCNNError(f"{name} must be one of {', '.join(map(repr, options))}, not {value!r}")
+        return value
+    return check
+
+
+def _positive_numbers(value: Any, name: str) -> tuple[float, ...]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise AstroCNNError(f"{name} must be a list of numbers above 0, e.g. [0.01, 0.1, 1.0], not {value!r}")
+    return tuple(checked_number(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+
+def _speed(value: Any, name: str) -> Any:
+    try:
+        speed_setting(name, value, "cpu")
+    except ValueError as error:
+        raise AstroCNNError(str(error)) from None
+    return value
+
+
+#: Every setting a recipe (or an override of it) may give, and its check, called as ``check(value, name)``;
+#: :mod:`astro_cnn_nets.recipes` describes them.  ``tta`` is checked where the predictor takes it up.
+RECIPE_SETTINGS: dict[str, Any] = {
+    "optimizer": _choice(OPTIMIZERS),
+    "lr": checked_number,
+    "lr_ratios": _positive_numbers,
+    "weight_decay": functools.partial(checked_number, zero=True),
+    "batch_size": functools.partial(checked_count, least=2),
+    "head_epochs": functools.partial(checked_count, least=0),
+    "cycles": checked_widths,
+    "epochs": checked_count,
+    "schedule": _choice(SCHEDULES),
+    "augment": checked_switch,
+    "tta": lambda value, name: value,  # checked where the predictor takes it up
+    "val_fraction": checked_fraction,
+    **{name: _speed for name in SPEED_SETTINGS},
+}
+
+
+def checked_recipe_settings(settings: Mapping[str, Any], recipe: str, epochs: int | None = None) -> dict[str, Any]:
+    """Return a recipe's settings (with any overrides) if the trainer knows each and its value is one it can use.
+
+    Parameters
+    ----------
+    settings : mapping
+        The recipe's settings, overrides included.
+    recipe : str
+        The recipe's name, for messages.
+    epochs : int, optional
+        Epochs asked for instead of the recipe's own (then its schedule needs neither ``cycles`` nor ``epochs``).
+
+    Raises
+    ------
+    AstroCNNError
+        A setting the trainer does not know (a misspelt override such as ``learning_rate`` was ignored
+        before), a value it cannot use, or neither ``cycles`` nor ``epochs`` for the schedule; the message
+        names the setting.
+    """
+    unknown = sorted(set(settings) - set(RECIPE_SETTINGS))
+    if unknown:
+        raise AstroCNNError(f"recipe {recipe!r}: unknown settings {unknown}, which training would ignore; the "
+                            f"settings are {', '.join(RECIPE_SETTINGS)}")
+    checked = {name: RECIPE_SETTINGS[name](value, name) if value is not None else value
+               for name, value in settings.items()}
+    needed = "cycles" if checked.get("schedule", "cosine_restarts") == "cosine_restarts" else "epochs"
+    if epochs is None and checked.get(needed) is None:
+        raise AstroCNNError(f"recipe {recipe!r}: schedule {checked.get('schedule', 'cosine_restarts')!r} needs "
+                            f"the setting {needed!r}")
+    return checked
 
 
 @dataclass
@@ -388,7 +468,7 @@ def _optimizer(network: Network, settings: Mapping[str, Any], stage: str) -> tor
         return torch.optim.Adam(groups, weight_decay=decay)
     if kind == "sgd":
         return torch.optim.SGD(groups, momentum=0.9, weight_decay=decay)
-    raise ValueError(f"unknown optimizer {kind!r} in recipe (use 'adamw', 'adam' or 'sgd')")
+    raise AstroCNNError(f"unknown optimizer {kind!r} in recipe (use {', '.join(map(repr, OPTIMIZERS))})")
 
 
 def precise_batch_norm(network: nn.Module, data: TrainingData, normaliser: nn.Module, batch_size: int, seed: int,
