@@ -278,8 +278,10 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[n
 
     A value that is not finite or lies outside the quantity's valid range is unusable (its row gets
     NaN); a value outside the range of the labels the model was trained on (``info["label_range"]``)
-    is kept but flagged as an extrapolation.  For a quantity of several outputs each output is
-    checked against its own ranges, the message names it, and a row's problems are joined by "; ".
+    is kept but flagged as an extrapolation.  A NaN error with a value is an uncertainty the model does not
+    measure (see :meth:`~astro_cnn.engine.NetworkPredictor.predict_images`), not a problem of the row.  For
+    a quantity of several outputs each output is checked against its own ranges, the message names it, and a
+    row's problems are joined by "; ".
 
     Returns
     -------
@@ -296,7 +298,7 @@ def prediction_problems(prediction: Prediction, predictor: Predictor) -> tuple[n
         name = f"{output.column} " if several else ""
         lo, hi = output.valid_range
         found = np.full(len(value), "", dtype=object)
-        bad = ~np.isfinite(value) | ~np.isfinite(error)
+        bad = ~np.isfinite(value) | (~np.isfinite(error) & ~np.isnan(error))  # a NaN error: none was measured
         found[bad] = f"model {predictor.name!r} gave a non-finite {name}prediction"
         outside = ~bad & ((value < lo) | (value > hi))
         found[outside] = [f"{name}prediction {v:.4g} is outside the valid range {lo:g}..{hi:g} of {quantity.name!r}"

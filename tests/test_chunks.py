@@ -192,3 +192,15 @@ def test_a_kept_column_named_image_path_beside_image_files_is_refused():
     out = astro_cnn.predict(table, quantity="structure", image_column="image_path", image_dir=demo.parent,
                             keep_columns=["image_path"], progress=False)
     assert list(out["image_path"]) == list(table["image"])
+
+
+def test_a_value_without_a_measured_error_keeps_its_value_and_an_infinite_error_does_not(example_model):
+    from astro_cnn.chunks import prediction_problems
+    from astro_cnn.quantity import Prediction
+
+    predictor = astro_cnn.load_predictor(example_model)
+    prediction = Prediction(np.array([0.3, 0.3, np.nan]), np.array([np.nan, np.inf, np.nan]))
+    problems, unusable = prediction_problems(prediction, predictor)
+    assert list(problems) == ["", "model 'example-model' gave a non-finite prediction"] * 1 + \
+        ["model 'example-model' gave a non-finite prediction"]
+    assert list(unusable) == [False, True, True]

@@ -269,6 +269,19 @@ def test_a_schedule_without_its_length_is_refused_unless_epochs_are_given():
                             schedule="step").info["epochs"] == 2  # one head-only epoch, then the one asked for
 
 
+def test_a_model_that_measures_no_uncertainty_gives_nan_errors_not_zero():
+    """One network trained by the quick recipe (no test-time augmentation, no validation to calibrate on) gave
+    errors of exactly 0 dex; with test-time augmentation or calibration it measures them."""
+    images, labels = _data(n=24)
+    predictor = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    assert predictor.tta is False and not predictor.calibration_
+    with pytest.warns(UserWarning, match="measures no uncertainty .*: its errors are NaN"):
+        prediction = predictor.predict_images(images[:3])
+    assert np.all(np.isfinite(prediction.value)) and np.all(np.isnan(prediction.error))
+    predictor.tta = True
+    assert np.all(predictor.predict_images(images[:3]).error > 0)
+
+
 def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import io
 import operator
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -338,8 +339,11 @@ class NetworkPredictor(Predictor):
         """Predict with test-time augmentation over the chosen dihedral transforms and every ensemble member.
 
         The uncertainty of a regression is the standard deviation over transforms and members (taken,
-        like the mean, on each output's learned scale, see :class:`astro_cnn.quantity.Output`); for a
-        PDF quantity the PDFs are averaged and summarised (mean, 68 % interval).
+        like the mean, on each output's learned scale, see :class:`astro_cnn.quantity.Output`), with the
+        variance a variance head predicts, as calibrated; a model with none of these (one network, no
+        test-time augmentation, no variance head, not calibrated) measures no uncertainty: its error is NaN
+        rather than 0, with a warning, and the Table contract keeps its values.  For a PDF quantity the PDFs
+        are averaged and summarised (mean, 68 % interval).
 
         Raises
         ------
@@ -362,6 +366,11 @@ class NetworkPredictor(Predictor):
         mean, spread = self._encoded_spread(stacked, variances)
         if calibration:
             spread = _calibrated_spread(calibration, spread)
+        elif calibrated and len(stacked) == 1 and variances is None:
+            spread = np.full_like(spread, np.nan)  # one network seeing one view: its spread of 0 measures nothing
+            warnings.warn(f"model {self.name!r} measures no uncertainty (one network, no test-time augmentation, no "
+                          f"variance head, not calibrated): its errors are NaN; calibrate it on held-out galaxies, "
+                          f"or predict with model.tta = True", UserWarning, stacklevel=3)
         return Prediction(self.quantity.decode(mean), self.quantity.decode_error(mean, spread))
 
     def _stacked_outputs(self, images: Any, extras: Mapping[str, np.ndarray] | None,
@@ -696,8 +705,6 @@ def _check_counts(*, epochs: Any, ensemble: Any, batch_size: Any, workers: Any, 
 def _warn_if_diverging(histories: list[list[dict[str, Any]]], log, can_be_negative: bool = False) -> None:
     """Warn when a network's validation loss ended well above its best (overfitting or a learning rate too high):
     above :func:`~astro_cnn.engine.losses.rise_limit` at 1.5."""
-    import warnings
-
     for member, history in enumerate(histories):
         losses = [r["val_loss"] for r in history if "val_loss" in r]
         if len(losses) < 2:
