@@ -201,6 +201,6 @@ def test_a_value_without_a_measured_error_keeps_its_value_and_an_infinite_error_
     predictor = astro_cnn.load_predictor(example_model)
     prediction = Prediction(np.array([0.3, 0.3, np.nan]), np.array([np.nan, np.inf, np.nan]))
     problems, unusable = prediction_problems(prediction, predictor)
-    assert list(problems) == ["", "model 'example-model' gave a non-finite prediction"] * 1 + \
-        ["model 'example-model' gave a non-finite prediction"]
+    failed = "model 'example-model' gave a non-finite prediction"
+    assert list(problems) == ["", failed, failed]
     assert list(unusable) == [False, True, True]
