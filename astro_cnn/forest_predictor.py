@@ -30,7 +30,7 @@ from scipy.special import ndtr
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR, colour_values, pixel_noise, screen_training_images, snr_range
-from .predictor import Predictor, checked_labels
+from .predictor import Predictor, checked_labels, image_array
 from .quantity import Prediction, Quantity
 
 __all__ = ["ForestPredictor"]
@@ -106,7 +106,11 @@ class ForestPredictor(Predictor):
         AstroCNNError
             A label is missing, not finite or outside the quantity's valid range (the rows are named), or
             fewer than 2 rows have usable images and finite photometry.
+        IncompatibleImagesError
+            ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
+        images = image_array(images)
+        self._check_shape(np.shape(images))
         labels = checked_labels(labels, self.quantity, len(images))
         screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
         if screened.left_out:
@@ -206,6 +210,7 @@ class ForestPredictor(Predictor):
         IncompatibleImagesError
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
+        images = image_array(images)
         self._check_shape(np.shape(images))
         return self.predict_from_trees(self.tree_predictions(images), calibrated=True)
 

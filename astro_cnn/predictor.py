@@ -17,7 +17,7 @@ import numpy as np
 from . import registry
 from ._atomic import atomic_path
 from ._version import __version__
-from .arguments import checked_count
+from .arguments import checked_count, checked_names
 from .exceptions import AstroCNNError, IncompatibleImagesError, ModelNotFoundError, UnknownNameError
 from .image_checks import (
     NOISE_RATIO_LIMITS,
@@ -77,7 +77,7 @@ class Predictor(abc.ABC):
         self.quantity = quantity if isinstance(quantity, Quantity) else registry.get("quantity", quantity)
         self.survey = survey
         self.bands, self.image_size, self.pixel_scale = _checked_geometry(bands, image_size, pixel_scale)
-        self.extras = tuple(extras)
+        self.extras = checked_names(extras, "extras")
         self.name = name or f"{self.quantity.name}-{survey}-{self.predictor_type}"
         self.info: dict[str, Any] = {}
         self.saved = ""
@@ -142,8 +142,7 @@ class Predictor(abc.ABC):
             ``images`` and ``labels`` differ in length or shape from what the model takes, a label is missing, not
             finite or outside its output's valid range (the rows are named), or no image can be used.
         """
-        if isinstance(images, (list, tuple)):
-            images = np.asarray(images, dtype=np.float32)
+        images = image_array(images)
         labels = checked_labels(labels, self.quantity, len(images))
         self._check_shape(tuple(images.shape))
         screened = self._left_out_for_noise(images, screen_training_images(images, self.pixel_scale, min_centre_snr))
@@ -343,6 +342,12 @@ def load_predictor(path: str | Path) -> Predictor:
     predictor.saved = metadata.get("saved", "")
     predictor.name = metadata.get("name", predictor.name)
     return predictor
+
+
+def image_array(images: Any) -> Any:
+    """``images`` as a float32 array when given as a list or tuple of images; an array, or a store's images
+    (read a batch at a time), as they are."""
+    return np.asarray(images, dtype=np.float32) if isinstance(images, (list, tuple)) else images
 
 
 def checked_extras(extras: Any, names: Sequence[str], n_images: int, model: str, *,

@@ -86,6 +86,18 @@ def test_train_fine_tunes_from_a_saved_model(tmp_path):
     assert np.isfinite(model.predict_images(images[:2].astype(np.float32) + 0.01).value).all()
 
 
+def test_start_from_takes_a_saved_model_file_and_refuses_a_band_map_that_is_not_a_mapping(tmp_path):
+    """A path failed with "'str' object has no attribute 'name'", and band_map="irg" in "has no attribute 'get'"."""
+    source = _trained("irg")
+    path = source.save(tmp_path / "src.acnn")
+    target = NetworkPredictor("metallicity", "other", "irg", 32, 0.3 * u.arcsec, backbone="small_cnn")
+    target.start_from(str(path), log=lambda line: None)
+    first = next(k for k, v in source.members_[0].items() if k.startswith("backbone.") and v.ndim == 4)
+    assert torch.equal(target.initial_state_[first], source.members_[0][first])
+    with pytest.raises(AstroCNNError, match="band_map must be a mapping of new band to the model's band"):
+        target.start_from(source, "irg", lambda line: None)
+
+
 def test_a_band_map_without_a_model_to_start_from_is_refused():
     """It was ignored: the network started from random weights as if no band_map had been given."""
     images, labels = _data(n=4, bands=3)

@@ -282,6 +282,48 @@ def test_a_model_that_measures_no_uncertainty_gives_nan_errors_not_zero():
     assert np.all(predictor.predict_images(images[:3]).error > 0)
 
 
+def test_cross_validation_takes_lists_and_refuses_folds_it_cannot_make():
+    """folds=0 returned all-NaN predictions and no models, folds=1 failed in a numpy reshape, lists of images
+    or labels in an indexing TypeError, and labels shorter than the images in a boolean-index IndexError."""
+    images, labels = _data(n=12)
+    options = {"recipe": "quick", "epochs": 1, "progress": False, "log": lambda line: None}
+    for folds, says in ((0, "folds must be an integer of at least 2, not 0"), (1, "at least 2, not 1"),
+                        (2.0, "at least 2, not 2.0"), (13, "13 folds need at least 13 objects, not 12")):
+        with pytest.raises(AstroCNNError, match=says):
+            cross_validate(_predictor, images, labels, folds=folds, **options)
+    with pytest.raises(AstroCNNError, match="12 images but 10 labels"):
+        cross_validate(_predictor, images, labels[:10], folds=2, **options)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the quick recipe measures no uncertainty
+        prediction, _ = cross_validate(_predictor, list(images), list(labels), folds=2, **options)
+    assert np.isfinite(prediction.value).all()
+
+
+def test_a_list_of_images_predicts_as_an_array_does_and_extras_must_be_a_list_of_names():
+    images, labels = _data(n=20)
+    predictor = _predictor(tta=True).fit(images, labels, recipe="quick", epochs=1, progress=False,
+                                         log=lambda line: None)
+    predictor.tta = True
+    np.testing.assert_allclose(predictor.predict_images(list(images[:3])).value,
+                               predictor.predict_images(images[:3]).value)
+    with pytest.raises(ColumnError, match=r"extras must be a list of column names, not the string 'ebv'"):
+        NetworkPredictor("photo_z", "sdss-stack", "ugriz", 32, 0.396 * u.arcsec, extras="ebv")
+
+
+def test_lr_find_takes_a_batch_size_as_training_does():
+    """It failed with "_opened_store.__init__() got an unexpected keyword argument 'batch_size'"."""
+    from astro_cnn import read_table
+    from astro_cnn.engine.train import lr_find
+
+    from .conftest import DATA
+
+    galaxies = read_table(DATA / "gri_small" / "galaxies.ecsv")
+    options = {"image_column": "image", "image_dir": DATA / "gri_small", "backbone": "small_cnn", "recipe": "quick"}
+    with pytest.raises(AstroCNNError, match="batch_size must be an integer of at least 2, not 1"):
+        lr_find(galaxies, "metallicity", batch_size=1, **options)
+    assert len(lr_find(galaxies, "metallicity", batch_size=4, **options)) > 0
+
+
 def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):

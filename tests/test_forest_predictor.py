@@ -159,6 +159,19 @@ def test_images_of_another_shape_are_refused_by_predict_images(shape, says):
         model.predict_images(np.ones(shape, dtype=np.float32))
 
 
+def test_fit_refuses_images_of_another_shape_as_prediction_does():
+    """Bands last failed with advice to shrink the apertures, and 32-pixel images trained a 16-pixel model
+    that then refused the very images it trained on."""
+    images, label = _images(40)
+    model = ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=RADII)
+    with pytest.raises(astro_cnn.IncompatibleImagesError, match="bands are on the last axis"):
+        model.fit(np.moveaxis(images, 1, -1), label, n_estimators=5)
+    with pytest.raises(astro_cnn.IncompatibleImagesError, match=r"got an array of shape \(40, 5, 32, 32\)"):
+        model.fit(np.repeat(np.repeat(images, 2, 2), 2, 3), label, n_estimators=5)
+    model.fit(list(images), label, n_estimators=5)
+    np.testing.assert_allclose(model.predict_images(list(images[:3])).value, model.predict_images(images[:3]).value)
+
+
 def test_extras_are_refused():
     with pytest.raises(astro_cnn.AstroCNNError, match="images only"):
         ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, extras=("ebv",))

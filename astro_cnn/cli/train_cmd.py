@@ -107,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
     if args.lr_find:
         from ..engine.train import lr_find
 
-        curve = lr_find(table, args.quantity, **options, recipe=args.recipe, seed=args.seed)
+        curve = lr_find(table, args.quantity, **options, recipe=args.recipe, batch_size=args.batch_size,
+                        seed=args.seed)
         write_table(curve, args.output, overwrite=args.overwrite)
         print(f"suggested learning rate {curve.meta['suggested_lr']:.3g}; curve written to {args.output}")
         return 0

@@ -18,7 +18,7 @@ from .. import registry
 from ..arguments import checked_count, checked_number
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
-from ..predictor import Predictor, checked_extras, checked_labels
+from ..predictor import Predictor, checked_extras, checked_labels, image_array
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -265,10 +265,24 @@ class NetworkPredictor(Predictor):
             network.load_state_dict(self.initial_state_)
         return network
 
-    def start_from(self, model: NetworkPredictor, band_map: Mapping[str, str] | None = None, log=print) -> None:
-        """Fine-tune from ``model``: :meth:`fit` starts from its weights (see :mod:`astro_cnn.engine.finetune`)."""
+    def start_from(self, model: NetworkPredictor | str | Path, band_map: Mapping[str, str] | None = None,
+                   log=print) -> None:
+        """Fine-tune from ``model`` (a trained network, or its file, name or URL): :meth:`fit` starts from its
+        weights (see :mod:`astro_cnn.engine.finetune`).
+
+        Raises
+        ------
+        AstroCNNError
+            ``model`` is not a trained network whose backbone fits this one's, or ``band_map`` is not a
+            mapping of this model's bands to ``model``'s.
+        """
+        from ..models import resolve_predictor
         from .finetune import initial_state
 
+        model = resolve_predictor(model)
+        if band_map is not None and not isinstance(band_map, Mapping):
+            raise AstroCNNError(f"band_map must be a mapping of new band to the model's band (e.g. {{'y': 'z'}}), "
+                                f"not {band_map!r}")
         self.initial_state_ = initial_state(model, self, band_map, log)
         self.architecture["init_model"] = model.name
 
@@ -350,6 +364,7 @@ class NetworkPredictor(Predictor):
         IncompatibleImagesError
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
+        images = image_array(images)
         self._check_shape(np.shape(images))
         extras = checked_extras(extras, self.extras, len(images), self.name, training=False)
         return self._predict(images, extras, batch_size, calibrated=True)

@@ -12,10 +12,11 @@ import numpy as np
 from astropy.table import MaskedColumn, QTable, Table
 
 from .. import registry
-from ..arguments import checked_names, checked_table
+from ..arguments import checked_count, checked_names, checked_table
 from ..exceptions import AstroCNNError, ColumnError, UnknownNameError
 from ..image_checks import MIN_CENTRE_SNR
 from ..partitions import table_digest
+from ..predictor import image_array
 from ..quantity import Prediction, values_in_unit
 from ..survey_factory import make_survey
 from ..target import image_file_names
@@ -233,12 +234,13 @@ def _store_rows(table: Table, q, image_column: str, label_column, extras) -> tup
     return Table({**columns, "source": image_file_names(table, image_column)}), label_columns, extras
 
 
-def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int = 0,
+def lr_find(table: Table, quantity: str, *, recipe: str | None = None, batch_size: int | None = None, seed: int = 0,
             min_centre_snr: float | None = MIN_CENTRE_SNR, log=print, **columns: Any) -> QTable:
     """The learning-rate range test (Smith 2015) on a table or store, as :func:`~astro_cnn.engine.train` takes it.
 
     Images that prediction would flag are left out (``min_centre_snr``, as in
-    :func:`~astro_cnn.engine.train`) and ``log`` says how many.
+    :func:`~astro_cnn.engine.train`) and ``log`` says how many.  ``batch_size`` replaces the recipe's, as
+    in training.
 
     Returns
     -------
@@ -254,7 +256,8 @@ def lr_find(table: Table, quantity: str, *, recipe: str | None = None, seed: int
         predictor = _untrained(opened, q, **model_options)
         labels, extra_values = _labels_and_extras(opened, q, predictor.extras)
         name = recipe or q.default_recipe
-        settings = checked_recipe_settings(registry.get("recipe", name).settings, name)
+        overrides = {} if batch_size is None else {"batch_size": batch_size}
+        settings = checked_recipe_settings({**registry.get("recipe", name).settings, **overrides}, name)
         return lr_range_test(predictor, opened.images, labels, extra_values, recipe_settings=settings, seed=seed,
                              min_centre_snr=min_centre_snr, log=log)
 
@@ -271,7 +274,7 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     images, labels, extras
         All the data.
     folds : int
-        Number of folds.
+        Number of folds, at least 2.
     seed : int
         Seeds the fold assignment and the training.
     **fit_options
@@ -285,6 +288,13 @@ def cross_validate(predictor_factory, images: np.ndarray, labels: np.ndarray,
     list of NetworkPredictor
         The model trained for each fold.
     """
+    folds = checked_count(folds, "folds", 2)
+    images = image_array(images)
+    labels = np.asarray(labels, dtype=float) if isinstance(labels, (list, tuple)) else labels
+    if len(labels) != len(images):
+        raise AstroCNNError(f"{len(images)} images but {len(labels)} labels")
+    if len(labels) < folds:
+        raise AstroCNNError(f"{folds} folds need at least {folds} objects, not {len(labels)}")
     n = len(labels)
     fold_of = np.random.default_rng(seed).permutation(np.arange(n) % folds)
     value, error = np.full(n, np.nan), np.full(n, np.nan)
