@@ -371,8 +371,9 @@ def _kernel_pdf(trees: np.ndarray, edges: np.ndarray, bandwidth: float) -> np.nd
 def _fit_bandwidth(trees: np.ndarray, truth: np.ndarray, edges: np.ndarray) -> float:
     """The kernel width maximising the likelihood of the true bins (searched from a tenth of a bin to the
     whole range)."""
-    if len(truth) < 5:
-        raise ValueError(f"{len(truth)} held-out rows are too few to calibrate PDFs (need 5)")
+    from .engine.calibration import check_calibration_rows
+
+    check_calibration_rows(len(truth), "PDFs")
     true_bin = np.clip(np.searchsorted(edges, truth, side="right") - 1, 0, len(edges) - 2)
     rows = np.arange(len(truth))
 

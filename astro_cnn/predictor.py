@@ -145,6 +145,8 @@ class Predictor(abc.ABC):
         images = image_array(images)
         labels = checked_labels(labels, self.quantity, len(images))
         self._check_shape(tuple(images.shape))
+        if not len(images):
+            raise AstroCNNError("no calibration images were given: calibration needs held-out galaxies")
         screened = self._left_out_for_noise(images, screen_training_images(images, self.pixel_scale, min_centre_snr))
         if not len(screened.rows):
             raise AstroCNNError(f"none of the {screened.total} calibration images can be used "
@@ -456,7 +458,7 @@ def checked_labels(labels: Any, quantity: Quantity, n_images: int) -> np.ndarray
         columns = ", ".join(o.column for o in quantity.outputs)
         raise AstroCNNError(f"labels have shape {values.shape} but quantity {quantity.name!r} predicts "
                             f"{quantity.n_outputs} output(s) ({columns}): give labels of shape {expected}")
-    columns = values.reshape(len(values), -1)
+    columns = values.reshape(len(values), quantity.n_outputs)
     missing = np.broadcast_to(np.asarray(False if masked is None else masked, bool), values.shape)
     missing = missing.reshape(columns.shape)
     for k, output in enumerate(quantity.outputs):

@@ -214,3 +214,19 @@ def test_labels_a_calibration_cannot_use_are_refused_naming_the_rows():
     assert model.calibration_ == before  # a refused calibration leaves the model's as it was
     listed = model.calibrate(list(held_out), truth)
     assert listed["floor"] == pytest.approx(model.calibrate(held_out, truth)["floor"])
+
+
+def test_too_few_calibration_galaxies_are_refused_saying_how_many_are_needed():
+    """Three gave a plain ValueError and none a numpy reshape error."""
+    import warnings
+
+    from .test_engine_training import _data, _predictor
+
+    images, labels = _data(n=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the quick recipe measures no uncertainty
+        model = _predictor().fit(images, labels, recipe="quick", epochs=1, progress=False, log=lambda line: None)
+    with pytest.raises(astro_cnn.AstroCNNError, match=r"3 held-out rows are too few to calibrate uncertainties"):
+        model.calibrate(images[:3], labels[:3])
+    with pytest.raises(astro_cnn.AstroCNNError, match="no calibration images were given"):
+        model.calibrate(images[:0], labels[:0])

@@ -23,6 +23,8 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import expit
 
+from ..exceptions import AstroCNNError
+
 __all__ = ["POWER_GAIN", "POWER_RANGE", "MIN_POWER_ROWS", "fit_error_model", "apply_error_model",
            "describe_error_model", "fit_temperature", "apply_temperature", "coverage"]
 
@@ -66,8 +68,7 @@ def fit_error_model(truth: np.ndarray, value: np.ndarray, spread: np.ndarray) ->
     spread = np.asarray(spread, float)
     keep = np.isfinite(residual) & np.isfinite(spread)
     residual, spread = residual[keep], spread[keep]
-    if len(residual) < 5:
-        raise ValueError(f"{len(residual)} held-out rows are too few to calibrate uncertainties (need 5)")
+    check_calibration_rows(len(residual), "uncertainties")
     positive = spread[spread > 0]
     reference = float(np.median(positive)) if len(positive) else 1.0
     if len(residual) >= MIN_POWER_ROWS and len(positive) > 1 and positive.min() < positive.max():
@@ -153,12 +154,27 @@ def describe_error_model(model: dict[str, Any], spread: str = "spread", unit: st
             f"{spread})")
 
 
+#: Fewest held-out rows a calibration learns from.
+MIN_ROWS = 5
+
+
+def check_calibration_rows(rows: int, what: str) -> None:
+    """Refuse to calibrate ``what`` ("uncertainties", "PDFs") on fewer than :data:`MIN_ROWS` held-out rows.
+
+    Raises
+    ------
+    AstroCNNError
+        ``rows`` is below :data:`MIN_ROWS`.
+    """
+    if rows < MIN_ROWS:
+        raise AstroCNNError(f"{rows} held-out rows are too few to calibrate {what} (need {MIN_ROWS})")
+
+
 def fit_temperature(pdf: np.ndarray, true_bin: np.ndarray) -> float:
     """The temperature ``T`` maximising the likelihood of the true bins under ``p ∝ pdf^(1/T)``."""
     pdf = np.asarray(pdf, float)
     true_bin = np.asarray(true_bin, int)
-    if len(pdf) < 5:
-        raise ValueError(f"{len(pdf)} held-out rows are too few to calibrate PDFs (need 5)")
+    check_calibration_rows(len(pdf), "PDFs")
     log_p = np.log(np.clip(pdf, 1e-12, None))
 
     def negative_log_likelihood(log_t: float) -> float:
