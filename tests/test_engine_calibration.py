@@ -26,7 +26,7 @@ def test_the_error_model_recovers_the_true_scatter():
     np.testing.assert_allclose(apply_error_model(model, spread), np.hypot(model["floor"], model["scale"] * spread))
     assert model["coverage_before"] < 0.4 and model["coverage_after"] == pytest.approx(0.683, abs=0.03)
     assert coverage(truth, 0.0, apply_error_model(model, spread)) == model["coverage_after"]
-    with pytest.raises(ValueError, match="too few"):
+    with pytest.raises(astro_cnn.AstroCNNError, match="too few"):
         fit_error_model(truth[:3], np.zeros(3), spread[:3])
 
 
