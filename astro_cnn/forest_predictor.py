@@ -233,9 +233,14 @@ class ForestPredictor(Predictor):
             spread = apply_error_model(calibration, spread)
         return Prediction(value, np.where(np.isfinite(value), spread, np.nan))  # no value, no error (not the floor)
 
+    @property
+    def trained(self) -> bool:
+        """Whether the forest has been fitted."""
+        return bool(self.trees_)
+
     def tree_predictions(self, images: np.ndarray) -> np.ndarray:
         """Every tree's prediction, shape ``(trees, N)``; NaN where an image's photometry is not finite."""
-        if not self.trees_:
+        if not self.trained:
             raise AstroCNNError(f"model {self.name!r} has not been trained")
         if not len(images):
             return np.empty((len(self.trees_["roots"]), 0))

@@ -266,6 +266,11 @@ class Predictor(abc.ABC):
             "info": self.info,
         }
 
+    @property
+    def trained(self) -> bool:
+        """Whether the model has learned anything to predict with (a predictor type without a way to tell: True)."""
+        return True
+
     def save(self, path: str | Path, overwrite: bool = False) -> Path:
         """Write the model to one file (atomically).
 
@@ -279,7 +284,14 @@ class Predictor(abc.ABC):
         Returns
         -------
         Path
+
+        Raises
+        ------
+        AstroCNNError
+            The model is not :attr:`trained` (its file would load and then fail to predict).
         """
+        if not self.trained:
+            raise AstroCNNError(f"model {self.name!r} has not been trained: there is nothing to save")
         path = Path(path)
         with atomic_path(path, overwrite=overwrite) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:

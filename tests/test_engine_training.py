@@ -324,6 +324,19 @@ def test_lr_find_takes_a_batch_size_as_training_does():
     assert len(lr_find(galaxies, "metallicity", batch_size=4, **options)) > 0
 
 
+def test_an_untrained_model_is_not_saved_and_a_store_needs_a_count_of_workers(tmp_path):
+    """An untrained model was saved, loaded, and failed only when it predicted; workers=-1 was accepted."""
+    from astro_cnn.engine.train import build_store
+
+    with pytest.raises(AstroCNNError, match="has not been trained: there is nothing to save"):
+        _predictor().save(tmp_path / "m.acnn")
+    assert not (tmp_path / "m.acnn").exists()
+    table = Table({"image": ["a.png"], "oh_p50": [8.5]})
+    with pytest.raises(AstroCNNError, match="workers must be an integer of at least 0, not -1"):
+        build_store(tmp_path / "store", table, "metallicity", image_column="image", image_dir=tmp_path, workers=-1,
+                    log=lambda line: None)
+
+
 def test_labels_outside_the_valid_range_are_refused(tmp_path):
     table = Table({"image": ["a.jpg", "b.jpg"], "oh_p50": [8.5, 12.0]})
     with pytest.raises(ColumnError, match=r"outside the valid range 7.0..10.0 of 'metallicity' in rows \[1\]"):

@@ -265,6 +265,11 @@ class NetworkPredictor(Predictor):
             network.load_state_dict(self.initial_state_)
         return network
 
+    @property
+    def trained(self) -> bool:
+        """Whether the model has trained networks."""
+        return bool(self.members_)
+
     def start_from(self, model: NetworkPredictor | str | Path, band_map: Mapping[str, str] | None = None,
                    log=print) -> None:
         """Fine-tune from ``model`` (a trained network, or its file, name or URL): :meth:`fit` starts from its
@@ -391,8 +396,8 @@ class NetworkPredictor(Predictor):
     def _stacked_outputs(self, images: Any, extras: Mapping[str, np.ndarray] | None,
                          batch_size: int) -> tuple[np.ndarray, np.ndarray | None]:
         """:meth:`outputs_and_variances` of all images, a batch at a time."""
-        if not self.members_:
-            raise RuntimeError(f"model {self.name!r} has not been trained")
+        if not self.trained:
+            raise AstroCNNError(f"model {self.name!r} has not been trained")
         batch_size = checked_count(batch_size, "batch_size")
         outputs = [self.outputs_and_variances(images[i:i + batch_size] if isinstance(images, np.ndarray)  # a view
                                               else images[np.arange(i, min(i + batch_size, len(images)))],

@@ -216,7 +216,8 @@ def build_store(directory: str | Path, table: Table, quantity: str, *, image_col
         log(f"{repeated} of {len(kept)} rows repeat the image file of an earlier row: a validation split may hold "
             "copies of images trained on, and its scores and calibration would be too good")
     bands, pixel_scale = _survey_geometry(survey or q.default_survey, bands, pixel_scale)
-    files = read_image_files(list(kept["source"]), image_dir, store_workers() if workers is None else int(workers))
+    files = read_image_files(list(kept["source"]), image_dir,
+                             store_workers() if workers is None else checked_count(workers, "workers", 0))
     return write_store(directory, files, kept, bands=bands, pixel_scale=pixel_scale,
                        overwrite=overwrite, log=log,
                        info={"label_column": label_columns[0] if q.n_outputs == 1 else label_columns,
