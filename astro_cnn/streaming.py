@@ -51,15 +51,18 @@ class PredictionSummary:
     rows : int
         Rows written (every input row).
     flagged : int
-        Rows without a value (``flag`` True).
+        Rows flagged (``flag`` True), whether their value was kept (an extrapolation) or not.
     reasons : dict of str to int
         How many rows were flagged for each reason (``status``).
+    without_value : int
+        Rows with no value (NaN: the image could not be measured, or the prediction was unusable).
     """
 
     path: Path
     rows: int
     flagged: int
     reasons: dict[str, int] = field(default_factory=dict)
+    without_value: int = 0
 
     def __fspath__(self) -> str:
         return os.fspath(self.path)
@@ -175,8 +178,9 @@ def predict_to_file(
                    "survey_options": repr(sorted(dict(survey_options or {}).items())),
                    "keep_columns": list(keep_columns), "astro_cnn_version": __version__}
     with _run_lock(output):
-        start, reasons = _starting_row(partial, state_path, fingerprint, resume, overwrite)
+        start, reasons, without_value = _starting_row(partial, state_path, fingerprint, resume, overwrite)
         predictor = setup.predictor
+        first_output = predictor.quantity.outputs[0].column
         positions = None
         with RowProgress(parts.n_rows, initial=start, disable=not progress,
                          desc=f"predict {predictor.quantity.name}") as bar:
@@ -197,11 +201,12 @@ def predict_to_file(
                                          None if carried is None else carried[rows], positions=positions)
                     _append(partial, chunk, header=offset + rows[0] == 0)
                     reasons.update(str(s) for s in status if s != "ok")
+                    without_value += int(np.sum(~np.isfinite(np.asarray(values[first_output], dtype=float))))
                     _save_state(state_path, fingerprint, offset + int(rows[-1]) + 1, partial.stat().st_size,
-                                reasons)
+                                reasons, without_value)
                     bar.predicted(len(rows), sum(reasons.values()))
         _finish(partial, state_path, output, overwrite)
-    return PredictionSummary(output, parts.n_rows, sum(reasons.values()), dict(reasons.most_common()))
+    return PredictionSummary(output, parts.n_rows, sum(reasons.values()), dict(reasons.most_common()), without_value)
 
 
 # --- private helpers ---------------------------------------------------------------------------
@@ -258,16 +263,17 @@ def _check_text(output: Path, output_format: str, ids: Mapping[str, np.ndarray],
 
 
 def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], resume: bool,
-                  overwrite: bool) -> tuple[int, collections.Counter]:
+                  overwrite: bool) -> tuple[int, collections.Counter, int]:
+    """The row to start from, and the flagged rows' reasons and the rows without a value counted so far."""
     if not state_path.exists() or not partial.exists():
         partial.unlink(missing_ok=True)
         state_path.unlink(missing_ok=True)
-        return 0, collections.Counter()
+        return 0, collections.Counter(), 0
     if not resume:
         if overwrite:
             partial.unlink()
             state_path.unlink()
-            return 0, collections.Counter()
+            return 0, collections.Counter(), 0
         raise AstroCNNError(
             f"an interrupted run left {str(partial)!r}; pass resume=True to continue it, or overwrite=True to "
             f"discard it and start again")
@@ -279,14 +285,14 @@ def _starting_row(partial: Path, state_path: Path, fingerprint: dict[str, Any], 
             f"pass overwrite=True to start again")
     with open(partial, "r+b") as handle:  # drop anything written after the last completed chunk
         handle.truncate(state["bytes"])
-    return int(state["rows_done"]), collections.Counter(state.get("reasons", {}))
+    return int(state["rows_done"]), collections.Counter(state.get("reasons", {})), int(state.get("without_value", 0))
 
 
 def _save_state(state_path: Path, fingerprint: dict[str, Any], rows_done: int, size: int,
-                reasons: collections.Counter) -> None:
+                reasons: collections.Counter, without_value: int) -> None:
     with atomic_path(state_path, overwrite=True) as tmp:
         tmp.write_text(json.dumps({"fingerprint": fingerprint, "rows_done": rows_done, "bytes": size,
-                                   "reasons": dict(reasons)}))
+                                   "reasons": dict(reasons), "without_value": without_value}))
 
 
 def _append(partial: Path, chunk: QTable, header: bool) -> None:

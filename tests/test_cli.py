@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from astro_cnn import read_table, write_table
+from astro_cnn import load_predictor, read_table, write_table
 from astro_cnn.cli import main
 
 from .conftest import example_installed
@@ -235,6 +235,18 @@ def test_predict_exits_non_zero_when_no_row_has_a_value(tmp_path, example_model,
     captured = capsys.readouterr()
     assert "2 of 2 rows flagged" in captured.out and "1 x Dec 85.00 deg is outside" in captured.out
     assert "no row could be measured" in captured.err and (tmp_path / "o.ecsv").exists()
+
+
+def test_predict_exits_zero_when_every_row_is_flagged_but_keeps_its_value(tmp_path, example_model, capsys):
+    """Every row an extrapolation (values kept) ended with "no row could be measured" and exit status 1."""
+    model = load_predictor(example_model)
+    model.info["label_range"] = [0.0, 0.01]  # as if trained on a sliver of colours: every galaxy extrapolates
+    narrow = model.save(tmp_path / "narrow.acnn")
+    source = write_table(Table({"ra": [150.0, 151.0], "dec": [10.0, 11.0]}), tmp_path / "t.ecsv")
+    assert main(["predict", str(source), "--model", str(narrow), "-o", str(tmp_path / "o.ecsv")]) == 0
+    captured = capsys.readouterr()
+    assert "2 of 2 rows flagged" in captured.out and "extrapolation" in captured.out
+    assert "no row could be measured" not in captured.err
 
 
 def test_predict_device_and_workers_flags(tmp_path, example_model, capsys):

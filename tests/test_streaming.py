@@ -160,6 +160,7 @@ def test_every_chunk_has_the_same_columns_when_a_chunk_has_no_positions(tmp_path
     out = Table.read(summary)
     assert len(out) == 6 and "ra" in out.colnames and np.isnan(out["ra"][4:]).all()
     assert summary.rows == 6 and summary.flagged == 2 and list(out["flag"]) == [False] * 4 + [True] * 2
+    assert summary.without_value == 2
 
 
 def test_ids_starting_with_a_hash_survive_the_streamed_file(tmp_path, example_model):

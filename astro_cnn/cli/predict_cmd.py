@@ -98,7 +98,7 @@ def report(summary: PredictionSummary, source: Path) -> int:
           f"rows flagged (see the status column)")
     for reason, count in list(summary.reasons.items())[:5]:
         print(f"  {count} x {reason}")
-    if summary.rows and summary.flagged == summary.rows:
+    if summary.rows and summary.without_value == summary.rows:
         print("astro-cnn: error: no row could be measured", file=sys.stderr)
         return 1
     return 0
