@@ -27,6 +27,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.special import ndtr
 
+from .arguments import checked_number
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR, colour_values, pixel_noise, screen_training_images, snr_range
@@ -52,8 +53,9 @@ class ForestPredictor(Predictor):
         As for :class:`~astro_cnn.Predictor`.
     extras : sequence of str
         Must be empty: the forest reads images only.
-    radii_arcsec : sequence of float
-        Aperture radii of :func:`~astro_cnn.evaluation.baselines.aperture_photometry_features`.
+    radii_arcsec : sequence of float, or Quantity
+        Aperture radii of :func:`~astro_cnn.evaluation.baselines.aperture_photometry_features`, in arcsec
+        (or as angles), each above 0.
     """
 
     predictor_type = "aperture-forest"
@@ -64,7 +66,11 @@ class ForestPredictor(Predictor):
         if tuple(extras):
             raise AstroCNNError(f"a {self.predictor_type} model reads images only, not extras {list(extras)}")
         super().__init__(quantity, survey, bands, image_size, pixel_scale, (), name)
-        self.radii_arcsec = tuple(float(r) for r in radii_arcsec)
+        if isinstance(radii_arcsec, u.Quantity):
+            if radii_arcsec.unit.physical_type != "angle":
+                raise AstroCNNError(f"radii_arcsec must be angles (or numbers of arcsec), not {radii_arcsec!r}")
+            radii_arcsec = radii_arcsec.to_value(u.arcsec)
+        self.radii_arcsec = tuple(checked_number(r, f"radii_arcsec[{i}]") for i, r in enumerate(radii_arcsec))
         #: The trees as flat arrays (roots, feature, threshold, left, right, value); empty until :meth:`fit`.
         self.trees_: dict[str, np.ndarray] = {}
         #: Uncertainty calibration learned on held-out galaxies (empty: raw spread / one-bin kernel).

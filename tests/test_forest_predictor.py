@@ -172,6 +172,17 @@ def test_fit_refuses_images_of_another_shape_as_prediction_does():
     np.testing.assert_allclose(model.predict_images(list(images[:3])).value, model.predict_images(images[:3]).value)
 
 
+def test_aperture_radii_may_be_angles_and_must_be_positive():
+    """Radii given as a Quantity failed in astropy ("only dimensionless scalar quantities can be converted")."""
+    model = ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=[1, 2] * u.arcsec)
+    assert model.radii_arcsec == (1.0, 2.0)
+    assert ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec,
+                           radii_arcsec=[60] * u.arcmin / 60).radii_arcsec == (60.0,)
+    for radii, says in (([1, 2] * u.pix, "radii_arcsec must be angles"), ((1.0, -2.0), r"radii_arcsec\[1\] must be")):
+        with pytest.raises(astro_cnn.AstroCNNError, match=says):
+            ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, radii_arcsec=radii)
+
+
 def test_extras_are_refused():
     with pytest.raises(astro_cnn.AstroCNNError, match="images only"):
         ForestPredictor("photo_z", "sdss-stack", "ugriz", 16, 0.396 * u.arcsec, extras=("ebv",))
