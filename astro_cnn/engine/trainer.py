@@ -54,6 +54,11 @@ def _positive_numbers(value: Any, name: str) -> tuple[float, ...]:
     return tuple(checked_number(v, f"{name}[{i}]") for i, v in enumerate(value))
 
 
+def _checked_by_the_predictor(value: Any, name: str) -> Any:
+    """A setting the predictor checks where it takes it up (``tta``)."""
+    return value
+
+
 def _speed(value: Any, name: str) -> Any:
     try:
         speed_setting(name, value, "cpu")
@@ -63,7 +68,7 @@ def _speed(value: Any, name: str) -> Any:
 
 
 #: Every setting a recipe (or an override of it) may give, and its check, called as ``check(value, name)``;
-#: :mod:`astro_cnn_nets.recipes` describes them.  ``tta`` is checked where the predictor takes it up.
+#: :mod:`astro_cnn_nets.recipes` describes them.
 RECIPE_SETTINGS: dict[str, Any] = {
     "optimizer": _choice(OPTIMIZERS),
     "lr": checked_number,
@@ -75,7 +80,7 @@ RECIPE_SETTINGS: dict[str, Any] = {
     "epochs": checked_count,
     "schedule": _choice(SCHEDULES),
     "augment": checked_switch,
-    "tta": lambda value, name: value,  # checked where the predictor takes it up
+    "tta": _checked_by_the_predictor,
     "val_fraction": checked_fraction,
     **{name: _speed for name in SPEED_SETTINGS},
 }
