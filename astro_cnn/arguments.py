@@ -98,8 +98,8 @@ def _as_float(value: Any) -> float:
         return np.nan
 
 
-def checked_widths(value: Any, name: str) -> tuple[int, ...]:
-    """Return layer widths given as a list or tuple of integers of at least 1 (none: no such layers).
+def checked_widths(value: Any, name: str, what: str = "layer widths", example: str = "[1024, 1024]") -> tuple[int, ...]:
+    """Return layer widths (or other sizes) given as a list or tuple of integers of at least 1 (none: no such layers).
 
     Parameters
     ----------
@@ -107,6 +107,8 @@ def checked_widths(value: Any, name: str) -> tuple[int, ...]:
         The argument as given.
     name : str
         Its name, for the error (``"hidden"``); a width is named by its place (``"hidden[1]"``).
+    what, example : str
+        What the numbers are and an example of them, for the error (``"cycle lengths in epochs"``, ``"[1, 2]"``).
 
     Raises
     ------
@@ -114,7 +116,7 @@ def checked_widths(value: Any, name: str) -> tuple[int, ...]:
         ``value`` is one number rather than a sequence of them, or a width is not an integer of at least 1.
     """
     if not isinstance(value, (list, tuple)):
-        raise AstroCNNError(f"{name} must be a list of layer widths, e.g. [1024, 1024], not {value!r}")
+        raise AstroCNNError(f"{name} must be a list of {what}, e.g. {example}, not {value!r}")
     return tuple(checked_count(width, f"{name}[{i}]") for i, width in enumerate(value))
 
 

@@ -251,6 +251,7 @@ def test_extra_inputs_are_checked_against_the_images_in_training_and_prediction(
     ({"weight_decay": -1}, "weight_decay must be a number of at least 0, not -1"),
     ({"optimizer": "SGD"}, "optimizer must be one of 'adamw', 'adam', 'sgd', not 'SGD'"),
     ({"lr_ratios": [0.1, -1]}, r"lr_ratios\[1\] must be a number above 0, not -1"),
+    ({"cycles": 4}, r"cycles must be a list of cycle lengths in epochs, e.g. \[1, 1, 2, 4\], not 4"),
     ({"bf16": "yes"}, "speed setting bf16 must be True, False or 'auto', not 'yes'"),
 ])
 def test_recipe_settings_the_trainer_cannot_use_are_refused_before_training(override, says):

@@ -76,7 +76,7 @@ RECIPE_SETTINGS: dict[str, Any] = {
     "weight_decay": functools.partial(checked_number, zero=True),
     "batch_size": functools.partial(checked_count, least=2),
     "head_epochs": functools.partial(checked_count, least=0),
-    "cycles": checked_widths,
+    "cycles": functools.partial(checked_widths, what="cycle lengths in epochs", example="[1, 1, 2, 4]"),
     "epochs": checked_count,
     "schedule": _choice(SCHEDULES),
     "augment": checked_switch,
