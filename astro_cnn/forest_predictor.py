@@ -31,7 +31,7 @@ from .arguments import checked_number
 from .evaluation.baselines import APERTURE_RADII, aperture_photometry_features, forest_regressor
 from .exceptions import AstroCNNError
 from .image_checks import MIN_CENTRE_SNR, colour_values, pixel_noise, screen_training_images, snr_range
-from .predictor import Predictor, checked_labels, image_array
+from .predictor import Predictor, checked_labels
 from .quantity import Prediction, Quantity
 
 __all__ = ["ForestPredictor"]
@@ -115,8 +115,7 @@ class ForestPredictor(Predictor):
         IncompatibleImagesError
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
-        images = image_array(images)
-        self._check_shape(np.shape(images))
+        images = self.images_of_shape(images)
         labels = checked_labels(labels, self.quantity, len(images))
         screened = screen_training_images(images, self.pixel_scale, min_centre_snr)
         if screened.left_out:
@@ -216,8 +215,7 @@ class ForestPredictor(Predictor):
         IncompatibleImagesError
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
-        images = image_array(images)
-        self._check_shape(np.shape(images))
+        images = self.images_of_shape(images)
         return self.predict_from_trees(self.tree_predictions(images), calibrated=True)
 
     def predict_from_trees(self, trees: np.ndarray, calibrated: bool = True) -> Prediction:

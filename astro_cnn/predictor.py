@@ -94,8 +94,8 @@ class Predictor(abc.ABC):
         their range).
 
         Implementations refuse an array of another shape with
-        :class:`~astro_cnn.exceptions.IncompatibleImagesError` (the shared
-        ``_check_shape`` says what the model takes) before any computation."""
+        :class:`~astro_cnn.exceptions.IncompatibleImagesError` before any computation
+        (:meth:`images_of_shape` does it)."""
 
     @abc.abstractmethod
     def _state_bytes(self) -> bytes:
@@ -236,6 +236,19 @@ class Predictor(abc.ABC):
                 f"{batch.pixel_scale:.3f} per pixel"
             )
         self._check_shape(batch.images.shape)
+
+    def images_of_shape(self, images: Any) -> Any:
+        """``images`` (a list or tuple of them as an array) if they are ``(N, bands, size, size)`` as the model
+        takes them.
+
+        Raises
+        ------
+        IncompatibleImagesError
+            They have another shape (the message names it, and how to move bands given last).
+        """
+        images = image_array(images)
+        self._check_shape(np.shape(images))
+        return images
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:
         """Refuse an array of images that is not ``(N, bands, size, size)``, saying what it got."""

@@ -18,7 +18,7 @@ from .. import registry
 from ..arguments import checked_count, checked_number
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
-from ..predictor import Predictor, checked_extras, checked_labels, image_array
+from ..predictor import Predictor, checked_extras, checked_labels
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -369,8 +369,7 @@ class NetworkPredictor(Predictor):
         IncompatibleImagesError
             ``images`` is not an array of shape ``(N, bands, size, size)`` as the model takes.
         """
-        images = image_array(images)
-        self._check_shape(np.shape(images))
+        images = self.images_of_shape(images)
         extras = checked_extras(extras, self.extras, len(images), self.name, training=False)
         return self._predict(images, extras, batch_size, calibrated=True)
 
