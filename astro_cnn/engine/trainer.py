@@ -26,8 +26,8 @@ from .network import Network
 from .normalisation import sample_rows
 from .speed import SPEED_SETTINGS, autocast, prepare_input, prepare_network, speed_setting
 
-__all__ = ["TrainingData", "Schedule", "fit_network", "precise_batch_norm", "epoch_batches", "RunShares",
-           "distributed_rank"]
+__all__ = ["TrainingData", "Schedule", "fit_network", "precise_batch_norm", "epoch_batches", "batch_slices",
+           "RunShares", "distributed_rank", "checked_recipe_settings", "RECIPE_SETTINGS", "OPTIMIZERS", "SCHEDULES"]
 
 #: Steps between updates of the progress bar's loss (each update waits for the device).
 PROGRESS_EVERY = 25
