@@ -142,9 +142,8 @@ class Predictor(abc.ABC):
             ``images`` and ``labels`` differ in length or shape from what the model takes, a label is missing, not
             finite or outside its output's valid range (the rows are named), or no image can be used.
         """
-        images = image_array(images)
+        images = self.images_of_shape(images)
         labels = checked_labels(labels, self.quantity, len(images))
-        self._check_shape(tuple(images.shape))
         if not len(images):
             raise AstroCNNError("no calibration images were given: calibration needs held-out galaxies")
         screened = self._left_out_for_noise(images, screen_training_images(images, self.pixel_scale, min_centre_snr))
@@ -238,7 +237,7 @@ class Predictor(abc.ABC):
         self._check_shape(batch.images.shape)
 
     def images_of_shape(self, images: Any) -> Any:
-        """``images`` (a list or tuple of them as an array) if they are ``(N, bands, size, size)`` as the model
+        """``images`` (as ``image_array`` gives them) if they are ``(N, bands, size, size)`` as the model
         takes them.
 
         Raises
@@ -372,9 +371,11 @@ def load_predictor(path: str | Path) -> Predictor:
 
 
 def image_array(images: Any) -> Any:
-    """``images`` as a float32 array when given as a list or tuple of images; an array, or a store's images
-    (read a batch at a time), as they are."""
-    return np.asarray(images, dtype=np.float32) if isinstance(images, (list, tuple)) else images
+    """``images`` as they are if an array or a store's images (read a batch at a time, as ``row_shape`` says),
+    else (a list or tuple of images, say) as a float32 array."""
+    if isinstance(images, np.ndarray) or hasattr(images, "row_shape"):
+        return images
+    return np.asarray(images, dtype=np.float32)
 
 
 def checked_extras(extras: Any, names: Sequence[str], n_images: int, model: str, *,

@@ -18,7 +18,7 @@ from .. import registry
 from ..arguments import checked_count, checked_number
 from ..exceptions import AstroCNNError
 from ..image_checks import MIN_CENTRE_SNR, TrainingImages, colour_values, screen_training_images
-from ..predictor import Predictor, checked_extras, checked_labels
+from ..predictor import Predictor, checked_extras, checked_labels, image_array
 from ..quantity import Prediction, Quantity
 from .augment import ALL_TRANSFORMS, dihedral
 from .batches import TrainingData, subset_extras
@@ -147,8 +147,7 @@ class NetworkPredictor(Predictor):
             ``self``.
         """
         overrides = {k: v for k, v in overrides.items() if v is not None}  # None: keep the recipe's
-        if not isinstance(images, np.ndarray) and not hasattr(images, "row_shape"):
-            images = np.asarray(images, dtype=np.float32)
+        images = image_array(images)
         labels = checked_labels(labels, self.quantity, len(images))
         extras = checked_extras(extras, self.extras, len(images), self.name, training=True)
         checked_count(seed, "seed", 0)
